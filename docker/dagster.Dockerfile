@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# One image for the Dagster user-code gRPC server, the webserver, the daemon and the MLflow tracking server:
+# they share the project's pinned dependency set, so a run executes with exactly the code the UI shows.
+FROM python:3.11.14-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DAGSTER_HOME=/opt/dagster/dagster_home \
+    BODYFAT_HOME=/opt/dagster/bodyfat_home
+
+WORKDIR /opt/dagster/app
+
+# The build context is the repository root; docker/dagster.Dockerfile.dockerignore keeps .venv, .git and local
+# state out of it.
+COPY . .
+RUN pip install .
+
+# `pip install .` puts a copy of the package in site-packages, where `settings.PROJECT_ROOT` would no longer find
+# data/. Putting the source tree first on sys.path keeps one import location, next to the seed dataset.
+ENV PYTHONPATH=/opt/dagster/app
+
+# Instance config and workspace live in DAGSTER_HOME; `storage/` is a named volume shared by the code server
+# (where DefaultRunLauncher runs execute and write compute logs) and the webserver (which reads them).
+RUN mkdir -p "$DAGSTER_HOME/storage" "$BODYFAT_HOME" \
+    && cp docker/dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
+    && cp docker/workspace.docker.yaml "$DAGSTER_HOME/workspace.yaml" \
+    && useradd --uid 10001 --create-home --shell /usr/sbin/nologin bodyfat \
+    && chown -R bodyfat:bodyfat "$DAGSTER_HOME" "$BODYFAT_HOME"
+
+USER bodyfat
+
+# No CMD/EXPOSE: docker-compose.yml gives each service its command and ports, which come from .env.
