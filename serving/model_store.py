@@ -1,0 +1,230 @@
+"""Model lifecycle: load the champion (or the bundled fallback), poll the alias, swap atomically.
+
+Request handlers read `store.current` once and use that `LoadedModel` for the whole request. Loaded models are
+immutable and a swap is a single attribute assignment, so in-flight requests finish on the model they started with.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import sklearn
+
+from bodyfat_assets.core.schema import FEATURE_NAMES, FEATURES_BY_NAME
+
+log = logging.getLogger("serving.model_store")
+Source = Literal["registry", "fallback"]
+METRIC_KEYS = ("test_rmse", "test_mae", "test_r2")
+
+# Models are fitted on DataFrames but served numpy rows (3x cheaper for one row); the columns are put in the
+# model's own feature order, so sklearn's "X does not have valid feature names" warning carries no information.
+warnings.filterwarnings("ignore", message="X does not have valid feature names")
+
+
+class ModelError(RuntimeError):
+    """A model could not be loaded or does not honour the model contract."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    name: str
+    version: str
+    source: Source
+    estimator: Any
+    features: tuple[str, ...]
+    half_width: float
+    alias: str | None = None
+    run_id: str | None = None
+    family: str | None = None
+    trained_at: str | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        # Inputs were validated as finite by the API: skip sklearn's second finiteness scan.
+        with sklearn.config_context(assume_finite=True):
+            return np.asarray(self.estimator.predict(rows), dtype=np.float64)
+
+
+def from_card(estimator: Any, card: Mapping[str, Any], **identity: Any) -> LoadedModel:
+    """Build a LoadedModel from a model card (the MLmodel metadata), checking the contract and a smoke prediction."""
+    try:
+        features = tuple(card["features"])
+        half_width = float(card["interval_half_width_90"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"model card lacks a valid 'features' / 'interval_half_width_90': {exc}") from exc
+    unknown = [f for f in features if f not in FEATURE_NAMES]
+    if unknown or not features:
+        raise ModelError(f"model features {unknown or features} are not servable features {FEATURE_NAMES}")
+    model = LoadedModel(
+        estimator=estimator,
+        features=features,
+        half_width=half_width,
+        family=card.get("family"),
+        trained_at=card.get("trained_at"),
+        metrics={k: float(card[k]) for k in METRIC_KEYS if card.get(k) is not None},
+        **{"run_id": card.get("run_id"), **identity},
+    )
+    # A model that cannot predict one plausible row must never replace one that can.
+    midpoint = np.array([[(FEATURES_BY_NAME[f].low + FEATURES_BY_NAME[f].high) / 2 for f in features]])
+    try:
+        prediction = model.predict(midpoint)
+    except Exception as exc:  # any failure here means the model is unusable
+        raise ModelError(f"smoke prediction failed: {exc!r}") from exc
+    if prediction.shape != (1,) or not np.isfinite(prediction).all():
+        raise ModelError(f"smoke prediction returned {prediction!r}")
+    return model
+
+
+def load_fallback(directory: Path) -> LoadedModel:
+    import skops.io as sio
+
+    card = json.loads((directory / "card.json").read_text())
+    model_path = directory / "model.skops"
+    # Trust exactly what the file needs, and only if that is sklearn/numpy: a tampered file is refused.
+    untrusted = sio.get_untrusted_types(file=model_path)
+    if any(not t.startswith(("sklearn.", "numpy.")) for t in untrusted):
+        raise ModelError(f"fallback model needs untrusted types {untrusted}")
+    estimator = sio.load(model_path, trusted=untrusted)
+    return from_card(estimator, card, name="fallback", version="fallback", source="fallback")
+
+
+class ModelSource(Protocol):
+    """Where champions come from. `champion_version` returns None when there is no champion yet and raises when
+    the registry cannot be asked."""
+
+    def champion_version(self) -> str | None: ...
+
+    def load(self, version: str) -> LoadedModel: ...
+
+
+class MlflowSource:
+    """The MLflow model registry, through the skinny client only."""
+
+    def __init__(self, name: str, alias: str, tracking_uri: str | None, timeout_s: float, max_retries: int) -> None:
+        # MLflow reads these on every request; its defaults retry an unreachable server for minutes.
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(max(1, timeout_s))))
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(max_retries))
+        import mlflow
+        from mlflow import MlflowClient
+
+        if tracking_uri:
+            mlflow.set_tracking_uri(tracking_uri)
+        self.name, self.alias = name, alias
+        self._client = MlflowClient(tracking_uri=tracking_uri)
+
+    def champion_version(self) -> str | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return str(self._client.get_model_version_by_alias(self.name, self.alias).version)
+        except MlflowException as exc:
+            # Unknown model or alias: the registry answered, there is simply no champion yet.
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(exc).lower():
+                return None
+            raise
+
+    def load(self, version: str) -> LoadedModel:
+        import mlflow.models
+        import mlflow.sklearn
+
+        # Pin the version, not the alias: the alias may move between resolving it and downloading.
+        uri = f"models:/{self.name}/{version}"
+        card = mlflow.models.get_model_info(uri).metadata or {}
+        estimator = mlflow.sklearn.load_model(uri)
+        run_id = self._client.get_model_version(self.name, version).run_id
+        return from_card(
+            estimator, {"run_id": run_id, **card}, name=self.name, version=version, alias=self.alias, source="registry"
+        )
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    outcome: Literal["swapped", "unchanged", "no_champion", "error"]
+    version: str | None
+    source: Source | None
+    detail: str | None = None
+    checked_at: float = field(default_factory=time.time)
+
+
+class ModelStore:
+    def __init__(
+        self,
+        source: ModelSource | None,
+        fallback: Callable[[], LoadedModel],
+        poll_interval_s: float,
+        on_refresh: Callable[[RefreshOutcome], None] | None = None,
+    ) -> None:
+        self._source = source
+        self._fallback = fallback
+        self._poll_interval_s = poll_interval_s
+        self._on_refresh = on_refresh
+        self._current: LoadedModel | None = None
+        self._refresh_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_outcome: RefreshOutcome | None = None
+
+    @property
+    def current(self) -> LoadedModel | None:
+        return self._current
+
+    def start(self) -> None:
+        """Load something servable now, then keep polling. Never raises: no model means /ready says 503."""
+        self.refresh()
+        if self._current is None:
+            try:
+                self._current = self._fallback()
+                log.warning("serving the bundled fallback model until the registry has a champion")
+            except Exception:  # a broken fallback must not crash the process either
+                log.exception("fallback model failed to load; nothing to serve")
+        if self._source is not None:
+            self._thread = threading.Thread(target=self._poll, name="model-poller", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self._poll_interval_s):
+            self.refresh()
+
+    def refresh(self) -> RefreshOutcome:
+        """Check the alias once and swap if it points elsewhere. Serialised: the poller and /admin/reload share it."""
+        with self._refresh_lock:
+            outcome = self._refresh_locked()
+        self.last_outcome = outcome
+        if self._on_refresh is not None:
+            self._on_refresh(outcome)
+        return outcome
+
+    def _refresh_locked(self) -> RefreshOutcome:
+        current = self._current
+        here = (current.version, current.source) if current else (None, None)
+        if self._source is None:
+            return RefreshOutcome("unchanged", *here, detail="no registry configured")
+        try:
+            version = self._source.champion_version()
+            if version is None:
+                # Keep whatever we serve: a vanished alias is not a reason to drop a working champion.
+                return RefreshOutcome("no_champion", *here, detail="registry has no champion alias")
+            if current is not None and current.source == "registry" and current.version == version:
+                return RefreshOutcome("unchanged", *here)
+            model = self._source.load(version)
+        except Exception as exc:  # noqa: BLE001 - registry down or bad model: keep serving, retry next poll
+            log.warning("model refresh failed: %r", exc)
+            return RefreshOutcome("error", *here, detail=repr(exc)[:500])
+        self._current = model  # the atomic swap
+        log.info("now serving %s version %s (was %s)", model.name, model.version, here[0])
+        return RefreshOutcome("swapped", model.version, model.source)

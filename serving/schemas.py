@@ -1,0 +1,149 @@
+"""Request and response models, generated from the shared feature schema so bounds live in one place.
+
+Records are `TypedDict`s rather than `BaseModel`s: pydantic validates them into plain dicts without building a
+model instance per row, which matters for a 10,000-record batch. Every feature is a strict, finite float inside the
+schema's [low, high]: strings, booleans, NaN and +/-Infinity are rejected with a 422 naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, model_validator
+from pydantic_core import PydanticCustomError
+from typing_extensions import TypedDict
+
+from bodyfat_assets.core.schema import FEATURES, Feature
+
+# Row 1 of the seed dataset (Johnson 1996): realistic values for the OpenAPI examples.
+EXAMPLE_RECORD: dict[str, float] = {
+    "Age": 23, "Weight": 154.25, "Height": 67.75, "Neck": 36.2, "Chest": 93.1, "Abdomen": 85.2, "Hip": 94.5,
+    "Thigh": 59.0, "Knee": 37.3, "Ankle": 21.9, "Biceps": 32.0, "Forearm": 27.4, "Wrist": 17.1,
+}  # fmt: skip
+BATCH_TOO_LARGE = "batch_too_large"
+
+
+def bounded_float(feature: Feature) -> Any:
+    return Annotated[
+        float,
+        Field(
+            strict=True,
+            ge=feature.low,
+            le=feature.high,
+            allow_inf_nan=False,
+            description=f"{feature.description} ({feature.unit}), {feature.low}-{feature.high}",
+        ),
+    ]
+
+
+Record = TypedDict("Record", {f.name: bounded_float(f) for f in FEATURES})  # type: ignore[misc]
+Record.__pydantic_config__ = ConfigDict(  # type: ignore[attr-defined]
+    extra="forbid", title="Record", json_schema_extra={"examples": [EXAMPLE_RECORD]}
+)
+
+Columns = TypedDict("Columns", {f.name: list[bounded_float(f)] for f in FEATURES})  # type: ignore[misc]
+Columns.__pydantic_config__ = ConfigDict(extra="forbid", title="Columns")  # type: ignore[attr-defined]
+
+
+class ColumnarBatch(BaseModel):
+    """`{"columns": {"Age": [...], "Weight": [...], ...}}`: one list per feature, all the same length."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"columns": {k: [v, v] for k, v in EXAMPLE_RECORD.items()}}]},
+    )
+    columns: Columns
+
+    @model_validator(mode="after")
+    def _same_length(self) -> ColumnarBatch:
+        lengths = {name: len(values) for name, values in self.columns.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"all columns must have the same length, got {lengths}")
+        return self
+
+    def n_rows(self) -> int:
+        return len(next(iter(self.columns.values())))
+
+
+def _batch_kind(value: Any) -> str:
+    return "columns" if isinstance(value, dict) else "records"
+
+
+class BatchRequest(RootModel):
+    """Either a JSON list of records or a columnar object. Subclassed per app to carry the size limit."""
+
+    max_rows: ClassVar[int] = 10_000
+    root: Annotated[
+        Annotated[list[Record], Tag("records")] | Annotated[ColumnarBatch, Tag("columns")],
+        Discriminator(_batch_kind),
+    ]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _limit_size(cls, value: Any) -> Any:
+        # Counted on the raw JSON before any per-value validation, so an oversized batch is rejected cheaply (413).
+        rows = len(value) if isinstance(value, list) else 0
+        if isinstance(value, dict) and isinstance(value.get("columns"), dict):
+            rows = max((len(v) for v in value["columns"].values() if isinstance(v, list)), default=0)
+        if rows > cls.max_rows:
+            raise PydanticCustomError(BATCH_TOO_LARGE, "batch of {rows} rows exceeds the limit of {limit}",
+                                      {"rows": rows, "limit": cls.max_rows})  # fmt: skip
+        return value
+
+
+def batch_request_model(max_rows: int) -> type[BatchRequest]:
+    return type("BatchRequest", (BatchRequest,), {"max_rows": max_rows, "__module__": __name__})
+
+
+class PredictResponse(BaseModel):
+    body_fat_pct: float = Field(description="predicted body fat (%)")
+    interval_low: float = Field(description="lower bound of the 90% prediction interval")
+    interval_high: float = Field(description="upper bound of the 90% prediction interval")
+    model_version: str
+    model_source: Literal["registry", "fallback"]
+
+
+class BatchResponse(BaseModel):
+    """Columnar, in request order: cheaper to encode than 10,000 small objects."""
+
+    n: int
+    body_fat_pct: list[float]
+    interval_low: list[float]
+    interval_high: list[float]
+    model_version: str
+    model_source: Literal["registry", "fallback"]
+
+
+class FeatureInfo(BaseModel):
+    name: str
+    unit: str
+    low: float
+    high: float
+    description: str
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    alias: str | None
+    source: Literal["registry", "fallback"]
+    run_id: str | None
+    family: str | None
+    trained_at: str | None
+    interval_half_width_90: float
+    metrics: dict[str, float]
+    features: list[FeatureInfo]
+
+
+class ReadyResponse(BaseModel):
+    status: Literal["ready", "not_ready"]
+    source: Literal["registry", "fallback"] | None
+    version: str | None
+    last_check: dict[str, Any] | None
+
+
+class ReloadResponse(BaseModel):
+    outcome: str
+    version: str | None
+    source: Literal["registry", "fallback"] | None
+    detail: str | None

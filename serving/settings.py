@@ -1,0 +1,37 @@
+"""Serving configuration, read from the environment (`BODYFAT_SERVING_*`, plus the standard MLflow variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+FALLBACK_DIR = Path(__file__).resolve().parent / "fallback"
+
+
+class ServingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BODYFAT_SERVING_", extra="ignore", frozen=True, populate_by_name=True)
+
+    # The model name is shared with the pipeline, so it keeps the pipeline's variable name.
+    model_name: str = Field(
+        default="bodyfat", validation_alias=AliasChoices("BODYFAT_MODEL_NAME", "BODYFAT_SERVING_MODEL_NAME")
+    )
+    model_alias: str = "champion"
+    # None means "whatever MLflow defaults to" (MLFLOW_TRACKING_URI, else ./mlruns).
+    tracking_uri: str | None = Field(
+        default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "BODYFAT_SERVING_TRACKING_URI")
+    )
+    poll_interval_s: float = Field(default=30.0, gt=0)
+    # Bounds every registry call so an unreachable MLflow costs seconds, not MLflow's default minutes of retries.
+    registry_timeout_s: float = Field(default=5.0, gt=0)
+    registry_max_retries: int = Field(default=0, ge=0)
+    fallback_dir: Path = FALLBACK_DIR
+    max_batch_rows: int = Field(default=10_000, gt=0)
+    # Predict endpoints require `X-API-Key` only when this is set.
+    api_key: SecretStr | None = None
+    # `POST /admin/reload` answers 404 (as if it did not exist) unless this is set.
+    admin_token: SecretStr | None = None
+    host: str = "0.0.0.0"  # a container binds all interfaces; set 127.0.0.1 for local runs
+    port: int = 8000
+    log_level: str = "info"
