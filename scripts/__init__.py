@@ -1,0 +1,1 @@
+"""Operational scripts (`python scripts/stack.py`); a package so tests can import them."""

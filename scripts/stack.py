@@ -1,0 +1,481 @@
+"""The docker-compose topology without Docker: every service as a process on loopback (`make stack`).
+
+Reads the same variables as docker-compose.yml (`.env` if present, over the defaults in `.env.example`, under the
+process environment) and starts, in dependency order:
+
+    PostgreSQL databases (on the existing server) -> S3 (minio binary, else moto_server) + buckets
+    -> mlflow server -> Dagster code server -> Dagster webserver + daemon -> serving API (if present)
+
+Each service runs in its own process group, so stopping the stack stops everything it started, grandchildren
+included. Run `python scripts/stack.py`; Ctrl-C or SIGTERM stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DOCKER_DIR = REPO_ROOT / "docker"
+DEFAULT_WORKDIR = REPO_ROOT / ".bodyfat" / "stack"
+CODE_MODULE = "bodyfat_assets.definitions"
+# Cold starts on a shared 2-core machine: mlflow ~7 s, Dagster ~10-30 s when other work competes for the CPUs.
+START_TIMEOUT_S = 180.0
+STOP_TIMEOUT_S = 15.0
+
+
+class StackError(RuntimeError):
+    """A service failed to start or become healthy."""
+
+
+def load_env_file(path: Path) -> dict[str, str]:
+    """Parse a dotenv file: `KEY=VALUE` lines; comments, blank lines and surrounding quotes ignored."""
+    values: dict[str, str] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def stack_environment(environ: Mapping[str, str] | None = None, root: Path = REPO_ROOT) -> dict[str, str]:
+    """The stack's variables: `.env.example` defaults, overridden by `.env`, overridden by the environment."""
+    values = load_env_file(root / ".env.example")
+    if (root / ".env").exists():
+        values.update(load_env_file(root / ".env"))
+    environ = os.environ if environ is None else environ
+    values.update({key: environ[key] for key in values if key in environ})
+    return values
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """The compose variables, with loopback hosts instead of compose service names."""
+
+    pg_user: str
+    pg_password: str = field(repr=False)
+    pg_host: str
+    pg_port: int
+    dagster_db: str
+    mlflow_db: str
+    optuna_db: str
+    s3_user: str
+    s3_password: str = field(repr=False)
+    s3_port: int
+    s3_console_port: int
+    region: str
+    lake_bucket: str
+    lake_prefix: str
+    mlflow_bucket: str
+    mlflow_port: int
+    webserver_port: int
+    grpc_port: int
+    api_port: int
+    model_name: str
+    host: str = "127.0.0.1"
+
+    @classmethod
+    def from_env(cls, values: Mapping[str, str]) -> StackConfig:
+        def need(name: str) -> str:
+            value = values.get(name, "").strip()
+            if not value:
+                raise StackError(f"{name} is empty: set it in .env or the environment")
+            return value
+
+        return cls(
+            pg_user=need("POSTGRES_USER"),
+            # Empty is legitimate here: the local server uses trust auth.
+            pg_password=values.get("POSTGRES_PASSWORD", ""),
+            pg_host=need("POSTGRES_HOST"),
+            pg_port=int(need("POSTGRES_PORT")),
+            dagster_db=need("DAGSTER_PG_DB"),
+            mlflow_db=need("MLFLOW_PG_DB"),
+            optuna_db=need("OPTUNA_PG_DB"),
+            # moto accepts any key pair and a local minio only needs one: generate rather than invent a default.
+            s3_user=values.get("MINIO_ROOT_USER") or f"stack-{secrets.token_hex(4)}",
+            s3_password=values.get("MINIO_ROOT_PASSWORD") or secrets.token_urlsafe(24),
+            s3_port=int(need("MINIO_PORT")),
+            s3_console_port=int(need("MINIO_CONSOLE_PORT")),
+            region=need("AWS_DEFAULT_REGION"),
+            lake_bucket=need("BODYFAT_BUCKET"),
+            lake_prefix=need("BODYFAT_LAKE_PREFIX"),
+            mlflow_bucket=need("MLFLOW_BUCKET"),
+            mlflow_port=int(need("MLFLOW_PORT")),
+            webserver_port=int(need("DAGSTER_WEBSERVER_PORT")),
+            grpc_port=int(need("DAGSTER_GRPC_PORT")),
+            api_port=int(need("API_PORT")),
+            model_name=need("BODYFAT_MODEL_NAME"),
+        )
+
+    def pg_url(self, database: str) -> str:
+        auth = f"{self.pg_user}:{self.pg_password}" if self.pg_password else self.pg_user
+        return f"postgresql+psycopg2://{auth}@{self.pg_host}:{self.pg_port}/{database}"
+
+    @property
+    def s3_endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.s3_port}"
+
+    @property
+    def mlflow_url(self) -> str:
+        return f"http://{self.host}:{self.mlflow_port}"
+
+    @property
+    def webserver_url(self) -> str:
+        return f"http://{self.host}:{self.webserver_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+    def service_env(self, dagster_home: Path, bodyfat_home: Path) -> dict[str, str]:
+        """What every child process sees: the names docker-compose.yml gives its services."""
+        return {
+            "POSTGRES_USER": self.pg_user,
+            "POSTGRES_PASSWORD": self.pg_password,
+            "POSTGRES_HOST": self.pg_host,
+            "POSTGRES_PORT": str(self.pg_port),
+            "DAGSTER_PG_DB": self.dagster_db,
+            "MLFLOW_PG_DB": self.mlflow_db,
+            "OPTUNA_PG_DB": self.optuna_db,
+            "AWS_ACCESS_KEY_ID": self.s3_user,
+            "AWS_SECRET_ACCESS_KEY": self.s3_password,
+            "AWS_DEFAULT_REGION": self.region,
+            "S3_ENDPOINT_URL": self.s3_endpoint_url,
+            "MLFLOW_S3_ENDPOINT_URL": self.s3_endpoint_url,
+            "DAGSTER_HOME": str(dagster_home),
+            "DAGSTER_GRPC_HOST": self.host,
+            "DAGSTER_GRPC_PORT": str(self.grpc_port),
+            "BODYFAT_ENV": "production",
+            "BODYFAT_HOME": str(bodyfat_home),
+            "BODYFAT_BUCKET": self.lake_bucket,
+            "BODYFAT_LAKE_PREFIX": self.lake_prefix,
+            "BODYFAT_MODEL_NAME": self.model_name,
+            "MLFLOW_TRACKING_URI": self.mlflow_url,
+            "OPTUNA_STORAGE": self.pg_url(self.optuna_db),
+        }
+
+
+@dataclass
+class Service:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _bin(name: str) -> str:
+    """A console script of the running interpreter's environment, so the stack works without an activated venv."""
+    candidate = Path(sys.executable).parent / name
+    found = str(candidate) if candidate.exists() else shutil.which(name)
+    if not found:
+        raise StackError(f"{name} not found next to {sys.executable} nor on PATH")
+    return found
+
+
+def stop_process_group(process: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEOUT_S) -> None:
+    """SIGTERM the whole group, SIGKILL whatever is left after the timeout; returns once the group is empty."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            process.poll()  # reap the leader, or its zombie keeps the group "alive"
+            if not process_group_alive(process.pid):
+                break
+            time.sleep(0.1)
+        else:
+            continue  # something ignored SIGTERM: escalate
+        break
+    process.poll()
+
+
+def process_group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class Stack:
+    """Start/stop the loopback topology. Use as a context manager or call `start()` then `stop()`."""
+
+    config: StackConfig
+    workdir: Path = DEFAULT_WORKDIR
+    code_module: str = CODE_MODULE
+    with_api: bool | None = None
+    """None: start the API when `serving/__main__.py` exists."""
+    timeout_s: float = START_TIMEOUT_S
+    log: Callable[[str], None] = print
+    services: list[Service] = field(default_factory=list)
+    created_databases: list[str] = field(default_factory=list)
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.workdir / "dagster_home"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, **self.config.service_env(self.dagster_home, self.workdir / "bodyfat_home")}
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._ensure_databases()
+            self._start_s3()
+            self._start_mlflow()
+            self._write_dagster_home()
+            self._start_dagster()
+            if self.with_api or (self.with_api is None and (REPO_ROOT / "serving" / "__main__.py").exists()):
+                self._start_api()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop services in reverse start order, so nothing is left talking to a dead dependency."""
+        for service in reversed(self.services):
+            if service.process is not None:
+                self.log(f"stopping {service.name}")
+                stop_process_group(service.process)
+        self.services.clear()
+
+    def urls(self) -> dict[str, str]:
+        return {service.name: service.url for service in self.services}
+
+    def pids(self) -> list[int]:
+        return [s.process.pid for s in self.services if s.process is not None]
+
+    # --- PostgreSQL -------------------------------------------------------------------------------------------
+    def _connect(self) -> Any:  # psycopg2 ships no type stubs
+        import psycopg2
+
+        cfg = self.config
+        return psycopg2.connect(
+            user=cfg.pg_user, password=cfg.pg_password or None, host=cfg.pg_host, port=cfg.pg_port,
+            dbname="postgres", connect_timeout=5,
+        )  # fmt: skip
+
+    def _ensure_databases(self) -> None:
+        cfg = self.config
+        conn = self._connect()
+        conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+        try:
+            with conn.cursor() as cur:
+                for name in (cfg.dagster_db, cfg.mlflow_db, cfg.optuna_db):
+                    cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                    if cur.fetchone() is None:
+                        cur.execute(f'CREATE DATABASE "{name}"')
+                        self.created_databases.append(name)
+        finally:
+            conn.close()
+        self.services.append(Service("postgres", f"postgresql://{cfg.pg_host}:{cfg.pg_port}"))
+
+    def drop_created_databases(self) -> None:
+        """Drop only the databases this stack created (tests use unique names); call after `stop()`."""
+        conn = self._connect()
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                for name in self.created_databases:
+                    cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            conn.close()
+        self.created_databases.clear()
+
+    # --- processes --------------------------------------------------------------------------------------------
+    def _spawn(self, name: str, url: str, cmd: list[str], extra_env: Mapping[str, str] | None = None) -> Service:
+        log_path = self.workdir / f"{name}.log"
+        with open(log_path, "ab") as log:
+            # A new session per service: Ctrl-C on the terminal reaches only this script, which then stops each
+            # group, and killpg also reaches the workers a service forks.
+            process = subprocess.Popen(
+                cmd, cwd=REPO_ROOT, env={**self.env, **(extra_env or {})},
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        service = Service(name, url, process, log_path)
+        self.services.append(service)
+        self.log(f"started {name} (pid {process.pid}), log {log_path}")
+        return service
+
+    def _wait(self, service: Service, healthy: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + self.timeout_s
+        while time.monotonic() < deadline:
+            if service.process is not None and service.process.poll() is not None:
+                raise StackError(f"{service.name} exited with {service.process.returncode}; see {service.log_path}")
+            try:
+                if healthy():
+                    self.log(f"{service.name} healthy at {service.url}")
+                    return
+            except Exception:  # noqa: BLE001, S110 - any failure means "not ready yet" until the deadline
+                pass
+            time.sleep(0.5)
+        raise StackError(f"{service.name} not healthy after {self.timeout_s:.0f} s; see {service.log_path}")
+
+    def s3_client(self) -> Any:  # boto3 ships no type stubs
+        import boto3
+
+        cfg = self.config
+        return boto3.client(
+            "s3", endpoint_url=cfg.s3_endpoint_url, region_name=cfg.region,
+            aws_access_key_id=cfg.s3_user, aws_secret_access_key=cfg.s3_password,
+        )  # fmt: skip
+
+    def _start_s3(self) -> None:
+        cfg = self.config
+        minio = shutil.which("minio")
+        if minio:
+            data = self.workdir / "minio"
+            cmd = [
+                minio, "server", str(data), "--address", f"{cfg.host}:{cfg.s3_port}",
+                "--console-address", f"{cfg.host}:{cfg.s3_console_port}",
+            ]  # fmt: skip
+            env = {"MINIO_ROOT_USER": cfg.s3_user, "MINIO_ROOT_PASSWORD": cfg.s3_password}
+            service = self._spawn("minio", cfg.s3_endpoint_url, cmd, env)
+        else:
+            # No MinIO binary on these machines: moto's server speaks the same S3 API over HTTP (in memory).
+            cmd = [_bin("moto_server"), "-H", cfg.host, "-p", str(cfg.s3_port)]
+            service = self._spawn("s3 (moto)", cfg.s3_endpoint_url, cmd)
+        client = self.s3_client()
+        self._wait(service, lambda: client.list_buckets() is not None)
+        existing = {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}
+        for bucket in (cfg.lake_bucket, cfg.mlflow_bucket):
+            if bucket not in existing:
+                client.create_bucket(Bucket=bucket)
+
+    def _start_mlflow(self) -> None:
+        cfg = self.config
+        # Options as MLFLOW_* variables, as in compose: the PostgreSQL password stays out of `ps`.
+        env = {
+            "MLFLOW_HOST": cfg.host,
+            "MLFLOW_PORT": str(cfg.mlflow_port),
+            "MLFLOW_WORKERS": "1",
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            "MLFLOW_BACKEND_STORE_URI": cfg.pg_url(cfg.mlflow_db),
+            "MLFLOW_ARTIFACTS_DESTINATION": f"s3://{cfg.mlflow_bucket}/artifacts",
+        }
+        service = self._spawn("mlflow", cfg.mlflow_url, [_bin("mlflow"), "server"], env)
+        self._wait(service, lambda: _http_ok(f"{cfg.mlflow_url}/health"))
+
+    def _write_dagster_home(self) -> None:
+        """The instance config and workspace the containers use, unchanged: they read everything from env vars."""
+        self.dagster_home.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(DOCKER_DIR / "dagster.yaml", self.dagster_home / "dagster.yaml")
+        shutil.copyfile(DOCKER_DIR / "workspace.docker.yaml", self.dagster_home / "workspace.yaml")
+
+    def _start_dagster(self) -> None:
+        from dagster._grpc.client import DagsterGrpcClient
+
+        cfg = self.config
+        workspace = str(self.dagster_home / "workspace.yaml")
+        code_cmd = [_bin("dagster"), "api", "grpc", "-m", self.code_module, "-h", cfg.host, "-p", str(cfg.grpc_port)]
+        code = self._spawn("dagster-code", f"grpc://{cfg.host}:{cfg.grpc_port}", code_cmd)
+        grpc = DagsterGrpcClient(port=cfg.grpc_port, host=cfg.host)
+        self._wait(code, lambda: grpc.health_check_query() == "SERVING")
+
+        web_cmd = [_bin("dagster-webserver"), "-h", cfg.host, "-p", str(cfg.webserver_port), "-w", workspace]
+        web = self._spawn("dagster-webserver", cfg.webserver_url, web_cmd)
+        daemon = self._spawn("dagster-daemon", "(no HTTP endpoint)", [_bin("dagster-daemon"), "run", "-w", workspace])
+        self._wait(web, lambda: _http_ok(f"{cfg.webserver_url}/server_info"))
+        self._wait(daemon, self._daemon_alive)
+
+    def _daemon_alive(self) -> bool:
+        # The same probe as the compose healthcheck: recent heartbeats in the instance's PostgreSQL storage.
+        check = [_bin("dagster-daemon"), "liveness-check"]
+        result = subprocess.run(check, env=self.env, cwd=REPO_ROOT, capture_output=True, timeout=60, check=False)
+        return result.returncode == 0
+
+    def _start_api(self) -> None:
+        cfg = self.config
+        env = {"BODYFAT_SERVING_HOST": cfg.host, "BODYFAT_SERVING_PORT": str(cfg.api_port)}
+        service = self._spawn("api", cfg.api_url, [sys.executable, "-m", "serving"], env)
+        self._wait(service, lambda: _http_ok(f"{cfg.api_url}/health"))
+
+
+def format_table(stack: Stack) -> str:
+    rows = [("service", "url")] + [(s.name, s.url) for s in stack.services]
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {url}" for name, url in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="logs, DAGSTER_HOME, minio data")
+    parser.add_argument("--no-api", action="store_true", help="do not start the serving API")
+    args = parser.parse_args(argv)
+
+    stop = threading.Event()
+    starting = True
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stop.set()
+        if starting:
+            # Interrupt a start that may wait minutes for a health check; start() stops what it began.
+            raise KeyboardInterrupt
+
+    # SIGTERM as well as Ctrl-C: `make` and process managers stop us with SIGTERM.
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    stack = Stack(
+        StackConfig.from_env(stack_environment()), workdir=args.workdir, with_api=False if args.no_api else None
+    )
+    try:
+        stack.start()
+        starting = False
+        print(format_table(stack), flush=True)
+        print("Ctrl-C stops the stack.", flush=True)
+        while not stop.wait(1.0):
+            crashed = [s for s in stack.services if s.process is not None and s.process.poll() is not None]
+            if crashed:
+                print(f"{crashed[0].name} exited; see {crashed[0].log_path}", file=sys.stderr)
+                return 1
+        return 0
+    except StackError as exc:
+        print(f"stack failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

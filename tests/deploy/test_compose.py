@@ -1,0 +1,304 @@
+"""Static validation of docker-compose.yml, the Dockerfiles and the Dagster configs.
+
+There is no Docker engine on the project's machines, so nothing here builds or starts a container: these tests
+check what compose and the image would need (files, modules, variables, ports, health checks, pinned images) and
+that Dagster itself accepts docker/dagster.yaml and docker/workspace.docker.yaml.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from scripts.stack import REPO_ROOT, StackConfig, load_env_file
+
+COMPOSE_PATH = REPO_ROOT / "docker-compose.yml"
+ENV_EXAMPLE = REPO_ROOT / ".env.example"
+# `${VAR}`, `${VAR:?msg}`, `${VAR:-default}`; `$${...}` is an escaped `$` for the container shell and is skipped.
+VAR_RE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+SECRET_RE = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$|MINIO_ROOT_USER")
+EXPECTED_SERVICES = {
+    "postgres", "minio", "minio-init", "mlflow", "dagster-code", "dagster-webserver", "dagster-daemon", "api",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def compose_text() -> str:
+    return COMPOSE_PATH.read_text()
+
+
+@pytest.fixture(scope="module")
+def compose(compose_text: str) -> dict[str, Any]:
+    return yaml.safe_load(compose_text)
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def env_example() -> dict[str, str]:
+    return load_env_file(ENV_EXAMPLE)
+
+
+def _one_shot(services: dict[str, dict[str, Any]]) -> set[str]:
+    """Init jobs: what others wait for with `service_completed_successfully`."""
+    return {
+        target
+        for service in services.values()
+        for target, dep in (service.get("depends_on") or {}).items()
+        if isinstance(dep, dict) and dep.get("condition") == "service_completed_successfully"
+    }
+
+
+def _interpolate(text: str, values: dict[str, str]) -> str:
+    """Compose-style `${VAR...}` substitution with .env.example values (secrets get a placeholder)."""
+    return VAR_RE.sub(lambda m: values.get(m.group(1)) or f"placeholder-{m.group(1).lower()}", text)
+
+
+def _dockerfiles(services: dict[str, dict[str, Any]]) -> Iterator[Path]:
+    for service in services.values():
+        build = service.get("build")
+        if build:
+            yield REPO_ROOT / build["context"] / build.get("dockerfile", "Dockerfile")
+
+
+def test_compose_parses_with_every_service(services: dict[str, dict[str, Any]]) -> None:
+    assert EXPECTED_SERVICES <= set(services)
+
+
+def test_build_contexts_and_dockerfiles_exist(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        build = service.get("build")
+        if build is None:
+            assert service.get("image"), f"{name}: neither build nor image"
+            continue
+        context = REPO_ROOT / build["context"]
+        assert context.is_dir(), f"{name}: build context {context} missing"
+        dockerfile = context / build.get("dockerfile", "Dockerfile")
+        assert dockerfile.is_file(), f"{name}: {dockerfile.relative_to(REPO_ROOT)} missing"
+
+
+def _module_exists(module: str) -> bool:
+    base = REPO_ROOT.joinpath(*module.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def test_command_modules_and_files_exist(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        command = service.get("command")
+        if "build" not in service or not isinstance(command, list):
+            continue  # third-party images (postgres, minio, mc) bring their own commands
+        for flag, value in itertools.pairwise(command):
+            if flag != "-m":
+                continue
+            if command[0] == "python":
+                # `python -m pkg` runs pkg/__main__.py
+                assert (REPO_ROOT / value / "__main__.py").is_file(), f"{name}: {value}/__main__.py missing"
+            else:
+                assert _module_exists(value), f"{name}: module {value} not found in the repository"
+        # Console scripts the image gets from `pip install .`; the project venv holds the same dependency set.
+        executable = command[0]
+        assert (Path(sys.executable).parent / executable).exists() or shutil.which(executable), (
+            f"{name}: executable {executable} not installed by the project's dependencies"
+        )
+
+
+def test_image_files_referenced_by_compose_exist(compose_text: str) -> None:
+    dockerfile = (REPO_ROOT / "docker" / "dagster.Dockerfile").read_text()
+    for copied in re.findall(r"cp (docker/\S+)", dockerfile):
+        assert (REPO_ROOT / copied).is_file(), f"dagster.Dockerfile copies missing {copied}"
+    # The services point at the workspace the image installs into DAGSTER_HOME.
+    assert '"$DAGSTER_HOME/workspace.yaml"' in dockerfile
+    assert "/opt/dagster/dagster_home/workspace.yaml" in compose_text
+    assert "DAGSTER_HOME=/opt/dagster/dagster_home" in dockerfile
+    for mount in re.findall(r"\./(docker/[^:\s]+):", compose_text):
+        assert (REPO_ROOT / mount).is_file(), f"bind mount source {mount} missing"
+
+
+def test_every_variable_is_in_env_example(compose_text: str, env_example: dict[str, str]) -> None:
+    used = {m.group(1) for m in VAR_RE.finditer(compose_text)}
+    missing = used - set(env_example)
+    assert not missing, f"variables used in docker-compose.yml but absent from .env.example: {sorted(missing)}"
+
+
+def test_secrets_have_no_default(compose_text: str, env_example: dict[str, str]) -> None:
+    for match in VAR_RE.finditer(compose_text):
+        name, op = match.group(1), match.group(2)
+        if SECRET_RE.search(name):
+            assert op != ":-" and op != "-", f"secret {name} has a default in docker-compose.yml"
+    for name, value in env_example.items():
+        if SECRET_RE.search(name):
+            assert value == "", f".env.example gives secret {name} a value"
+            assert f"${{{name}:?" in compose_text, f"compose must refuse to start without {name} (${{{name}:?}})"
+
+
+def test_no_value_is_written_twice(compose_text: str, env_example: dict[str, str]) -> None:
+    # Ports, buckets and the region live once, in .env.example; compose only refers to them.
+    for name, value in env_example.items():
+        if name.endswith(("_PORT", "_BUCKET")) or name == "AWS_DEFAULT_REGION":
+            assert not re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", compose_text), (
+                f"{name}'s value {value!r} is written literally in docker-compose.yml"
+            )
+
+
+def test_published_host_ports_are_unique(compose_text: str, env_example: dict[str, str]) -> None:
+    rendered = yaml.safe_load(_interpolate(compose_text, env_example))
+    published: list[str] = []
+    for service in rendered["services"].values():
+        for port in service.get("ports", []):
+            parts = str(port).split(":")
+            assert len(parts) >= 2, f"port {port} publishes no explicit host port"
+            published.append(parts[-2])
+    assert published and len(published) == len(set(published)), published
+
+
+def test_long_running_services_have_healthchecks(services: dict[str, dict[str, Any]]) -> None:
+    one_shot = _one_shot(services)
+    assert one_shot == {"minio-init"}
+    for name, service in services.items():
+        if name in one_shot:
+            assert service.get("restart") == "no", f"{name} is a one-shot job and must not restart"
+            continue
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+
+
+def test_depends_on_targets_exist_and_use_conditions(services: dict[str, dict[str, Any]]) -> None:
+    one_shot = _one_shot(services)
+    for name, service in services.items():
+        depends_on = service.get("depends_on") or {}
+        assert isinstance(depends_on, dict), f"{name}: depends_on must be a mapping with conditions"
+        for target, dep in depends_on.items():
+            assert target in services, f"{name} depends on unknown service {target}"
+            expected = "service_completed_successfully" if target in one_shot else "service_healthy"
+            assert dep.get("condition") == expected, f"{name} -> {target}: condition must be {expected}"
+
+
+def test_volumes_are_named_and_declared(compose: dict[str, Any]) -> None:
+    declared = set(compose.get("volumes") or {})
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source = str(volume).split(":")[0]
+            if not source.startswith((".", "/")):
+                assert source in declared, f"{name}: volume {source} not declared at top level"
+
+
+def test_images_are_pinned(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        if "build" in service:
+            continue
+        image = service["image"]
+        tag = image.rsplit(":", 1)[-1] if ":" in image.split("/")[-1] else ""
+        assert tag and tag != "latest", f"{name}: image {image} is not pinned"
+
+
+@pytest.mark.parametrize("dockerfile", ["dagster.Dockerfile", "serving.Dockerfile"])
+def test_dockerfiles_pin_base_and_drop_root(dockerfile: str) -> None:
+    path = REPO_ROOT / "docker" / dockerfile
+    if not path.exists():
+        pytest.fail(f"docker/{dockerfile} missing (docker-compose.yml builds it)")
+    lines = [line.strip() for line in path.read_text().splitlines()]
+    stages: set[str] = set()
+    for line in lines:
+        if not line.upper().startswith("FROM "):
+            continue
+        words = line.split()
+        base = next(w for w in words[1:] if not w.startswith("--"))
+        if base.lower() not in stages:  # FROM an earlier stage needs no pin
+            _, _, tag = base.partition("@")[0].rpartition("/")[-1].partition(":")
+            assert "@sha256:" in base or (tag and tag != "latest"), f"{dockerfile}: base {base} is not pinned"
+        if len(words) >= 4 and words[-2].upper() == "AS":
+            stages.add(words[-1].lower())
+    assert stages or any(line.upper().startswith("FROM ") for line in lines), f"{dockerfile}: no FROM"
+    last_from = max(i for i, line in enumerate(lines) if line.upper().startswith("FROM "))
+    users = [line.split()[1] for line in lines[last_from:] if line.upper().startswith("USER ")]
+    assert users and users[-1] not in {"root", "0", "0:0"}, f"{dockerfile}: final stage must run as a non-root USER"
+
+
+def _dagster_env(env_example: dict[str, str]) -> dict[str, str]:
+    return {
+        "POSTGRES_USER": "bodyfat",
+        "POSTGRES_PASSWORD": "s3cret",
+        "POSTGRES_HOST": "db.internal",
+        "POSTGRES_PORT": env_example["POSTGRES_PORT"],
+        "DAGSTER_PG_DB": env_example["DAGSTER_PG_DB"],
+        "DAGSTER_GRPC_HOST": "dagster-code",
+        "DAGSTER_GRPC_PORT": env_example["DAGSTER_GRPC_PORT"],
+    }
+
+
+def test_dagster_instance_config_is_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env_example: dict[str, str]
+) -> None:
+    from dagster._config import process_config
+    from dagster._core.instance.config import dagster_instance_config, dagster_instance_config_schema
+
+    for key, value in _dagster_env(env_example).items():
+        monkeypatch.setenv(key, value)
+    shutil.copyfile(REPO_ROOT / "docker" / "dagster.yaml", tmp_path / "dagster.yaml")
+    config, custom_class = dagster_instance_config(str(tmp_path))
+    assert custom_class is None
+    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert config["run_launcher"]["class"] == "DefaultRunLauncher"
+    assert config["telemetry"]["enabled"] is False
+
+    # Validation keeps `env:` references; processing resolves them the way the services will at start-up.
+    resolved = process_config(dagster_instance_config_schema(), config)
+    assert resolved.success, resolved.errors
+    pg = resolved.value["storage"]["postgres"]["postgres_db"]
+    assert pg["scheme"] == "postgresql+psycopg2"
+    assert (pg["hostname"], pg["username"], pg["password"]) == ("db.internal", "bodyfat", "s3cret")
+    assert pg["port"] == int(env_example["POSTGRES_PORT"])
+    assert pg["db_name"] == env_example["DAGSTER_PG_DB"]
+
+
+def test_dagster_storage_class_accepts_config(monkeypatch: pytest.MonkeyPatch, env_example: dict[str, str]) -> None:
+    from dagster_postgres import DagsterPostgresStorage
+    from dagster_postgres.utils import pg_url_from_config
+
+    for key, value in _dagster_env(env_example).items():
+        monkeypatch.setenv(key, value)
+    raw = yaml.safe_load((REPO_ROOT / "docker" / "dagster.yaml").read_text())["storage"]["postgres"]
+    from dagster._config import process_config
+
+    resolved = process_config(DagsterPostgresStorage.config_type(), raw)
+    assert resolved.success, resolved.errors
+    url = pg_url_from_config(resolved.value)
+    assert url.startswith("postgresql+psycopg2://bodyfat:s3cret@db.internal:")
+
+
+def test_workspace_config_is_valid(monkeypatch: pytest.MonkeyPatch, env_example: dict[str, str]) -> None:
+    from dagster._core.workspace.config_schema import ensure_workspace_config
+
+    for key, value in _dagster_env(env_example).items():
+        monkeypatch.setenv(key, value)
+    path = REPO_ROOT / "docker" / "workspace.docker.yaml"
+    config = ensure_workspace_config(yaml.safe_load(path.read_text()), str(path))
+    grpc = config["load_from"][0]["grpc_server"]
+    assert (grpc["host"], grpc["port"]) == ("dagster-code", int(env_example["DAGSTER_GRPC_PORT"]))
+
+
+def test_postgres_init_creates_the_three_databases() -> None:
+    script = (REPO_ROOT / "docker" / "postgres" / "init.sh").read_text()
+    for var in ("DAGSTER_PG_DB", "MLFLOW_PG_DB", "OPTUNA_PG_DB"):
+        assert f"${var}" in script
+
+
+def test_compose_and_stack_give_services_the_same_variables(
+    services: dict[str, dict[str, Any]], env_example: dict[str, str]
+) -> None:
+    # scripts/stack.py must be the compose topology on loopback: same variable names for the Dagster services.
+    stack_env = StackConfig.from_env(env_example | {"MINIO_ROOT_USER": "u", "MINIO_ROOT_PASSWORD": "p" * 8})
+    stack_keys = set(stack_env.service_env(Path("/h"), Path("/b"))) - {"DAGSTER_HOME", "BODYFAT_HOME"}
+    for name in ("dagster-code", "dagster-webserver", "dagster-daemon"):
+        compose_keys = set(services[name]["environment"]) - {"DAGSTER_WEBSERVER_PORT"}
+        assert compose_keys == stack_keys, f"{name}: {sorted(compose_keys ^ stack_keys)}"
