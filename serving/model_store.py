@@ -13,7 +13,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -48,8 +48,15 @@ class LoadedModel:
     family: str | None = None
     trained_at: str | None = None
     metrics: Mapping[str, float] = field(default_factory=dict)
+    # Set for pipelines that select columns by name (e.g. a ColumnTransformer): they need a DataFrame, not numpy.
+    needs_frame: bool = False
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
+        """Predict rows whose columns are `self.features`, in that order."""
+        if self.needs_frame:
+            import pandas as pd
+
+            rows = pd.DataFrame(rows, columns=list(self.features))
         # Inputs were validated as finite by the API: skip sklearn's second finiteness scan.
         with sklearn.config_context(assume_finite=True):
             return np.asarray(self.estimator.predict(rows), dtype=np.float64)
@@ -74,12 +81,21 @@ def from_card(estimator: Any, card: Mapping[str, Any], **identity: Any) -> Loade
         metrics={k: float(card[k]) for k in METRIC_KEYS if card.get(k) is not None},
         **{"run_id": card.get("run_id"), **identity},
     )
-    # A model that cannot predict one plausible row must never replace one that can.
+    # A model that cannot predict one plausible row must never replace one that can. Try the fast numpy path
+    # first, then a named DataFrame; keep whichever works, and check they agree.
     midpoint = np.array([[(FEATURES_BY_NAME[f].low + FEATURES_BY_NAME[f].high) / 2 for f in features]])
     try:
-        prediction = model.predict(midpoint)
+        framed = replace(model, needs_frame=True)
+        reference = framed.predict(midpoint)
     except Exception as exc:  # any failure here means the model is unusable
         raise ModelError(f"smoke prediction failed: {exc!r}") from exc
+    try:
+        prediction = model.predict(midpoint)
+        if not np.allclose(prediction, reference, equal_nan=True):
+            raise ModelError(f"numpy and DataFrame predictions differ: {prediction} vs {reference}")
+    except Exception as exc:  # noqa: BLE001 - the model only works with named columns: serve it that way
+        log.warning("model %s needs DataFrame input (slower): %r", identity.get("version"), exc)
+        model, prediction = framed, reference
     if prediction.shape != (1,) or not np.isfinite(prediction).all():
         raise ModelError(f"smoke prediction returned {prediction!r}")
     return model

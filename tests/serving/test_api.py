@@ -1,0 +1,278 @@
+"""Every endpoint and every error path through FastAPI's TestClient, with an in-memory registry."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from bodyfat_assets.core.schema import FEATURES, model_features
+from serving.schemas import EXAMPLE_RECORD
+from tests.serving.conftest import FakeSource
+
+RECORD = dict(EXAMPLE_RECORD)
+# pytest resets warning filters per test; the app installs this one at import time for production.
+pytestmark = pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+
+
+def post_raw(client, path: str, text: str, **headers: str):
+    # httpx refuses to encode NaN/Infinity, but Python's json (and so the server) accepts them: send raw text.
+    return client.post(path, content=text.encode(), headers={"content-type": "application/json", **headers})
+
+
+def test_health(make_client, fake_source) -> None:
+    assert make_client(source=fake_source).get("/health").json() == {"status": "ok"}
+
+
+def test_ready_reports_registry_version(make_client, fake_source) -> None:
+    body = make_client(source=fake_source).get("/ready").json()
+    assert body["status"] == "ready"
+    assert (body["source"], body["version"]) == ("registry", "1")
+
+
+def test_ready_reports_fallback_without_champion(make_client) -> None:
+    response = make_client(source=FakeSource(champion=None)).get("/ready")
+    assert response.status_code == 200
+    assert (response.json()["source"], response.json()["version"]) == ("fallback", "fallback")
+    assert response.json()["last_check"]["outcome"] == "no_champion"
+
+
+def test_ready_reports_fallback_when_registry_down(make_client, fake_source) -> None:
+    fake_source.down = True
+    body = make_client(source=fake_source).get("/ready").json()
+    assert body["source"] == "fallback"
+    assert body["last_check"]["outcome"] == "error"
+
+
+def test_ready_is_503_without_any_model(make_client) -> None:
+    def broken_fallback():
+        raise FileNotFoundError("no fallback")
+
+    client = make_client(source=FakeSource(champion=None), fallback=broken_fallback)
+    assert client.get("/ready").status_code == 503
+    assert client.post("/predict", json=RECORD).status_code == 503
+    assert client.get("/model").status_code == 503
+
+
+def test_model_describes_features_and_metrics(make_client, fake_source) -> None:
+    body = make_client(source=fake_source).get("/model").json()
+    assert (body["name"], body["version"], body["alias"], body["run_id"]) == ("bodyfat", "1", "champion", "run1")
+    assert body["metrics"] == {"test_rmse": 4.0, "test_mae": 3.0, "test_r2": 0.7}
+    assert [f["name"] for f in body["features"]] == model_features()
+    height = next(f for f in body["features"] if f["name"] == "Height")
+    assert (height["unit"], height["low"], height["high"]) == ("in", 48, 96)
+    assert body["trained_at"] == "2026-01-01T00:00:00+00:00"
+
+
+def test_predict_returns_value_interval_and_version(make_client, fake_source) -> None:
+    body = make_client(source=fake_source).post("/predict", json=RECORD).json()
+    assert body["model_version"] == "1" and body["model_source"] == "registry"
+    assert 2 < body["body_fat_pct"] < 40
+    assert body["interval_low"] == pytest.approx(body["body_fat_pct"] - 5.0)
+    assert body["interval_high"] == pytest.approx(body["body_fat_pct"] + 5.0)
+
+
+def test_predict_matches_the_estimator_on_a_dataframe(make_client, fake_source) -> None:
+    """The numpy fast path must put features in the model's order: compare with sklearn on a named DataFrame."""
+    import pandas as pd
+
+    from serving.model_store import load_fallback
+    from serving.settings import FALLBACK_DIR
+
+    reordered = dict(reversed(list(RECORD.items())))
+    got = make_client(source=FakeSource(champion=None)).post("/predict", json=reordered).json()["body_fat_pct"]
+    expected = load_fallback(FALLBACK_DIR).estimator.predict(pd.DataFrame([RECORD])[model_features()])[0]
+    assert got == pytest.approx(expected)
+
+
+BAD_VALUES = {
+    "string": ('"abc"', "float_type"),
+    "numeric string": ('"23"', "float_type"),
+    "boolean": ("true", "float_type"),
+    "null": ("null", "float_type"),
+    "NaN": ("NaN", "finite_number"),
+    "Infinity": ("Infinity", "finite_number"),
+    "-Infinity": ("-Infinity", "finite_number"),
+    "too low": ("0", "greater_than_equal"),
+    "too high": ("1e9", "less_than_equal"),
+}
+
+
+@pytest.mark.parametrize("kind", BAD_VALUES)
+@pytest.mark.parametrize("feature", [FEATURES[0].name, FEATURES[-1].name])
+def test_predict_bad_value_is_422_naming_the_field(make_client, fake_source, kind: str, feature: str) -> None:
+    literal, error_type = BAD_VALUES[kind]
+    text = json.dumps(RECORD).replace(f'"{feature}": {json.dumps(RECORD[feature])}', f'"{feature}": {literal}')
+    response = post_raw(make_client(source=fake_source), "/predict", text)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["fields"] == [feature]
+    assert body["detail"][0]["type"] == error_type
+
+
+def test_predict_missing_field_is_422_naming_it(make_client, fake_source) -> None:
+    record = {k: v for k, v in RECORD.items() if k != "Wrist"}
+    body = make_client(source=fake_source).post("/predict", json=record).json()
+    assert body["fields"] == ["Wrist"] and body["detail"][0]["type"] == "missing"
+
+
+def test_predict_extra_field_is_422_naming_it(make_client, fake_source) -> None:
+    for extra in ("Density", "shoe_size"):
+        response = make_client(source=fake_source).post("/predict", json={**RECORD, extra: 1.05})
+        assert response.status_code == 422
+        assert response.json()["fields"] == [extra]
+
+
+@pytest.mark.parametrize("text", ["{bad json", "[]", "42", '"x"', ""])
+def test_predict_malformed_body_is_422(make_client, fake_source, text: str) -> None:
+    assert post_raw(make_client(source=fake_source), "/predict", text).status_code == 422
+
+
+def test_batch_of_records(make_client, fake_source) -> None:
+    rows = [RECORD, {**RECORD, "Abdomen": 120.0}]
+    body = make_client(source=fake_source).post("/predict/batch", json=rows).json()
+    assert body["n"] == 2 and body["model_version"] == "1"
+    assert body["body_fat_pct"][1] > body["body_fat_pct"][0]  # a bigger abdomen means more fat in any sane model
+    assert body["interval_high"][0] - body["interval_low"][0] == pytest.approx(10.0)
+
+
+def test_batch_columnar_equals_records(make_client, fake_source) -> None:
+    client = make_client(source=fake_source)
+    rows = [RECORD, {**RECORD, "Abdomen": 120.0}, {**RECORD, "Age": 70.0}]
+    columns = {name: [row[name] for row in rows] for name in model_features()}
+    by_records = client.post("/predict/batch", json=rows).json()["body_fat_pct"]
+    by_columns = client.post("/predict/batch", json={"columns": columns}).json()["body_fat_pct"]
+    assert by_columns == pytest.approx(by_records)
+    single = client.post("/predict", json=rows[2]).json()["body_fat_pct"]
+    assert by_records[2] == pytest.approx(single)
+
+
+def test_batch_bad_value_names_field_and_row(make_client, fake_source) -> None:
+    text = json.dumps([RECORD, RECORD]).replace('"Neck": 36.2', '"Neck": NaN', 2)
+    body = post_raw(make_client(source=fake_source), "/predict/batch", text).json()
+    assert body["fields"] == ["Neck"]
+    assert body["detail"][0]["loc"] == ["body", "records", 0, "Neck"]
+
+
+def test_batch_columnar_bad_value_and_ragged_columns(make_client, fake_source) -> None:
+    client = make_client(source=fake_source)
+    columns = {name: [value, value] for name, value in RECORD.items()}
+    bad = client.post("/predict/batch", json={"columns": {**columns, "Knee": [37.3, "x"]}})
+    assert bad.status_code == 422 and bad.json()["fields"] == ["Knee"]
+    ragged = client.post("/predict/batch", json={"columns": {**columns, "Ankle": [21.9]}})
+    assert ragged.status_code == 422 and "same length" in ragged.json()["detail"][0]["msg"]
+    missing = client.post("/predict/batch", json={"columns": {k: v for k, v in columns.items() if k != "Hip"}})
+    assert missing.status_code == 422 and missing.json()["fields"] == ["Hip"]
+    extra = client.post("/predict/batch", json={"columns": columns, "rows": 2})
+    assert extra.status_code == 422 and extra.json()["fields"] == ["rows"]
+
+
+def test_batch_empty_list_predicts_nothing(make_client, fake_source) -> None:
+    assert make_client(source=fake_source).post("/predict/batch", json=[]).json()["n"] == 0
+
+
+def test_oversized_batch_is_413(make_client, fake_source) -> None:
+    client = make_client(source=fake_source, max_batch_rows=3)
+    assert client.post("/predict/batch", json=[RECORD] * 3).status_code == 200
+    assert client.post("/predict/batch", json=[RECORD] * 4).status_code == 413
+    columns = {name: [value] * 4 for name, value in RECORD.items()}
+    assert client.post("/predict/batch", json={"columns": columns}).status_code == 413
+    # Even with invalid values: size is judged before content, so the cheap answer wins.
+    assert client.post("/predict/batch", json=[{"Age": "x"}] * 4).status_code == 413
+
+
+def test_oversized_body_is_413_before_parsing(make_client, fake_source) -> None:
+    client = make_client(source=fake_source, max_batch_rows=1)
+    response = post_raw(client, "/predict/batch", "[" + " " * 200_000 + "]")
+    assert response.status_code == 413
+
+
+def test_api_key_required_when_configured(make_client, fake_source) -> None:
+    client = make_client(source=fake_source, api_key="s3cret")
+    assert client.post("/predict", json=RECORD).status_code == 401
+    assert client.post("/predict", json=RECORD, headers={"X-API-Key": "wrong"}).status_code == 401
+    assert client.post("/predict", json=RECORD, headers={"X-API-Key": "s3cret"}).status_code == 200
+    assert client.post("/predict/batch", json=[RECORD]).status_code == 401
+    assert client.post("/predict/batch", json=[RECORD], headers={"X-API-Key": "s3cret"}).status_code == 200
+    # Operational endpoints stay open for probes and scrapers.
+    assert client.get("/ready").status_code == 200 and client.get("/metrics").status_code == 200
+
+
+def test_api_key_not_required_by_default(make_client, fake_source) -> None:
+    assert make_client(source=fake_source).post("/predict", json=RECORD).status_code == 200
+
+
+def test_admin_reload_is_404_without_a_configured_token(make_client, fake_source) -> None:
+    client = make_client(source=fake_source)
+    assert client.post("/admin/reload", headers={"X-Admin-Token": "anything"}).status_code == 404
+    assert "/admin/reload" not in client.get("/openapi.json").json()["paths"]
+
+
+def test_admin_reload_needs_the_token_and_swaps(make_client, fake_source) -> None:
+    client = make_client(source=fake_source, admin_token="adm1n")
+    assert client.post("/admin/reload").status_code == 401
+    assert client.post("/admin/reload", headers={"X-Admin-Token": "nope"}).status_code == 401
+    fake_source.champion = "2"
+    body = client.post("/admin/reload", headers={"X-Admin-Token": "adm1n"}).json()
+    assert (body["outcome"], body["version"], body["source"]) == ("swapped", "2", "registry")
+    assert client.post("/predict", json=RECORD).json()["model_version"] == "2"
+    again = client.post("/admin/reload", headers={"X-Admin-Token": "adm1n"}).json()
+    assert again["outcome"] == "unchanged"
+
+
+def test_admin_reload_leaves_fallback_for_a_new_champion(make_client) -> None:
+    source = FakeSource({"7": __import__("tests.serving.conftest", fromlist=["x"]).registry_model("7")}, champion=None)
+    client = make_client(source=source, admin_token="adm1n")
+    assert client.get("/ready").json()["source"] == "fallback"
+    source.champion = "7"
+    client.post("/admin/reload", headers={"X-Admin-Token": "adm1n"})
+    assert (client.get("/ready").json()["source"], client.get("/ready").json()["version"]) == ("registry", "7")
+
+
+def _metric(text: str, prefix: str) -> float:
+    lines = [line for line in text.splitlines() if line.startswith(prefix)]
+    assert lines, f"no metric line starts with {prefix}"
+    return float(lines[0].rsplit(" ", 1)[1])
+
+
+def test_metrics_count_requests_by_endpoint_and_status(make_client, fake_source) -> None:
+    client = make_client(source=fake_source)
+    client.post("/predict", json=RECORD)
+    client.post("/predict", json=RECORD)
+    client.post("/predict", json={})
+    client.get("/no/such/path")
+    text = client.get("/metrics").text
+    assert _metric(text, 'bodyfat_http_requests_total{endpoint="/predict",method="POST",status="200"}') == 2
+    assert _metric(text, 'bodyfat_http_requests_total{endpoint="/predict",method="POST",status="422"}') == 1
+    assert _metric(text, 'bodyfat_http_requests_total{endpoint="other",method="GET",status="404"}') == 1
+    assert _metric(text, 'bodyfat_http_request_duration_seconds_count{endpoint="/predict"}') == 3
+    assert _metric(text, "bodyfat_model_version ") == 1
+    assert 'bodyfat_model_info{name="bodyfat",source="registry",version="1"} 1.0' in text
+
+
+def test_metrics_show_fallback_as_version_zero(make_client) -> None:
+    text = make_client(source=FakeSource(champion=None)).get("/metrics").text
+    assert _metric(text, "bodyfat_model_version ") == 0
+
+
+def test_openapi_documents_examples_and_bounds(make_client, fake_source) -> None:
+    spec = make_client(source=fake_source).get("/openapi.json").json()
+    record = spec["components"]["schemas"]["Record"]
+    assert record["properties"]["Height"]["minimum"] == 48 and record["properties"]["Height"]["maximum"] == 96
+    assert record["additionalProperties"] is False
+    assert spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    assert make_client(source=fake_source).get("/docs").status_code == 200
+
+
+def test_settings_read_the_environment(monkeypatch) -> None:
+    from serving.settings import ServingSettings
+
+    monkeypatch.setenv("BODYFAT_MODEL_NAME", "other")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow:5000")
+    monkeypatch.setenv("BODYFAT_SERVING_MAX_BATCH_ROWS", "5")
+    monkeypatch.setenv("BODYFAT_SERVING_API_KEY", "k")
+    settings = ServingSettings()
+    assert (settings.model_name, settings.tracking_uri, settings.max_batch_rows) == ("other", "http://mlflow:5000", 5)
+    assert settings.api_key.get_secret_value() == "k"
+    assert not math.isnan(settings.poll_interval_s)
