@@ -1,0 +1,125 @@
+"""scripts/stack.py for real: every service as a process, healthy, and nothing left behind after stop().
+
+Needs the PostgreSQL server (skips without it, fails when CI=true). Ports are ephemeral and the databases get a
+unique prefix, so it can run next to a developer's own `make stack` and other test sessions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from scripts.stack import REPO_ROOT, Stack, StackConfig, load_env_file, process_group_alive, stack_environment
+from tests.support.services import PG_ADMIN_DSN, free_port, require_postgres
+
+WORKSPACE_QUERY = """
+{ workspaceOrError { __typename ... on Workspace { locationEntries { name
+    locationOrLoadError { __typename ... on PythonError { message } } } } } }
+"""
+
+
+def _get_json(url: str, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _stack_values(prefix: str) -> dict[str, str]:
+    """.env.example with this machine's PostgreSQL, ephemeral ports and unique database names."""
+    pg = make_url(PG_ADMIN_DSN)
+    values = load_env_file(REPO_ROOT / ".env.example")
+    values |= {
+        "POSTGRES_USER": pg.username or "postgres",
+        "POSTGRES_PASSWORD": pg.password or "",
+        "POSTGRES_HOST": pg.host or "127.0.0.1",
+        "POSTGRES_PORT": str(pg.port or 5432),
+        "DAGSTER_PG_DB": f"{prefix}_dagster",
+        "MLFLOW_PG_DB": f"{prefix}_mlflow",
+        "OPTUNA_PG_DB": f"{prefix}_optuna",
+    }
+    for key in ("MINIO_PORT", "MINIO_CONSOLE_PORT", "MLFLOW_PORT", "DAGSTER_WEBSERVER_PORT", "DAGSTER_GRPC_PORT"):
+        values[key] = str(free_port())
+    values["API_PORT"] = str(free_port())
+    return values
+
+
+def test_env_precedence(tmp_path: Path) -> None:
+    (tmp_path / ".env.example").write_text("A=example\nB=example\nC=example\n# D=comment\n")
+    (tmp_path / ".env").write_text("export B='dotenv'\nC=\"dotenv\"\n")
+    values = stack_environment({"C": "process", "E": "ignored"}, root=tmp_path)
+    assert values == {"A": "example", "B": "dotenv", "C": "process"}
+
+
+def test_config_refuses_empty_required_values() -> None:
+    values = load_env_file(REPO_ROOT / ".env.example") | {"MLFLOW_BUCKET": ""}
+    with pytest.raises(Exception, match="MLFLOW_BUCKET"):
+        StackConfig.from_env(values)
+
+
+def test_secrets_stay_out_of_repr() -> None:
+    values = load_env_file(REPO_ROOT / ".env.example") | {"POSTGRES_PASSWORD": "pg-secret"}
+    config = StackConfig.from_env(values)
+    assert "pg-secret" not in repr(config)
+    assert config.s3_password not in repr(config)
+
+
+def test_stack_starts_healthy_and_stops_clean(tmp_path: Path) -> None:
+    require_postgres()
+    prefix = f"stacktest_{uuid.uuid4().hex[:8]}"
+    config = StackConfig.from_env(_stack_values(prefix))
+    stack = Stack(config, workdir=tmp_path / "stack", log=lambda _msg: None)
+    try:
+        stack.start()
+        urls = stack.urls()
+        assert {"postgres", "mlflow", "dagster-code", "dagster-webserver", "dagster-daemon"} <= set(urls)
+        assert {"s3 (moto)", "minio"} & set(urls)
+
+        # S3: both buckets exist.
+        buckets = {b["Name"] for b in stack.s3_client().list_buckets()["Buckets"]}
+        assert {config.lake_bucket, config.mlflow_bucket} <= buckets
+
+        # MLflow: healthy, PostgreSQL-backed, and proxying artifacts into the MLflow bucket.
+        with urllib.request.urlopen(f"{config.mlflow_url}/health", timeout=10) as response:
+            assert response.status == 200
+        from mlflow import MlflowClient
+
+        client = MlflowClient(tracking_uri=config.mlflow_url)
+        run = client.create_run(client.create_experiment(f"{prefix}-probe"))
+        client.log_text(run.info.run_id, "ok", "probe.txt")
+        keys = [o["Key"] for o in stack.s3_client().list_objects_v2(Bucket=config.mlflow_bucket).get("Contents", [])]
+        assert any(key.startswith("artifacts/") and key.endswith("probe.txt") for key in keys), keys
+
+        # Dagster: the webserver answers and has loaded the code location from the gRPC server.
+        with urllib.request.urlopen(f"{config.webserver_url}/server_info", timeout=10) as response:
+            assert response.status == 200
+        workspace = _get_json(f"{config.webserver_url}/graphql", {"query": WORKSPACE_QUERY})["data"]
+        entries = workspace["workspaceOrError"]["locationEntries"]
+        assert [(e["name"], e["locationOrLoadError"]["__typename"]) for e in entries] == [
+            ("bodyfat", "RepositoryLocation")
+        ]
+
+        if "api" in urls:
+            with urllib.request.urlopen(f"{config.api_url}/health", timeout=10) as response:
+                assert response.status == 200
+        pids = stack.pids()
+        assert pids
+    finally:
+        stack.stop()
+        stack.drop_created_databases()
+
+    # Every process group the stack started is gone: no service, worker or grandchild survives stop().
+    deadline = time.monotonic() + 10
+    while any(process_group_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in pids if process_group_alive(pid)]
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
