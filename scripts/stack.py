@@ -17,6 +17,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -184,6 +185,14 @@ def _http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=3) as response:
             return response.status == 200
+    except OSError:
+        return False
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
     except OSError:
         return False
 
@@ -408,7 +417,8 @@ class Stack:
         code_cmd = [_bin("dagster"), "api", "grpc", "-m", self.code_module, "-h", cfg.host, "-p", str(cfg.grpc_port)]
         code = self._spawn("dagster-code", f"grpc://{cfg.host}:{cfg.grpc_port}", code_cmd)
         grpc = DagsterGrpcClient(port=cfg.grpc_port, host=cfg.host)
-        self._wait(code, lambda: grpc.health_check_query() == "SERVING")
+        # health_check_query prints every refused connection, so ask only once the port accepts connections.
+        self._wait(code, lambda: _port_open(cfg.host, cfg.grpc_port) and grpc.health_check_query() == "SERVING")
 
         web_cmd = [_bin("dagster-webserver"), "-h", cfg.host, "-p", str(cfg.webserver_port), "-w", workspace]
         web = self._spawn("dagster-webserver", cfg.webserver_url, web_cmd)
