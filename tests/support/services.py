@@ -36,21 +36,22 @@ def wait_until(predicate: callable, timeout_s: float, what: str, interval_s: flo
     raise TimeoutError(f"{what} not ready after {timeout_s:.0f} s")
 
 
-def _pg_connect(dbname: str = "postgres"):  # noqa: ANN202 - psycopg2 connection
+def _pg_connect(dbname: str = "postgres"):
     import psycopg2
 
     base = PG_ADMIN_DSN.split("://", 1)[1]
     userhost, _, _ = base.partition("/")
     user, _, hostport = userhost.rpartition("@")
     host, _, port = hostport.partition(":")
-    return psycopg2.connect(user=user or "postgres", host=host, port=int(port or 5432), dbname=dbname, connect_timeout=3)
+    return psycopg2.connect(user=user or "postgres", host=host, port=int(port or 5432), dbname=dbname,
+                            connect_timeout=3)
 
 
 def require_postgres() -> None:
     """Skip without a server, except in CI, where a missing server is a failure."""
     try:
         _pg_connect().close()
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server"
+    except Exception as exc:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"PostgreSQL is required in CI and unreachable: {exc}")
         pytest.skip(f"PostgreSQL unreachable: {exc}")
@@ -92,7 +93,7 @@ def _http_ok(url: str) -> bool:
     import urllib.request
 
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback test URL
+        with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200
     except OSError:
         return False

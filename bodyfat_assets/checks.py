@@ -1,0 +1,105 @@
+"""Asset checks: data quality on the way in, and a blocking gate before a model can reach `champion`."""
+
+
+from typing import Any
+
+import pandas as pd
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetIn, MetadataValue, asset_check
+
+from bodyfat_assets.core.cleaning import REQUIRED_COLUMNS
+from bodyfat_assets.core.evaluation import ridge_baseline_rmse
+from bodyfat_assets.core.schema import DENSITY, FEATURES_BY_NAME, RAW_COLUMNS, ROW_ID, TARGET
+from bodyfat_assets.core.splits import SPLIT_COLUMN, train_test_frames
+from bodyfat_assets.resources import PipelineSettings
+
+KNOWN_ANOMALIES: dict[int, str] = {42: "impossible", 48: "siri_mismatch", 76: "siri_mismatch",
+                                   96: "siri_mismatch", 182: "siri_mismatch"}
+"""Seed-dataset rows documented as bad (data/README.md), with a rule that must catch each."""
+
+
+@asset_check(asset="raw_bodyfat", blocking=True, description="Every expected column is present and numeric.")
+def raw_schema(raw_bodyfat: pd.DataFrame) -> AssetCheckResult:
+    missing = [c for c in RAW_COLUMNS if c not in raw_bodyfat.columns]
+    non_numeric = [c for c in RAW_COLUMNS if c in raw_bodyfat and not pd.api.types.is_numeric_dtype(raw_bodyfat[c])]
+    return AssetCheckResult(
+        passed=not missing and not non_numeric,
+        metadata={"missing_columns": MetadataValue.json(missing),
+                  "non_numeric_columns": MetadataValue.json(non_numeric),
+                  "dtypes": MetadataValue.json({c: str(t) for c, t in raw_bodyfat.dtypes.items()})},
+    )
+
+
+@asset_check(asset="cleaned_bodyfat", blocking=True, description="No nulls in the target or any predictor.")
+def cleaned_no_nulls(cleaned_bodyfat: pd.DataFrame) -> AssetCheckResult:
+    nulls = {c: int(n) for c, n in cleaned_bodyfat[list(REQUIRED_COLUMNS)].isna().sum().items() if n}
+    return AssetCheckResult(passed=not nulls, metadata={"null_counts": MetadataValue.json(nulls)})
+
+
+@asset_check(asset="cleaned_bodyfat", blocking=True, description="Every value lies in its physiological range.")
+def cleaned_in_range(cleaned_bodyfat: pd.DataFrame) -> AssetCheckResult:
+    violations = {}
+    for column in REQUIRED_COLUMNS:
+        spec = FEATURES_BY_NAME[column]
+        count = int((~cleaned_bodyfat[column].between(spec.low, spec.high)).sum())
+        if count:
+            violations[column] = count
+    return AssetCheckResult(passed=not violations, metadata={"out_of_range": MetadataValue.json(violations)})
+
+
+@asset_check(asset="cleaned_bodyfat", additional_ins={"quarantined_bodyfat": AssetIn()},
+             description="The seed dataset's documented bad rows (42, 48, 76, 96, 182) are all quarantined.")
+def known_anomalies_quarantined(cleaned_bodyfat: pd.DataFrame, quarantined_bodyfat: pd.DataFrame) -> AssetCheckResult:
+    rules = dict(zip(quarantined_bodyfat[ROW_ID], quarantined_bodyfat["rules"], strict=True))
+    missed = [row for row, rule in KNOWN_ANOMALIES.items() if rule not in rules.get(row, "").split(",")]
+    leaked = sorted(set(KNOWN_ANOMALIES) & set(cleaned_bodyfat[ROW_ID]))
+    return AssetCheckResult(
+        passed=not missed and not leaked,
+        metadata={"missed": MetadataValue.json(missed), "still_in_cleaned": MetadataValue.json(leaked),
+                  "caught": MetadataValue.json({str(r): rules.get(r, "") for r in KNOWN_ANOMALIES})},
+    )
+
+
+@asset_check(asset="bodyfat_splits", blocking=True, description="Train and test are disjoint and cover the data.")
+def splits_disjoint(bodyfat_splits: pd.DataFrame) -> AssetCheckResult:
+    train, test = train_test_frames(bodyfat_splits)
+    overlap = sorted(set(train[ROW_ID]) & set(test[ROW_ID]))
+    unlabelled = int((~bodyfat_splits[SPLIT_COLUMN].isin(["train", "test"])).sum())
+    return AssetCheckResult(
+        passed=not overlap and unlabelled == 0 and len(test) > 0 and len(train) > 0,
+        metadata={"train_rows": len(train), "test_rows": len(test), "overlap": MetadataValue.json(overlap[:20])},
+    )
+
+
+@asset_check(asset="tuned_model", blocking=True, description="Density (the target's source) is not a feature.")
+def density_not_a_feature(tuned_model: dict[str, Any], pipeline: PipelineSettings) -> AssetCheckResult:
+    uses_density = DENSITY.name in tuned_model["features"]
+    return AssetCheckResult(
+        passed=not uses_density or pipeline.allow_density,
+        metadata={"features": MetadataValue.json(tuned_model["features"]), "allow_density": pipeline.allow_density},
+    )
+
+
+@asset_check(asset="tuned_model", blocking=True, description="Test RMSE is under the configured ceiling.")
+def rmse_below_ceiling(tuned_model: dict[str, Any], pipeline: PipelineSettings) -> AssetCheckResult:
+    return AssetCheckResult(
+        passed=tuned_model["test_rmse"] <= pipeline.rmse_ceiling,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"test_rmse": tuned_model["test_rmse"], "ceiling": pipeline.rmse_ceiling},
+    )
+
+
+@asset_check(asset="tuned_model", blocking=True, additional_ins={"bodyfat_splits": AssetIn()},
+             description="Test RMSE is no worse than a default ridge on the same split (within a tolerance).")
+def beats_ridge_baseline(tuned_model: dict[str, Any], bodyfat_splits: pd.DataFrame,
+                         pipeline: PipelineSettings) -> AssetCheckResult:
+    train, test = train_test_frames(bodyfat_splits)
+    baseline = ridge_baseline_rmse(train, test, tuned_model["features"], TARGET.name)
+    limit = baseline * (1 + pipeline.baseline_tolerance)
+    return AssetCheckResult(
+        passed=tuned_model["test_rmse"] <= limit,
+        metadata={"test_rmse": tuned_model["test_rmse"], "ridge_baseline_rmse": baseline, "limit": limit},
+    )
+
+
+ALL_CHECKS = [raw_schema, cleaned_no_nulls, cleaned_in_range, known_anomalies_quarantined, splits_disjoint,
+              density_not_a_feature, rmse_below_ceiling, beats_ridge_baseline]

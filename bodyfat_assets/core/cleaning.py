@@ -1,0 +1,134 @@
+"""Cleaning rules. Every flagged row goes to quarantine with named reasons; nothing is silently dropped.
+
+A rule looks at the whole frame and returns, per row, a human-readable reason or None. Rules are independent,
+so a row can carry several reasons (row 182 is both impossible and inconsistent with Siri's equation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bodyfat_assets.core.schema import DENSITY, FEATURE_NAMES, FEATURES_BY_NAME, RAW_COLUMNS, ROW_ID, TARGET
+
+SIRI_TOLERANCE = 1.0
+"""Percentage points. Rounding in the published table stays well under this; a copy error does not."""
+MIN_BODYFAT = 2.0
+"""Essential fat alone is about 2-5 % in men: a lower value cannot be a measurement."""
+MIN_HEIGHT_IN = 48.0
+"""An adult man under 4 ft with a normal weight is a typo, not a subject (row 42: 29.5 in for 205 lb)."""
+
+REQUIRED_COLUMNS: tuple[str, ...] = (TARGET.name, *FEATURE_NAMES)
+
+
+def siri_bodyfat(density: pd.Series) -> pd.Series:
+    """Siri (1956): percent body fat from body density in g/cm3."""
+    return 495.0 / density - 450.0
+
+
+def _missing(df: pd.DataFrame) -> pd.Series:
+    def reason(row: pd.Series) -> str | None:
+        missing = [c for c in REQUIRED_COLUMNS if pd.isna(row[c])]
+        return f"missing or non-numeric: {', '.join(missing)}" if missing else None
+
+    return df.apply(reason, axis=1)
+
+
+def _siri_mismatch(df: pd.DataFrame) -> pd.Series:
+    expected = siri_bodyfat(df[DENSITY.name])
+    bad = (df[TARGET.name] - expected).abs() > SIRI_TOLERANCE
+    return pd.Series(
+        np.where(
+            bad,
+            [f"BodyFat {b:g} disagrees with Siri(Density {d:g}) = {e:.1f}" for b, d, e in
+             zip(df[TARGET.name], df[DENSITY.name], expected, strict=True)],
+            None,
+        ),
+        index=df.index,
+        dtype=object,
+    )
+
+
+def _impossible(df: pd.DataFrame) -> pd.Series:
+    def reason(row: pd.Series) -> str | None:
+        found = []
+        if row[TARGET.name] < MIN_BODYFAT:
+            found.append(f"BodyFat {row[TARGET.name]:g} % below the physiological minimum {MIN_BODYFAT:g}")
+        if row["Height"] < MIN_HEIGHT_IN:
+            found.append(f"Height {row['Height']:g} in below {MIN_HEIGHT_IN:g} in")
+        return "; ".join(found) or None
+
+    return df.apply(reason, axis=1)
+
+
+def _out_of_range(df: pd.DataFrame) -> pd.Series:
+    checked = [c for c in (*REQUIRED_COLUMNS, DENSITY.name) if c in df.columns]
+
+    def reason(row: pd.Series) -> str | None:
+        found = []
+        for column in checked:
+            value, spec = row[column], FEATURES_BY_NAME[column]
+            if pd.notna(value) and not spec.low <= value <= spec.high:
+                found.append(f"{column} {value:g} {spec.unit} outside [{spec.low:g}, {spec.high:g}]")
+        return "; ".join(found) or None
+
+    return df.apply(reason, axis=1)
+
+
+def _duplicate(df: pd.DataFrame) -> pd.Series:
+    measured = [c for c in RAW_COLUMNS if c in df.columns]
+    first_of = df.groupby(measured, dropna=False, sort=False)[ROW_ID].transform("first")
+    repeated = df.duplicated(subset=measured, keep="first")
+    return pd.Series(
+        np.where(repeated, [f"duplicate of row {r}" for r in first_of], None), index=df.index, dtype=object
+    )
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    check: Callable[[pd.DataFrame], pd.Series]
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("missing", _missing),
+    Rule("siri_mismatch", _siri_mismatch),
+    Rule("impossible", _impossible),
+    Rule("out_of_range", _out_of_range),
+    Rule("duplicate", _duplicate),
+)
+
+
+@dataclass(frozen=True)
+class CleaningResult:
+    cleaned: pd.DataFrame
+    quarantine: pd.DataFrame
+    """The flagged rows, unchanged, plus `rules` (names, comma-separated) and `reasons` (human-readable)."""
+
+
+def normalize_raw(df: pd.DataFrame) -> pd.DataFrame:
+    """Coerce measurement columns to float (a non-numeric cell becomes NaN, caught by the `missing` rule)."""
+    out = df.copy()
+    if ROW_ID not in out.columns:
+        out.insert(0, ROW_ID, np.arange(1, len(out) + 1))
+    if DENSITY.name not in out.columns:
+        out[DENSITY.name] = np.nan
+    for column in RAW_COLUMNS:
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype(float)
+    return out[[ROW_ID, *RAW_COLUMNS]]
+
+
+def clean(raw: pd.DataFrame) -> CleaningResult:
+    df = normalize_raw(raw)
+    findings = pd.DataFrame({rule.name: rule.check(df) for rule in RULES}, index=df.index)
+    flagged = findings.notna().any(axis=1)
+    quarantine = df[flagged].copy()
+    quarantine["rules"] = findings[flagged].apply(lambda r: ",".join(r.dropna().index), axis=1)
+    quarantine["reasons"] = findings[flagged].apply(lambda r: "; ".join(r.dropna()), axis=1)
+    return CleaningResult(
+        cleaned=df[~flagged].reset_index(drop=True),
+        quarantine=quarantine.reset_index(drop=True).astype({"rules": str, "reasons": str}),
+    )

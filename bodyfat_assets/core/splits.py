@@ -1,0 +1,36 @@
+"""Seeded train/test split, stratified on target quantile bins so both sides span the body-fat range."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from bodyfat_assets.core.schema import TARGET
+
+SPLIT_COLUMN = "split"
+
+
+def quantile_bins(target: pd.Series, n_bins: int) -> np.ndarray:
+    return pd.qcut(target.rank(method="first"), q=n_bins, labels=False).to_numpy()
+
+
+def stratified_split(df: pd.DataFrame, test_fraction: float = 0.2, seed: int = 42, n_bins: int = 10) -> pd.DataFrame:
+    """Return `df` with a `split` column, 'train' or 'test'."""
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    n_test = int(np.ceil(len(df) * test_fraction))
+    # Each bin needs a member on both sides, so there can be no more bins than the smaller side has rows.
+    n_bins = max(1, min(n_bins, n_test, len(df) - n_test))
+    stratify = quantile_bins(df[TARGET.name], n_bins) if n_bins > 1 else None
+    _, test_idx = train_test_split(
+        df.index, test_size=n_test, random_state=seed, stratify=stratify, shuffle=True
+    )
+    out = df.copy()
+    out[SPLIT_COLUMN] = "train"
+    out.loc[test_idx, SPLIT_COLUMN] = "test"
+    return out
+
+
+def train_test_frames(splits: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return splits[splits[SPLIT_COLUMN] == "train"], splits[splits[SPLIT_COLUMN] == "test"]

@@ -1,0 +1,115 @@
+"""One Optuna study over all model families, scored by k-fold CV RMSE on the training split.
+
+Trials report the running mean RMSE after each fold, so a clearly bad configuration is pruned before it
+spends all k fits. The study may live in persistent storage: with the same name (derived from the training
+data) a second run resumes it and adds trials instead of starting over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import root_mean_squared_error
+from sklearn.model_selection import KFold
+from sklearn.pipeline import Pipeline
+
+from bodyfat_assets.core.families import FAMILIES, build_pipeline
+
+TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TuningConfig:
+    n_trials: int = 50
+    timeout_s: float | None = None
+    cv_folds: int = 5
+    seed: int = 42
+    families: Sequence[str] = tuple(FAMILIES)
+    study_name: str | None = None
+    storage: str | None = None
+
+
+@dataclass
+class TuningResult:
+    study: optuna.Study
+    best_family: str
+    best_params: dict[str, Any]
+    best_cv_rmse: float
+    model: Pipeline
+    """The best configuration refitted on the whole training split."""
+    trials_this_run: int
+    best_by_family: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def data_fingerprint(X: pd.DataFrame, y: pd.Series) -> str:
+    digest = hashlib.sha256(pd.util.hash_pandas_object(X.assign(_y=y), index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:12]
+
+
+def cv_rmse(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, folds: int, seed: int,
+            trial: optuna.Trial | None = None) -> float:
+    scores: list[float] = []
+    for step, (fit_idx, val_idx) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(X)):
+        model = clone(pipeline).fit(X.iloc[fit_idx], y.iloc[fit_idx])
+        scores.append(root_mean_squared_error(y.iloc[val_idx], model.predict(X.iloc[val_idx])))
+        if trial is not None:
+            trial.report(float(np.mean(scores)), step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+    return float(np.mean(scores))
+
+
+def create_study(config: TuningConfig, name: str) -> optuna.Study:
+    return optuna.create_study(
+        study_name=name,
+        storage=config.storage,
+        load_if_exists=True,
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=config.seed, n_startup_trials=min(10, config.n_trials)),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+    )
+
+
+def tune(X: pd.DataFrame, y: pd.Series, config: TuningConfig,
+         callbacks: Sequence[TrialCallback] = ()) -> TuningResult:
+    unknown = set(config.families) - set(FAMILIES)
+    if unknown:
+        raise ValueError(f"unknown model families {sorted(unknown)}; known: {sorted(FAMILIES)}")
+    started = time.monotonic()
+    name = config.study_name or f"bodyfat-{data_fingerprint(X, y)}"
+    study = create_study(config, name)
+    before = len(study.trials)
+
+    def objective(trial: optuna.Trial) -> float:
+        family = trial.suggest_categorical("family", list(config.families))
+        params = FAMILIES[family].suggest(trial)
+        trial.set_user_attr("params", params)  # bare names, ready for build_pipeline
+        return cv_rmse(build_pipeline(family, params, config.seed), X, y, config.cv_folds, config.seed, trial)
+
+    study.optimize(objective, n_trials=config.n_trials, timeout=config.timeout_s, callbacks=list(callbacks),
+                   gc_after_trial=False)
+    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE
+                 and t.params.get("family") in config.families]
+    if not completed:
+        raise RuntimeError(f"study {name!r} has no completed trial for families {list(config.families)}")
+    best = min(completed, key=lambda t: t.value)
+    family, params = best.params["family"], best.user_attrs["params"]
+    best_by_family: dict[str, float] = {}
+    for t in completed:
+        f = t.params["family"]
+        best_by_family[f] = min(best_by_family.get(f, np.inf), t.value)
+    model = build_pipeline(family, params, config.seed).fit(X, y)
+    return TuningResult(study=study, best_family=family, best_params=params, best_cv_rmse=float(best.value),
+                        model=model, trials_this_run=len(study.trials) - before, best_by_family=best_by_family,
+                        seconds=time.monotonic() - started)

@@ -1,0 +1,55 @@
+"""One IO manager for the lake: DataFrames as Parquet, small records (model summaries) as JSON.
+
+Keys are `<asset path>.parquet`, or `<asset path>/<partition>.parquet` for partitioned assets. The base is a
+URL: a folder on the embedded default, `s3://bucket/prefix` in production; `lake.py` handles the difference.
+"""
+
+
+import json
+from typing import Any
+
+import pandas as pd
+from dagster import ConfigurableIOManager, InputContext, OutputContext
+from pydantic import PrivateAttr
+
+from bodyfat_assets.lake import ObjectStore, frame_to_parquet, parquet_to_frame, store_from_url
+
+
+class LakeIOManager(ConfigurableIOManager):
+    base_url: str
+    s3_endpoint_url: str | None = None
+
+    _store: ObjectStore | None = PrivateAttr(default=None)
+
+    @property
+    def store(self) -> ObjectStore:
+        if self._store is None:
+            self._store = store_from_url(self.base_url, self.s3_endpoint_url)
+        return self._store
+
+    @staticmethod
+    def _stem(context: OutputContext | InputContext, partition_key: str | None = None) -> str:
+        path = "/".join(context.asset_key.path)
+        return f"{path}/{partition_key}" if partition_key else path
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        partition = context.partition_key if context.has_partition_key else None
+        stem = self._stem(context, partition)
+        if isinstance(obj, pd.DataFrame):
+            key, data = f"{stem}.parquet", frame_to_parquet(obj)
+        else:
+            key, data = f"{stem}.json", json.dumps(obj, indent=2, default=str).encode()
+        self.store.write_bytes(key, data)
+        context.add_output_metadata({"uri": f"{self.store.url}/{key}", "bytes": len(data)})
+
+    def load_input(self, context: InputContext) -> Any:
+        if context.has_asset_partitions and len(context.asset_partition_keys) > 1:
+            frames = [self._load(self._stem(context, key)) for key in context.asset_partition_keys]
+            return pd.concat(frames, ignore_index=True)
+        partition = context.asset_partition_key if context.has_asset_partitions else None
+        return self._load(self._stem(context, partition))
+
+    def _load(self, stem: str) -> Any:
+        if self.store.exists(f"{stem}.parquet"):
+            return parquet_to_frame(self.store.read_bytes(f"{stem}.parquet"))
+        return json.loads(self.store.read_bytes(f"{stem}.json"))

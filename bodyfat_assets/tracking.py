@@ -1,0 +1,161 @@
+"""MLflow wiring without Dagster: experiment setup, one nested run per Optuna trial, model logging with the
+model card, registry aliases. The Dagster resource in `resources.py` only builds a `Tracker`."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import optuna
+import pandas as pd
+import skops.io
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from sklearn.pipeline import Pipeline
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+log = logging.getLogger(__name__)
+
+# What a process needs to load the model: explicit, because the inferred list picks up test tools.
+MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "scipy", "pandas", "joblib", "mlflow-skinny")
+
+
+def model_pip_requirements() -> list[str]:
+    return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    tracking_uri: str
+    experiment_name: str
+    model_name: str
+    artifact_location: str | None = None
+
+
+class Tracker:
+    def __init__(self, config: TrackingConfig, run_tags: dict[str, str] | None = None) -> None:
+        self.config = config
+        self.run_tags = dict(run_tags or {})
+        mlflow.set_tracking_uri(config.tracking_uri)
+        self.client = MlflowClient(config.tracking_uri)
+        self.experiment_id = self._experiment_id()
+
+    def _experiment_id(self) -> str:
+        experiment = self.client.get_experiment_by_name(self.config.experiment_name)
+        if experiment is not None:
+            return experiment.experiment_id
+        try:
+            return self.client.create_experiment(
+                self.config.experiment_name, artifact_location=self.config.artifact_location
+            )
+        except MlflowException:  # created concurrently by another process
+            return self.client.get_experiment_by_name(self.config.experiment_name).experiment_id
+
+    @contextmanager
+    def parent_run(self, run_name: str) -> Iterator[mlflow.ActiveRun]:
+        with mlflow.start_run(experiment_id=self.experiment_id, run_name=run_name, tags=self.run_tags) as run:
+            yield run
+
+    def trial_logger(self, parent_run_id: str, progress: Callable[[str], None], n_trials: int) -> Callable:
+        """An Optuna callback: one nested MLflow run per finished trial, and a progress line."""
+        started = time.monotonic()
+        done = 0
+
+        def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            nonlocal done
+            done += 1
+            family = trial.params.get("family", "?")
+            run = self.client.create_run(
+                self.experiment_id,
+                run_name=f"trial-{trial.number:03d}-{family}",
+                tags={**self.run_tags, "mlflow.parentRunId": parent_run_id, "family": family,
+                      "optuna_study": study.study_name, "trial_state": trial.state.name},
+            )
+            params = [Param(k, str(v)) for k, v in trial.params.items()]
+            metrics = [Metric("cv_rmse", float(trial.value), int(time.time() * 1000), 0)] if trial.value else []
+            metrics += [Metric("cv_rmse_running", float(v), int(time.time() * 1000), int(step))
+                        for step, v in trial.intermediate_values.items()]
+            self.client.log_batch(run.info.run_id, metrics=metrics, params=params,
+                                  tags=[RunTag("trial_number", str(trial.number))])
+            self.client.set_terminated(run.info.run_id, "FINISHED" if trial.value is not None else "KILLED")
+            best = study.best_value if any(t.value is not None for t in study.trials) else float("nan")
+            score = f"{trial.value:.3f}" if trial.value is not None else trial.state.name.lower()
+            progress(f"trial {done}/{n_trials} (#{trial.number}) {family}: cv_rmse={score}; "
+                     f"best so far {best:.3f}; {time.monotonic() - started:.1f} s elapsed")
+
+        return on_trial
+
+    def log_figures(self, run_id: str, figures: dict[str, bytes]) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, png in figures.items():
+                (Path(tmp) / f"{name}.png").write_bytes(png)
+            self.client.log_artifacts(run_id, tmp, artifact_path="figures")
+
+    def log_model_version(self, model: Pipeline, X_example: pd.DataFrame, card: dict[str, Any]) -> ModelVersion:
+        """Log and register the model inside the active run; tag it and point `challenger` at it."""
+        trusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))  # our own pipeline's types
+        info = mlflow.sklearn.log_model(
+            sk_model=model,
+            name="model",
+            serialization_format="skops",
+            skops_trusted_types=trusted,
+            signature=infer_signature(X_example, model.predict(X_example)),
+            input_example=X_example.head(5),
+            pip_requirements=model_pip_requirements(),
+            metadata=card,
+            registered_model_name=self.config.model_name,
+        )
+        mv = self.client.get_model_version(self.config.model_name, str(info.registered_model_version))
+        for key in ("test_rmse", "test_mae", "test_r2", "family", "interval_half_width_90", "cv_rmse"):
+            if key in card:
+                self.client.set_model_version_tag(mv.name, mv.version, key, str(card[key]))
+        self.client.set_registered_model_alias(mv.name, CHALLENGER, mv.version)
+        return mv
+
+    def version_by_alias(self, alias: str) -> ModelVersion | None:
+        try:
+            return self.client.get_model_version_by_alias(self.config.model_name, alias)
+        except MlflowException:
+            return None
+
+    def model_uri(self, version: str) -> str:
+        return f"models:/{self.config.model_name}/{version}"
+
+    def load_model(self, version: str) -> tuple[Pipeline, dict[str, Any]]:
+        uri = self.model_uri(version)
+        return mlflow.sklearn.load_model(uri), dict(mlflow.models.get_model_info(uri).metadata or {})
+
+    def tag_version(self, version: str, tags: dict[str, Any]) -> None:
+        for key, value in tags.items():
+            self.client.set_model_version_tag(self.config.model_name, version, key, str(value))
+
+    def set_champion(self, version: str) -> None:
+        self.client.set_registered_model_alias(self.config.model_name, CHAMPION, version)
+
+
+def model_card(*, features: list[str], family: str, params: dict[str, Any], cv_rmse: float,
+               test_metrics: dict[str, float], half_width: float, run_id: str) -> dict[str, Any]:
+    """The metadata stored with the model (MLmodel `metadata`): everything serving needs besides the weights."""
+    return {
+        "features": list(features),
+        "family": family,
+        "params": {k: (v if isinstance(v, int | float | str) else str(v)) for k, v in params.items()},
+        "cv_rmse": round(cv_rmse, 4),
+        **{k: round(v, 4) for k, v in test_metrics.items()},
+        "interval_half_width_90": round(half_width, 4),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run_id": run_id,
+    }
+
