@@ -1,0 +1,104 @@
+"""ModelStore lifecycle against an in-memory registry: swaps, failures, fallback, in-flight references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import Pipeline
+
+from bodyfat_assets.core.schema import model_features
+from serving.model_store import ModelError, ModelStore, from_card, load_fallback
+from serving.settings import FALLBACK_DIR
+from tests.serving.conftest import FakeSource, registry_model
+from tests.serving.contract_model import training_frame
+from tests.support.services import wait_until
+
+pytestmark = pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+ROW = np.array([[23, 154.25, 67.75, 36.2, 93.1, 85.2, 94.5, 59.0, 37.3, 21.9, 32.0, 27.4, 17.1]], dtype=float)
+
+
+def store_for(source: FakeSource, poll_s: float = 3600) -> ModelStore:
+    return ModelStore(source, fallback=lambda: load_fallback(FALLBACK_DIR), poll_interval_s=poll_s)
+
+
+def test_in_flight_reference_survives_a_swap() -> None:
+    source = FakeSource({"1": registry_model("1"), "2": registry_model("2", offset=10.0)}, champion="1")
+    store = store_for(source)
+    store.start()
+    held = store.current  # what a request handler holds for its whole duration
+    source.champion = "2"
+    assert store.refresh().outcome == "swapped"
+    assert store.current.version == "2"
+    assert held.version == "1"
+    assert held.predict(ROW)[0] + 10.0 == pytest.approx(store.current.predict(ROW)[0])
+    store.stop()
+
+
+def test_unchanged_alias_does_not_reload() -> None:
+    source = FakeSource({"1": registry_model("1")}, champion="1")
+    store = store_for(source)
+    store.start()
+    assert [store.refresh().outcome for _ in range(3)] == ["unchanged"] * 3
+    assert source.loads == ["1"]
+    store.stop()
+
+
+def test_registry_failure_or_bad_model_keeps_the_current_model() -> None:
+    class Broken:
+        def load(self, version: str):
+            raise ModelError("smoke prediction failed")
+
+    source = FakeSource({"1": registry_model("1")}, champion="1")
+    store = store_for(source)
+    store.start()
+    source.down = True
+    assert store.refresh().outcome == "error" and store.current.version == "1"
+    source.down, source.champion = False, None
+    # A vanished alias is not a reason to drop a working champion.
+    assert store.refresh().outcome == "no_champion" and store.current.version == "1"
+    source.champion = "9"
+    source.load = Broken().load
+    assert store.refresh().outcome == "error" and store.current.version == "1"
+    store.stop()
+
+
+def test_poller_picks_up_a_new_champion_from_fallback() -> None:
+    source = FakeSource({"3": registry_model("3")}, champion=None)
+    store = store_for(source, poll_s=0.05)
+    store.start()
+    assert store.current.source == "fallback"
+    source.champion = "3"
+    wait_until(lambda: store.current.source == "registry", 10, "poller swap")
+    assert store.current.version == "3"
+    store.stop()
+
+
+def test_card_must_honour_the_contract() -> None:
+    estimator = load_fallback(FALLBACK_DIR).estimator
+    with pytest.raises(ModelError):
+        from_card(estimator, {"features": model_features()}, name="m", version="1", source="registry")
+    with pytest.raises(ModelError):
+        card = {"features": [*model_features(), "Density"], "interval_half_width_90": 1.0}
+        from_card(estimator, card, name="m", version="1", source="registry")
+
+
+def test_pipeline_selecting_columns_by_name_is_served_through_a_dataframe() -> None:
+    frame = training_frame()
+    # Only uses two columns, selected by name: numpy input would break it, so the store must notice.
+    pipeline = Pipeline([
+        ("pick", ColumnTransformer([("keep", "passthrough", ["Abdomen", "Weight"])])), ("ridge", Ridge()),
+    ]).fit(frame[model_features()], frame["BodyFat"])  # fmt: skip
+    model = from_card(
+        pipeline, {"features": model_features(), "interval_half_width_90": 5.0}, name="m", version="1",
+        source="registry",
+    )  # fmt: skip
+    assert model.needs_frame
+    expected = pipeline.predict(pd.DataFrame(ROW, columns=model_features()))
+    assert model.predict(ROW) == pytest.approx(expected)
+
+
+def test_plain_pipeline_uses_the_numpy_path() -> None:
+    assert not load_fallback(FALLBACK_DIR).needs_frame
