@@ -45,7 +45,10 @@ BYTES_PER_ROW = 1024
 MAX_ERRORS_SHOWN = 20
 BATCH_EXAMPLES = {
     "records": {"summary": "a list of records", "value": [EXAMPLE_RECORD, {**EXAMPLE_RECORD, "Abdomen": 110.0}]},
-    "columns": {"summary": "columnar: one list per feature", "value": {"columns": {k: [v] for k, v in EXAMPLE_RECORD.items()}}},
+    "columns": {
+        "summary": "columnar: one list per feature (cheapest to parse)",
+        "value": {"columns": {k: [v] for k, v in EXAMPLE_RECORD.items()}},
+    },
 }
 RECORD_EXAMPLES = {"typical": {"summary": "row 1 of the seed dataset (12.3% measured)", "value": EXAMPLE_RECORD}}
 
@@ -118,11 +121,11 @@ def create_app(
     def make_source() -> ModelSource:
         return source or MlflowSource(
             settings.model_name, settings.model_alias, settings.tracking_uri,
-            settings.registry_timeout_s, settings.registry_max_retries,
+            settings.registry_timeout_s, settings.registry_max_retries, settings.fold_linear,
         )  # fmt: skip
 
     store = ModelStore(
-        source=None, fallback=fallback or (lambda: load_fallback(settings.fallback_dir)),
+        source=None, fallback=fallback or (lambda: load_fallback(settings.fallback_dir, settings.fold_linear)),
         poll_interval_s=settings.poll_interval_s, on_refresh=on_refresh,
     )  # fmt: skip
 
@@ -210,7 +213,9 @@ def create_app(
         responses={**errors_doc, 413: {"description": f"more than {settings.max_batch_rows} rows"}},
         dependencies=predict_deps,
     )
-    def predict_batch(request: Request, batch: Annotated[BatchRequest, Body(openapi_examples=BATCH_EXAMPLES)]) -> Response:
+    def predict_batch(
+        request: Request, batch: Annotated[BatchRequest, Body(openapi_examples=BATCH_EXAMPLES)]
+    ) -> Response:
         """Predict many rows: a JSON list of records, or `{"columns": {feature: [values]}}` (faster to parse)."""
         model = _model_or_503(request)
         body = batch.root

@@ -50,9 +50,15 @@ class LoadedModel:
     metrics: Mapping[str, float] = field(default_factory=dict)
     # Set for pipelines that select columns by name (e.g. a ColumnTransformer): they need a DataFrame, not numpy.
     needs_frame: bool = False
+    # (weights, intercept) when the pipeline is scalers + a linear regressor, folded into one affine map.
+    linear: tuple[np.ndarray, float] | None = None
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         """Predict rows whose columns are `self.features`, in that order."""
+        if self.linear is not None:
+            # sklearn's per-call input validation costs ~20x the arithmetic for one row; the folded map was checked
+            # against the sklearn pipeline at load time (see `fold_linear`).
+            return rows @ self.linear[0] + self.linear[1]
         if self.needs_frame:
             import pandas as pd
 
@@ -62,7 +68,45 @@ class LoadedModel:
             return np.asarray(self.estimator.predict(rows), dtype=np.float64)
 
 
-def from_card(estimator: Any, card: Mapping[str, Any], **identity: Any) -> LoadedModel:
+LINEAR_REGRESSORS = frozenset({"LinearRegression", "Ridge", "RidgeCV", "Lasso", "LassoCV", "ElasticNet",
+                               "ElasticNetCV", "LassoLars", "Lars", "BayesianRidge", "ARDRegression"})  # fmt: skip
+
+
+def fold_linear(estimator: Any, n_features: int) -> tuple[np.ndarray, float] | None:
+    """Fold `Pipeline([StandardScaler..., <linear regressor>])` into y = x @ w + b, or None if it is anything else.
+
+    A scaler maps x to (x - mean) / scale per column, so the whole pipeline is affine in x. Exact up to float
+    rounding; the caller verifies it against the pipeline before using it.
+    """
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    steps = [step for _, step in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
+    *transforms, final = [step for step in steps if step not in (None, "passthrough")]
+    coef = getattr(final, "coef_", None)
+    if type(final).__name__ not in LINEAR_REGRESSORS or coef is None or np.ndim(coef) != 1 or len(coef) != n_features:
+        return None
+    scale, offset = np.ones(n_features), np.zeros(n_features)  # z = x * scale + offset, per column
+    for step in transforms:
+        if type(step) is not StandardScaler:
+            return None
+        step_scale = step.scale_ if step.scale_ is not None else np.ones(n_features)
+        step_mean = step.mean_ if step.mean_ is not None else np.zeros(n_features)
+        scale, offset = scale / step_scale, (offset - step_mean) / step_scale
+    weights = np.asarray(coef, dtype=np.float64)
+    return scale * weights, float(offset @ weights + float(np.ravel(final.intercept_)[0]))
+
+
+def _probe_rows(features: tuple[str, ...], n: int = 64) -> np.ndarray:
+    """Deterministic rows spread over the schema ranges, for checking a model before it is served."""
+    low = np.array([FEATURES_BY_NAME[f].low for f in features])
+    high = np.array([FEATURES_BY_NAME[f].high for f in features])
+    return low + np.random.default_rng(0).random((n, len(features))) * (high - low)
+
+
+def from_card(
+    estimator: Any, card: Mapping[str, Any], fold: bool = True, **identity: Any
+) -> LoadedModel:
     """Build a LoadedModel from a model card (the MLmodel metadata), checking the contract and a smoke prediction."""
     try:
         features = tuple(card["features"])
@@ -93,15 +137,22 @@ def from_card(estimator: Any, card: Mapping[str, Any], **identity: Any) -> Loade
         prediction = model.predict(midpoint)
         if not np.allclose(prediction, reference, equal_nan=True):
             raise ModelError(f"numpy and DataFrame predictions differ: {prediction} vs {reference}")
-    except Exception as exc:  # noqa: BLE001 - the model only works with named columns: serve it that way
+    except Exception as exc:  # the model only works with named columns: serve it that way
         log.warning("model %s needs DataFrame input (slower): %r", identity.get("version"), exc)
         model, prediction = framed, reference
+    if fold and not model.needs_frame:
+        folded = fold_linear(estimator, len(features))
+        probe = _probe_rows(features)
+        if folded is not None:
+            candidate = replace(model, linear=folded)
+            if np.allclose(candidate.predict(probe), model.predict(probe), rtol=1e-9, atol=1e-9):
+                model = candidate
     if prediction.shape != (1,) or not np.isfinite(prediction).all():
         raise ModelError(f"smoke prediction returned {prediction!r}")
     return model
 
 
-def load_fallback(directory: Path) -> LoadedModel:
+def load_fallback(directory: Path, fold: bool = True) -> LoadedModel:
     import skops.io as sio
 
     card = json.loads((directory / "card.json").read_text())
@@ -111,7 +162,7 @@ def load_fallback(directory: Path) -> LoadedModel:
     if any(not t.startswith(("sklearn.", "numpy.")) for t in untrusted):
         raise ModelError(f"fallback model needs untrusted types {untrusted}")
     estimator = sio.load(model_path, trusted=untrusted)
-    return from_card(estimator, card, name="fallback", version="fallback", source="fallback")
+    return from_card(estimator, card, fold=fold, name="fallback", version="fallback", source="fallback")
 
 
 class ModelSource(Protocol):
@@ -126,7 +177,9 @@ class ModelSource(Protocol):
 class MlflowSource:
     """The MLflow model registry, through the skinny client only."""
 
-    def __init__(self, name: str, alias: str, tracking_uri: str | None, timeout_s: float, max_retries: int) -> None:
+    def __init__(
+        self, name: str, alias: str, tracking_uri: str | None, timeout_s: float, max_retries: int, fold: bool = True
+    ) -> None:
         # MLflow reads these on every request; its defaults retry an unreachable server for minutes.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(max(1, timeout_s))))
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(max_retries))
@@ -135,7 +188,7 @@ class MlflowSource:
 
         if tracking_uri:
             mlflow.set_tracking_uri(tracking_uri)
-        self.name, self.alias = name, alias
+        self.name, self.alias, self.fold = name, alias, fold
         self._client = MlflowClient(tracking_uri=tracking_uri)
 
     def champion_version(self) -> str | None:
@@ -159,7 +212,8 @@ class MlflowSource:
         estimator = mlflow.sklearn.load_model(uri)
         run_id = self._client.get_model_version(self.name, version).run_id
         return from_card(
-            estimator, {"run_id": run_id, **card}, name=self.name, version=version, alias=self.alias, source="registry"
+            estimator, {"run_id": run_id, **card}, fold=self.fold, name=self.name, version=version, alias=self.alias,
+            source="registry",
         )
 
 
@@ -238,7 +292,7 @@ class ModelStore:
             if current is not None and current.source == "registry" and current.version == version:
                 return RefreshOutcome("unchanged", *here)
             model = self._source.load(version)
-        except Exception as exc:  # noqa: BLE001 - registry down or bad model: keep serving, retry next poll
+        except Exception as exc:  # registry down or bad model: keep serving, retry next poll
             log.warning("model refresh failed: %r", exc)
             return RefreshOutcome("error", *here, detail=repr(exc)[:500])
         self._current = model  # the atomic swap

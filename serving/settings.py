@@ -27,11 +27,14 @@ class ServingSettings(BaseSettings):
     registry_timeout_s: float = Field(default=5.0, gt=0)
     registry_max_retries: int = Field(default=0, ge=0)
     fallback_dir: Path = FALLBACK_DIR
+    # Serve scaler+linear pipelines as one verified affine map instead of sklearn's predict (same numbers, no
+    # per-call validation). Off = always call the sklearn pipeline.
+    fold_linear: bool = True
     max_batch_rows: int = Field(default=10_000, gt=0)
     # Predict endpoints require `X-API-Key` only when this is set.
     api_key: SecretStr | None = None
     # `POST /admin/reload` answers 404 (as if it did not exist) unless this is set.
     admin_token: SecretStr | None = None
-    host: str = "0.0.0.0"  # a container binds all interfaces; set 127.0.0.1 for local runs
+    host: str = "0.0.0.0"  # noqa: S104 - a container binds all interfaces; set 127.0.0.1 for local runs
     port: int = 8000
     log_level: str = "info"

@@ -102,3 +102,26 @@ def test_pipeline_selecting_columns_by_name_is_served_through_a_dataframe() -> N
 
 def test_plain_pipeline_uses_the_numpy_path() -> None:
     assert not load_fallback(FALLBACK_DIR).needs_frame
+
+
+def test_scaler_ridge_pipeline_is_folded_into_an_equivalent_affine_map() -> None:
+    folded = load_fallback(FALLBACK_DIR)
+    plain = load_fallback(FALLBACK_DIR, fold=False)
+    assert folded.linear is not None and plain.linear is None
+    rows = np.vstack([ROW, ROW * 1.1])
+    expected = plain.estimator.predict(pd.DataFrame(rows, columns=model_features()))
+    assert folded.predict(rows) == pytest.approx(expected, rel=1e-12)
+    assert plain.predict(rows) == pytest.approx(expected, rel=1e-12)
+
+
+def test_non_linear_pipeline_is_not_folded() -> None:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    frame = training_frame()
+    pipeline = Pipeline([("scale", StandardScaler()), ("hgb", HistGradientBoostingRegressor(max_iter=5))])
+    pipeline.fit(frame[model_features()], frame["BodyFat"])
+    card = {"features": model_features(), "interval_half_width_90": 5.0}
+    model = from_card(pipeline, card, name="m", version="1", source="registry")
+    assert model.linear is None and not model.needs_frame
+    assert model.predict(ROW) == pytest.approx(pipeline.predict(pd.DataFrame(ROW, columns=model_features())))

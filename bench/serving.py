@@ -1,0 +1,242 @@
+"""Serving benchmark: `mlflow models serve` vs this project's API vs a bare-FastAPI ceiling, same champion.
+
+    python bench/serving.py [--duration 10] [--connections 16] [--families ridge hgb]
+
+One bounded run on 127.0.0.1 only: for each model family it registers a champion in a throwaway SQLite registry,
+then starts one server at a time (1 worker each) and measures
+  * single-row POSTs with wrk (-t1 -c16, fixed duration, Lua script for the body): req/s, p50, p99, errors;
+  * one 10,000-row request, best of --batch-runs (mlflow: `dataframe_split`; ours: columnar and list of records).
+The ceiling app parses the same validated `Record` body and returns a constant: no model, no metrics.
+Needs `wrk` (Debian: apt-get install -y wrk). Results are printed as a Markdown table.
+"""
+
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bodyfat_assets.core.schema import model_features  # noqa: E402
+from tests.support.services import free_port, process_group, wait_until  # noqa: E402
+
+BATCH_ROWS = 10_000
+WRK_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = {body}
+"""
+
+
+def ceiling_app():  # FastAPI app, imported lazily so the bench process stays light
+    """Same body parsing as /predict (the Record TypedDict with bounds), no model, constant answer."""
+    from typing import Annotated
+
+    from fastapi import Body, FastAPI
+    from fastapi.responses import JSONResponse
+
+    from serving.schemas import Record
+
+    app = FastAPI()
+
+    @app.post("/predict")
+    async def predict(record: Annotated[Record, Body()]) -> JSONResponse:
+        return JSONResponse({"body_fat_pct": 0.0, "interval_low": 0.0, "interval_high": 0.0, "model_version": "0"})
+
+    return app
+
+
+def _http_ok(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # loopback only
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def server(kind: str, model_uri: str, env: dict[str, str], workdir: Path) -> Iterator[str]:
+    port = free_port()
+    if kind == "mlflow":
+        cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local",
+               "-h", "127.0.0.1", "-p", str(port), "-w", "1"]  # fmt: skip
+        health = "/ping"
+    elif kind.startswith("ours"):
+        cmd = [sys.executable, "-m", "serving"]
+        env = {**env, "BODYFAT_SERVING_FOLD_LINEAR": "false" if kind == "ours_sklearn" else "true", "BODYFAT_SERVING_HOST": "127.0.0.1", "BODYFAT_SERVING_PORT": str(port),
+               "BODYFAT_SERVING_LOG_LEVEL": "warning", "OMP_NUM_THREADS": "1"}  # fmt: skip
+        health = "/ready"
+    else:
+        cmd = [sys.executable, "-m", "uvicorn", "--factory", "bench.serving:ceiling_app", "--host", "127.0.0.1",
+               "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"]  # fmt: skip
+        health = "/docs"
+    url = f"http://127.0.0.1:{port}"
+    with process_group(cmd, {**env, "PYTHONPATH": str(REPO)}, workdir / f"{kind}-{port}.log") as proc:
+
+        def up() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{kind} server exited with {proc.returncode}; see {workdir}")
+            return _http_ok(url + health)
+
+        wait_until(up, 120, f"{kind} server")
+        yield url
+
+
+def wrk(url: str, body: str, duration_s: int, connections: int, workdir: Path) -> dict[str, float]:
+    script = workdir / "post.lua"
+    script.write_text(WRK_LUA.format(body=json.dumps(body)))
+    # Warm-up: first requests pay for imports, JIT-free but cache-cold paths, connection setup.
+    subprocess.run(["wrk", "-t1", f"-c{connections}", "-d2s", "-s", str(script), url],
+                   capture_output=True, check=True, timeout=60)  # fmt: skip
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration_s}s", "--latency", "--timeout", "5s", "-s", str(script), url],
+        capture_output=True, text=True, check=True, timeout=duration_s + 60,
+    ).stdout  # fmt: skip
+
+    def latency_ms(label: str) -> float:
+        value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": latency_ms("50%"),
+        "p99": latency_ms("99%"),
+        "errors": sum(int(x) for x in errors.groups()) if errors else 0,
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+    }
+
+
+def time_post(url: str, body: bytes, runs: int) -> tuple[float, dict]:
+    import httpx
+
+    timings, last = [], {}
+    with httpx.Client(timeout=120) as client:
+        for _ in range(runs + 1):  # first run is a warm-up
+            start = time.perf_counter()
+            response = client.post(url, content=body, headers={"content-type": "application/json"})
+            timings.append((time.perf_counter() - start) * 1000)
+            response.raise_for_status()
+            last = response.json()
+    return min(timings[1:]), last
+
+
+def register(family: str, workdir: Path) -> tuple[str, dict[str, str]]:
+    import mlflow
+
+    from tests.serving.contract_model import log_contract_model
+
+    uri = f"sqlite:///{workdir}/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    os.chdir(workdir)  # the SQLite store puts artifacts under ./mlartifacts
+    name = f"bench_{family}"
+    version = log_contract_model(name, family=family)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "BODYFAT_MODEL_NAME": name}
+    return f"models:/{name}/{version}", env
+
+
+def bench_family(family: str, args: argparse.Namespace, workdir: Path) -> dict[str, dict]:
+    from tests.serving.contract_model import training_frame
+
+    model_uri, env = register(family, workdir)
+    features = model_features()
+    frame = training_frame()
+    row = {k: float(v) for k, v in frame[features].iloc[0].items()}
+    big = frame[features].sample(BATCH_ROWS, replace=True, random_state=0)
+    bodies = {
+        "mlflow_one": json.dumps({"dataframe_split": {"columns": features, "data": [[row[f] for f in features]]}}),
+        "ours_one": json.dumps(row),
+        "mlflow_batch": json.dumps({"dataframe_split": {"columns": features, "data": big.values.tolist()}}).encode(),
+        "ours_columns": json.dumps({"columns": {f: big[f].tolist() for f in features}}).encode(),
+        "ours_records": json.dumps(big.to_dict(orient="records")).encode(),
+    }
+    results: dict[str, dict] = {}
+    wrk_args = (args.duration, args.connections, workdir)
+    with server("mlflow", model_uri, env, workdir) as url:
+        results["mlflow"] = wrk(url + "/invocations", bodies["mlflow_one"], *wrk_args)
+        results["mlflow"]["batch_ms"], reply = time_post(url + "/invocations", bodies["mlflow_batch"], args.batch_runs)
+        reference = reply["predictions"][:3]
+    with server("ours", model_uri, env, workdir) as url:
+        results["ours"] = wrk(url + "/predict", bodies["ours_one"], *wrk_args)
+        results["ours"]["batch_ms"], reply = time_post(url + "/predict/batch", bodies["ours_columns"], args.batch_runs)
+        assert all(abs(a - b) < 1e-6 for a, b in zip(reply["body_fat_pct"][:3], reference, strict=True)), "mismatch"
+        results["ours"]["batch_records_ms"], _ = time_post(
+            url + "/predict/batch", bodies["ours_records"], args.batch_runs
+        )
+    if family == "ridge":  # the same API calling the sklearn pipeline instead of the folded affine map
+        with server("ours_sklearn", model_uri, env, workdir) as url:
+            results["ours_sklearn"] = wrk(url + "/predict", bodies["ours_one"], *wrk_args)
+            results["ours_sklearn"]["batch_ms"], _ = time_post(
+                url + "/predict/batch", bodies["ours_columns"], args.batch_runs
+            )
+    if family == args.families[0]:
+        with server("ceiling", model_uri, env, workdir) as url:
+            results["ceiling"] = wrk(url + "/predict", bodies["ours_one"], *wrk_args)
+    return results
+
+
+def table(all_results: dict[str, dict[str, dict]], args: argparse.Namespace) -> str:
+    lines = [
+        f"Single-row POSTs: wrk -t1 -c{args.connections} -d{args.duration}s on 127.0.0.1, 1 uvicorn worker each; "
+        f"10k-row batch: best of {args.batch_runs} after a warm-up.",
+        "",
+        "| model | server | req/s | p50 ms | p99 ms | errors | 10k batch ms |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for family, results in all_results.items():
+        for kind, label in (("mlflow", "`mlflow models serve`"), ("ours", "bodyfat API"),
+                            ("ours_sklearn", "bodyfat API, sklearn predict (fold off)"), ("ceiling", "bare FastAPI")):
+            if kind not in results:
+                continue
+            r = results[kind]
+            batch = "-"
+            if "batch_ms" in r:
+                batch = f"{r['batch_ms']:.0f}" + (" (dataframe_split)" if kind == "mlflow" else " (columnar)")
+            if "batch_records_ms" in r:
+                batch += f" / {r['batch_records_ms']:.0f} (records)"
+            lines.append(f"| {family if kind != 'ceiling' else 'none'} | {label} | {r['rps']:.0f} | {r['p50']:.2f} | "
+                         f"{r['p99']:.2f} | {r['errors'] + r['non2xx']} | {batch} |")  # fmt: skip
+        if "mlflow" in results and "ours" in results:
+            m, o = results["mlflow"], results["ours"]
+            lines.append(f"| {family} | **ratio ours/mlflow** | {o['rps'] / m['rps']:.1f}x | | | | "
+                         f"{o['batch_ms'] / m['batch_ms']:.2f}x |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk load per server (bounded)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--batch-runs", type=int, default=5)
+    parser.add_argument("--families", nargs="+", default=["ridge", "hgb"], choices=["ridge", "hgb"])
+    parser.add_argument("--json", type=Path, help="also write raw results here")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not found: apt-get install -y wrk")
+    all_results = {}
+    with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
+        for family in args.families:
+            workdir = Path(tmp) / family
+            workdir.mkdir()
+            all_results[family] = bench_family(family, args, workdir)
+            print(f"{family}: {json.dumps(all_results[family])}", file=sys.stderr)
+    if args.json:
+        args.json.write_text(json.dumps(all_results, indent=2))
+    print(table(all_results, args))
+
+
+if __name__ == "__main__":
+    main()
