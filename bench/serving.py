@@ -75,7 +75,8 @@ def server(kind: str, model_uri: str, env: dict[str, str], workdir: Path) -> Ite
         health = "/ping"
     elif kind.startswith("ours"):
         cmd = [sys.executable, "-m", "serving"]
-        env = {**env, "BODYFAT_SERVING_FOLD_LINEAR": "false" if kind == "ours_sklearn" else "true", "BODYFAT_SERVING_HOST": "127.0.0.1", "BODYFAT_SERVING_PORT": str(port),
+        env = {**env, "BODYFAT_SERVING_FOLD_LINEAR": "false" if kind == "ours_sklearn" else "true",
+               "BODYFAT_SERVING_HOST": "127.0.0.1", "BODYFAT_SERVING_PORT": str(port),
                "BODYFAT_SERVING_LOG_LEVEL": "warning", "OMP_NUM_THREADS": "1"}  # fmt: skip
         health = "/ready"
     else:
