@@ -3,11 +3,12 @@
 Speed choices, all measured (see docs/serving.md): predict handlers are `async def`, so a request never waits for a
 threadpool slot; a single record becomes a 1-row numpy array in the model's feature order (no pandas); responses are
 built as `JSONResponse`s directly, skipping FastAPI's response-model re-validation; metrics use a pure ASGI
-middleware. The batch handler is a plain `def`: a 10,000-row prediction runs in the threadpool and does not stall
+middleware. The batch handler validates the raw bytes with pydantic's JSON parser (a 10,000-row columnar body: ~13 ms
+instead of ~48 ms through `json.loads` + validation) and predicts in the threadpool, so a large batch does not stall
 the event loop for concurrent single-row requests.
 """
 
-# No `from __future__ import annotations` here: FastAPI must resolve the per-app BatchRequest class at runtime.
+import json
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -17,8 +18,11 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import Body, Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bodyfat_assets.core.schema import FEATURES_BY_NAME
@@ -206,27 +210,35 @@ def create_app(
             "model_version": model.version, "model_source": model.source,
         })  # fmt: skip
 
+    batch_schema = BatchRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    batch_defs = batch_schema.pop("$defs", {})
+
     @app.post(
         "/predict/batch",
         tags=["predict"],
         response_model=BatchResponse,
         responses={**errors_doc, 413: {"description": f"more than {settings.max_batch_rows} rows"}},
         dependencies=predict_deps,
-    )
-    def predict_batch(
-        request: Request, batch: Annotated[BatchRequest, Body(openapi_examples=BATCH_EXAMPLES)]
-    ) -> Response:
+        # The body is read and validated by hand (see below), so its schema is declared here for /docs and clients.
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+            "schema": batch_schema, "examples": BATCH_EXAMPLES}}}},
+    )  # fmt: skip
+    async def predict_batch(request: Request) -> Response:
         """Predict many rows: a JSON list of records, or `{"columns": {feature: [values]}}` (faster to parse)."""
         model = _model_or_503(request)
-        body = batch.root
-        if isinstance(body, ColumnarBatch):
-            rows = np.array([body.columns[name] for name in model.features], dtype=np.float64).T
-        else:
-            rows = np.array([[rec[name] for name in model.features] for rec in body], dtype=np.float64)
-        if len(rows) == 0:
-            values = np.empty(0)
-        else:
-            values = model.predict(rows.reshape(len(rows), len(model.features)))
+        raw = await request.body()
+        try:
+            # pydantic's own JSON parser is ~4x faster than json.loads + validation for columnar bodies; for a list
+            # of records json.loads is slightly faster. Python's json also accepts NaN/Infinity, rejected below.
+            if raw.lstrip()[:1] == b"[":
+                batch = BatchRequest.model_validate(json.loads(raw))
+            else:
+                batch = BatchRequest.model_validate_json(raw)
+        except ValueError as exc:  # ValidationError, or json.JSONDecodeError on the records path
+            errors = exc.errors() if isinstance(exc, ValidationError) else [
+                {"type": "json_invalid", "loc": (), "msg": f"JSON decode error: {exc}"}]  # fmt: skip
+            raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+        values = await run_in_threadpool(_predict_rows, model, batch.root)
         metrics.predicted_rows.inc(len(values))
         return JSONResponse({
             "n": len(values), "body_fat_pct": values.tolist(), "interval_low": (values - model.half_width).tolist(),
@@ -255,4 +267,24 @@ def create_app(
                 outcome=outcome.outcome, version=outcome.version, source=outcome.source, detail=outcome.detail
             )
 
+    def openapi() -> dict[str, Any]:
+        # Adds the batch body's component schemas, which FastAPI cannot see behind the hand-parsed endpoint.
+        if app.openapi_schema is None:
+            spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            spec.setdefault("components", {}).setdefault("schemas", {}).update(batch_defs)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi
     return app
+
+
+def _predict_rows(model: LoadedModel, body: Any) -> np.ndarray:
+    """Rows in the model's feature order, predicted. Runs in the threadpool: 10,000 rows may take tens of ms."""
+    if isinstance(body, ColumnarBatch):
+        rows = np.array([body.columns[name] for name in model.features], dtype=np.float64).T
+    else:
+        rows = np.array([[rec[name] for name in model.features] for rec in body], dtype=np.float64)
+    if len(rows) == 0:
+        return np.empty(0)
+    return model.predict(rows.reshape(len(rows), len(model.features)))

@@ -124,9 +124,14 @@ def test_predict_extra_field_is_422_naming_it(make_client, fake_source) -> None:
         assert response.json()["fields"] == [extra]
 
 
-@pytest.mark.parametrize("text", ["{bad json", "[]", "42", '"x"', ""])
-def test_predict_malformed_body_is_422(make_client, fake_source, text: str) -> None:
-    assert post_raw(make_client(source=fake_source), "/predict", text).status_code == 422
+@pytest.mark.parametrize("text", ["{bad json", "[]", "42", '"x"', "", "[{bad", "[1,", "null", '{"columns": 3}'])
+@pytest.mark.parametrize("path", ["/predict", "/predict/batch"])
+def test_malformed_body_is_422(make_client, fake_source, text: str, path: str) -> None:
+    if path == "/predict/batch" and text == "[]":
+        return  # an empty list is a valid (empty) batch
+    response = post_raw(make_client(source=fake_source), path, text)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][0] == "body"
 
 
 def test_batch_of_records(make_client, fake_source) -> None:
@@ -262,6 +267,9 @@ def test_openapi_documents_examples_and_bounds(make_client, fake_source) -> None
     assert record["properties"]["Height"]["minimum"] == 48 and record["properties"]["Height"]["maximum"] == 96
     assert record["additionalProperties"] is False
     assert spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    batch_body = spec["paths"]["/predict/batch"]["post"]["requestBody"]["content"]["application/json"]
+    assert set(batch_body["examples"]) == {"records", "columns"}
+    assert {"ColumnarBatch", "Columns", "Record"} <= set(spec["components"]["schemas"])
     assert make_client(source=fake_source).get("/docs").status_code == 200
 
 
