@@ -71,6 +71,7 @@ def test_secrets_stay_out_of_repr() -> None:
     assert config.s3_password not in repr(config)
 
 
+@pytest.mark.integration
 def test_stack_starts_healthy_and_stops_clean(tmp_path: Path) -> None:
     require_postgres()
     prefix = f"stacktest_{uuid.uuid4().hex[:8]}"

@@ -20,9 +20,13 @@ from scripts.stack import Stack, StackConfig
 from tests.deploy.test_stack import _stack_values
 from tests.support.services import require_postgres
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("BODYFAT_DEPLOY_E2E") != "1", reason="slow end-to-end run; set BODYFAT_DEPLOY_E2E=1"
-)
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        os.environ.get("BODYFAT_DEPLOY_E2E") != "1", reason="slow end-to-end run; set BODYFAT_DEPLOY_E2E=1"
+    ),
+]
 RUN_TIMEOUT_S = 900
 
 
