@@ -69,7 +69,8 @@ class Settings:
     s3_endpoint_url: str | None
     mlflow_tracking_uri: str
     mlflow_artifact_location: str | None
-    optuna_storage: str
+    optuna_storage: str | None
+    """None keeps the study in memory (embedded default: fastest); a URL persists it so runs resume it."""
     model_name: str = "bodyfat"
     experiment_name: str = "bodyfat"
     test_fraction: float = 0.2
@@ -118,7 +119,7 @@ class Settings:
                 s3_endpoint_url=None,
                 mlflow_tracking_uri=f"sqlite:///{home / 'mlflow.db'}",
                 mlflow_artifact_location=(home / "mlartifacts").as_uri(),
-                optuna_storage=f"sqlite:///{home / 'optuna.db'}",
+                optuna_storage=env.get("OPTUNA_STORAGE") or None,
                 **common,
             )
         if kind == "production":

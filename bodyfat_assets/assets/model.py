@@ -64,13 +64,13 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
         version = tracker.log_model_version(result.model, X, card)
     context.log.info(f"registered {version.name} v{version.version} ({result.best_family}) as challenger: "
                      f"test RMSE {metrics.rmse:.3f}, 90% interval ±{half_width:.2f}, coverage {coverage:.0%}")
-    summary = {**card, "model_name": version.name, "model_version": version.version,
+    summary = {**card, "model_name": version.name, "model_version": str(version.version),
                "test_interval_coverage_90": coverage, "study": result.study.study_name,
                "trials_this_run": result.trials_this_run, "trials_in_study": len(result.study.trials)}
     per_family = pd.DataFrame(sorted(result.best_by_family.items(), key=lambda kv: kv[1]),
                               columns=["family", "best_cv_rmse"])
     return Output(summary, metadata={
-        "model_version": version.version,
+        "model_version": str(version.version),
         "family": result.best_family,
         "best_params": MetadataValue.json(result.best_params),
         "cv_rmse": result.best_cv_rmse,
@@ -97,7 +97,7 @@ def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfa
         return ev.regression_metrics(test[TARGET.name], model.predict(test[card["features"]])).rmse
 
     current = tracker.version_by_alias("champion")
-    current_version = current.version if current else None
+    current_version = str(current.version) if current else None
     challenger_rmse = test_rmse(challenger_version)
     champion_rmse = test_rmse(current_version) if current_version else None
     if current_version == challenger_version:

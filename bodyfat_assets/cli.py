@@ -1,0 +1,117 @@
+"""`bodyfat demo`: materialize everything on the embedded default, report, then serve Dagit.
+
+Environment: BODYFAT_TRIALS (trial budget), BODYFAT_NO_UI=1 (stop after the report, for scripts),
+BODYFAT_HOME (state folder, default ./.bodyfat), DAGIT_PORT (default 3000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bodyfat_assets.settings import PROJECT_ROOT, Settings
+
+
+def prepare_dagster_home(settings: Settings) -> Path:
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.home / "dagster")))
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    return home
+
+
+def materialize_all(settings: Settings, run_config: dict | None = None) -> dict:
+    """Run the whole graph in this process, recorded in the $DAGSTER_HOME instance so Dagit shows it."""
+    from dagster import DagsterInstance
+
+    from bodyfat_assets.definitions import PIPELINE_JOB, build_definitions
+
+    job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
+        if not result.success:
+            failed = [e.step_key for e in result.all_events if e.is_step_failure]
+            raise SystemExit(f"pipeline failed at {failed}; see Dagit or the log above")
+        checks = result.get_asset_check_evaluations()
+        return {
+            "run_id": result.run_id,
+            "tuned_model": result.output_for_node("tuned_model"),
+            "champion": result.output_for_node("champion"),
+            "checks": {c.check_name: c.passed for c in checks},
+        }
+
+
+def report(outcome: dict, settings: Settings) -> None:
+    import pandas as pd
+
+    from bodyfat_assets.core.schema import FEATURE_NAMES
+    from bodyfat_assets.tracking import Tracker, TrackingConfig
+
+    champion = outcome["champion"]
+    tracker = Tracker(TrackingConfig(settings.mlflow_tracking_uri, settings.experiment_name, settings.model_name,
+                                     settings.mlflow_artifact_location))
+    model, card = tracker.load_model(str(champion["champion_version"]))
+    sample = pd.read_csv(PROJECT_ROOT / "data" / "bodyfat.csv")
+    row = sample.loc[[0], list(FEATURE_NAMES)]
+    prediction = float(model.predict(row[card["features"]])[0])
+    half = card["interval_half_width_90"]
+    print("\n=== bodyfat demo ===")
+    print(f"Dagster run       {outcome['run_id']}  (checks: "
+          f"{sum(outcome['checks'].values())}/{len(outcome['checks'])} passed)")
+    print(f"Challenger        v{champion['challenger_version']}: {champion['decision']} ({champion['reason']})")
+    print(f"Champion          {settings.model_name} v{champion['champion_version']} ({card['family']})")
+    print(f"Test metrics      RMSE {card['test_rmse']:.3f}  MAE {card['test_mae']:.3f}  R² {card['test_r2']:.3f}  "
+          f"(90% interval ±{half:.2f})")
+    print(f"Sample prediction {json.dumps(row.iloc[0].to_dict())}")
+    print(f"                  → {prediction:.1f} % body fat, 90% interval [{prediction - half:.1f}, "
+          f"{prediction + half:.1f}] (measured: {sample.loc[0, 'BodyFat']} %)")
+    print(f"MLflow            {settings.mlflow_tracking_uri}")
+
+
+def serve_ui(settings: Settings) -> int:
+    port = os.environ.get("DAGIT_PORT", "3000")
+    cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
+           "-h", "127.0.0.1", "-p", port]
+    print(f"\nDagit on http://127.0.0.1:{port} (Ctrl-C stops)")
+    # Its own process group: `dagster dev` started from a script ignores SIGINT (STACK.md), so we stop the group.
+    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, start_new_session=True)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        return 0
+
+
+def demo() -> int:
+    settings = Settings.from_env()
+    prepare_dagster_home(settings)
+    started = time.monotonic()
+    outcome = materialize_all(settings)
+    report(outcome, settings)
+    print(f"Materialized every asset in {time.monotonic() - started:.1f} s")
+    if os.environ.get("BODYFAT_NO_UI", "").lower() in ("1", "true", "yes"):
+        return 0
+    return serve_ui(settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bodyfat", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="materialize every asset on the embedded default, report, start Dagit")
+    args = parser.parse_args(argv)
+    return {"demo": demo}[args.command]()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from bodyfat_assets.core.cleaning import clean, normalize_raw, siri_bodyfat
+from bodyfat_assets.core.schema import FEATURE_NAMES, RAW_COLUMNS
+
+GOOD = {"Density": 1.0708, "BodyFat": 12.3, "Age": 23, "Weight": 154.25, "Height": 67.75, "Neck": 36.2,
+        "Chest": 93.1, "Abdomen": 85.2, "Hip": 94.5, "Thigh": 59.0, "Knee": 37.3, "Ankle": 21.9, "Biceps": 32.0,
+        "Forearm": 27.4, "Wrist": 17.1}
+
+
+def frame(*overrides: dict) -> pd.DataFrame:
+    return pd.DataFrame([{**GOOD, **o} for o in overrides])
+
+
+def reasons_of(result, row_id: int) -> tuple[str, str]:
+    row = result.quarantine.set_index("row_id").loc[row_id]
+    return row["rules"], row["reasons"]
+
+
+def test_siri_equation_matches_the_published_rows(seed_frame):
+    # Rows not listed as anomalies agree with Siri within rounding.
+    assert abs(siri_bodyfat(pd.Series([1.0708]))[0] - 12.3) < 0.1
+
+
+def test_a_clean_row_passes_untouched():
+    result = clean(frame({}))
+    assert len(result.cleaned) == 1 and result.quarantine.empty
+    assert result.cleaned.loc[0, "BodyFat"] == GOOD["BodyFat"]
+
+
+def test_siri_mismatch_is_quarantined_with_both_values():
+    result = clean(frame({}, {"BodyFat": 5.6, "Density": 1.0665}))
+    rules, reasons = reasons_of(result, 2)
+    assert rules == "siri_mismatch"
+    assert "5.6" in reasons and "14.1" in reasons
+    assert list(result.cleaned["row_id"]) == [1]
+
+
+def test_missing_density_skips_the_siri_rule_only():
+    result = clean(frame({"Density": np.nan, "BodyFat": 30.0}))
+    assert result.quarantine.empty, "Density is optional: without it BodyFat cannot be cross-checked, not rejected"
+
+
+def test_impossible_bodyfat_and_height():
+    result = clean(frame({"BodyFat": 0.0, "Density": np.nan}, {"Height": 29.5}))
+    assert "impossible" in reasons_of(result, 1)[0] and "BodyFat 0" in reasons_of(result, 1)[1]
+    assert "impossible" in reasons_of(result, 2)[0] and "Height 29.5" in reasons_of(result, 2)[1]
+
+
+@pytest.mark.parametrize("column", FEATURE_NAMES)
+def test_each_predictor_out_of_range_is_named(column):
+    result = clean(frame({column: 10_000.0}))
+    rules, reasons = reasons_of(result, 1)
+    assert "out_of_range" in rules and reasons.startswith(f"{column} 10000")
+
+
+def test_non_numeric_and_missing_values_are_named():
+    raw = frame({}, {}).astype(object)
+    raw.loc[0, "Neck"] = "thirty"
+    raw.loc[1, "Wrist"] = None
+    result = clean(raw)
+    assert "Neck" in reasons_of(result, 1)[1] and "missing" in reasons_of(result, 1)[0]
+    assert "Wrist" in reasons_of(result, 2)[1]
+
+
+def test_duplicates_keep_the_first_and_name_it():
+    result = clean(frame({}, {"Age": 40}, {}))
+    rules, reasons = reasons_of(result, 3)
+    assert rules == "duplicate" and reasons == "duplicate of row 1"
+    assert list(result.cleaned["row_id"]) == [1, 2]
+
+
+def test_nothing_is_lost(seed_frame):
+    result = clean(seed_frame)
+    assert len(result.cleaned) + len(result.quarantine) == len(seed_frame)
+    assert set(result.cleaned["row_id"]).isdisjoint(result.quarantine["row_id"])
+
+
+def test_known_bad_rows_of_the_seed_dataset_are_caught(seed_frame):
+    result = clean(seed_frame)
+    rules = dict(zip(result.quarantine["row_id"], result.quarantine["rules"], strict=True))
+    for row in (48, 76, 96):
+        assert "siri_mismatch" in rules[row]
+    assert "impossible" in rules[42] and "impossible" in rules[182] and "siri_mismatch" in rules[182]
+    assert 39 not in rules, "the 363 lb subject is extreme but real"
+
+
+def test_normalize_adds_row_ids_and_density_column():
+    raw = frame({}).drop(columns=["Density"])
+    out = normalize_raw(raw)
+    assert list(out.columns) == ["row_id", *RAW_COLUMNS]
+    assert out.loc[0, "row_id"] == 1 and np.isnan(out.loc[0, "Density"])

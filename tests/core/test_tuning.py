@@ -1,0 +1,65 @@
+import optuna
+import pytest
+from sklearn.pipeline import Pipeline
+
+from bodyfat_assets.core.cleaning import clean
+from bodyfat_assets.core.families import FAMILIES, build_pipeline
+from bodyfat_assets.core.schema import DENSITY, TARGET, model_features
+from bodyfat_assets.core.splits import stratified_split, train_test_frames
+from bodyfat_assets.core.tuning import TuningConfig, cv_rmse, tune
+
+
+@pytest.fixture(scope="module")
+def train(seed_frame):
+    train, _ = train_test_frames(stratified_split(clean(seed_frame).cleaned))
+    return train[model_features()], train[TARGET.name]
+
+
+def test_at_least_five_families_each_a_pipeline():
+    assert len(FAMILIES) >= 5
+    trial = optuna.trial.FixedTrial  # noqa: F841 - families are exercised through tune() below
+    for name, family in FAMILIES.items():
+        study = optuna.create_study()
+        params = family.suggest(study.ask())
+        assert isinstance(build_pipeline(name, params), Pipeline)
+
+
+def test_scaling_lives_inside_the_pipeline():
+    pipe = build_pipeline("svr", {"C": 1.0, "epsilon": 0.1, "gamma": 0.1})
+    assert pipe.steps[0][0] == "scale", "scaling must be fitted on training folds only"
+
+
+def test_unknown_family_is_refused(train):
+    with pytest.raises(ValueError, match="unknown model famil"):
+        tune(*train, TuningConfig(n_trials=1, families=("ridge", "magic")))
+
+
+def test_tune_is_seeded_and_refits_the_best(train):
+    X, y = train
+    config = TuningConfig(n_trials=6, families=("ridge", "knn"), cv_folds=3)
+    a, b = tune(X, y, config), tune(X, y, config)
+    assert a.best_cv_rmse == b.best_cv_rmse and a.best_params == b.best_params
+    assert a.best_family in ("ridge", "knn")
+    assert a.model.predict(X.head(3)).shape == (3,)
+    assert set(a.best_by_family) <= {"ridge", "knn"} and min(a.best_by_family.values()) == a.best_cv_rmse
+
+
+def test_pruning_reports_every_fold(train):
+    X, y = train
+    study = optuna.create_study()
+    trial = study.ask()
+    cv_rmse(build_pipeline("ridge", {"alpha": 1.0}), X, y, folds=4, seed=0, trial=trial)
+    assert sorted(trial.storage.get_trial(trial._trial_id).intermediate_values) == [0, 1, 2, 3]
+
+
+def test_persistent_study_resumes(train, tmp_path):
+    X, y = train
+    config = TuningConfig(n_trials=3, families=("ridge",), cv_folds=3, storage=f"sqlite:///{tmp_path}/o.db")
+    first, second = tune(X, y, config), tune(X, y, config)
+    assert first.study.study_name == second.study.study_name
+    assert len(second.study.trials) == 6 and second.trials_this_run == 3
+
+
+def test_density_is_not_a_default_feature():
+    assert DENSITY.name not in model_features()
+    assert DENSITY.name in model_features(allow_density=True)

@@ -1,0 +1,125 @@
+"""The whole asset graph on the embedded default, in a temporary DAGSTER_HOME, with a tiny trial budget."""
+
+import mlflow
+import pandas as pd
+import pytest
+from dagster import DagsterInstance
+from mlflow import MlflowClient
+
+from bodyfat_assets.checks import KNOWN_ANOMALIES
+from bodyfat_assets.core.schema import FEATURE_NAMES
+from bodyfat_assets.definitions import ASSETS, PIPELINE_JOB, build_definitions
+from bodyfat_assets.lake import parquet_to_frame, store_from_url
+from bodyfat_assets.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+WORSE = {"ops": {"tuned_model": {"config": {"features": ["Age", "Height"], "families": ["knn"], "n_trials": 2}}}}
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return tmp_path_factory.mktemp("bodyfat_home")
+
+
+@pytest.fixture(scope="module")
+def instance(home):
+    (home / "dagster").mkdir()
+    with DagsterInstance.local_temp(str(home / "dagster")) as instance:
+        yield instance
+
+
+def settings_for(home, **extra) -> Settings:
+    return Settings.from_env({"BODYFAT_HOME": str(home), "BODYFAT_TRIALS": "6", "BODYFAT_CV_FOLDS": "3", **extra})
+
+
+def run(settings, instance, run_config=None):
+    job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
+    return job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
+
+
+@pytest.fixture(scope="module")
+def first_run(home, instance):
+    result = run(settings_for(home), instance)
+    assert result.success
+    return result
+
+
+def champion_version(settings) -> str:
+    client = MlflowClient(settings.mlflow_tracking_uri)
+    return str(client.get_model_version_by_alias(settings.model_name, "champion").version)
+
+
+def test_every_asset_materialized_and_every_check_passed(first_run, instance):
+    materialized = {e.asset_key.to_user_string() for e in first_run.get_asset_materialization_events()}
+    expected = {k.to_user_string() for a in ASSETS for k in a.keys}
+    assert materialized == expected
+    checks = first_run.get_asset_check_evaluations()
+    assert len(checks) == 8 and all(c.passed for c in checks), [(c.check_name, c.passed) for c in checks]
+
+
+def test_known_bad_rows_are_quarantined_with_reasons(first_run, home):
+    lake = store_from_url(str(home / "lake"))
+    quarantine = parquet_to_frame(lake.read_bytes("quarantined_bodyfat.parquet")).set_index("row_id")
+    for row, rule in KNOWN_ANOMALIES.items():
+        assert rule in quarantine.loc[row, "rules"].split(",")
+        assert quarantine.loc[row, "reasons"]
+    cleaned = parquet_to_frame(lake.read_bytes("cleaned_bodyfat.parquet"))
+    assert not set(KNOWN_ANOMALIES) & set(cleaned["row_id"])
+
+
+def test_champion_loads_from_mlflow_and_predicts(first_run, home, seed_frame):
+    settings = settings_for(home)
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    uri = f"models:/{settings.model_name}@champion"
+    model = mlflow.sklearn.load_model(uri)
+    card = mlflow.models.get_model_info(uri).metadata
+    assert card["features"] == list(FEATURE_NAMES)
+    predictions = model.predict(seed_frame[card["features"]].head(20))
+    assert predictions.shape == (20,) and 2 < predictions.mean() < 40
+    runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    trials = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(trials) == 6 and {r.data.tags["mlflow.parentRunId"] for r in trials} == {parents[0].info.run_id}
+    assert all(r.data.tags.get("dagster_run_id") == first_run.run_id for r in runs)
+
+
+def test_batch_predictions_carry_ids_intervals_and_version(first_run, home, seed_frame):
+    lake = store_from_url(str(home / "lake"))
+    out = parquet_to_frame(lake.read_bytes("batch_predictions.parquet"))
+    assert list(out["row_id"]) == list(range(1, len(seed_frame) + 1))
+    scored = out[out["issue"] == ""]
+    assert (scored["lower_90"] < scored["prediction"]).all() and (scored["prediction"] < scored["upper_90"]).all()
+    assert set(out["model_version"]) == {champion_version(settings_for(home))}
+    assert out.set_index("row_id").loc[42, "issue"].startswith("Height")
+
+
+def test_worse_model_is_blocked_by_the_check_and_the_champion_stays(first_run, home, instance):
+    settings = settings_for(home)
+    before = champion_version(settings)
+    result = run(settings, instance, WORSE)
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks["rmse_below_ceiling"] is False
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "champion" not in materialized and "batch_predictions" not in materialized
+    assert champion_version(settings) == before
+
+
+def test_worse_model_past_loose_checks_is_rejected_by_the_gate(first_run, home, instance):
+    settings = settings_for(home, BODYFAT_RMSE_CEILING="100", BODYFAT_BASELINE_TOLERANCE="10")
+    before = champion_version(settings)
+    result = run(settings, instance, WORSE)
+    assert result.success
+    decision = result.output_for_node("champion")
+    assert decision["decision"] == "rejected" and decision["champion_version"] == before
+    assert decision["challenger_test_rmse"] > decision["champion_test_rmse"]
+    client = MlflowClient(settings.mlflow_tracking_uri)
+    assert champion_version(settings) == before
+    tags = client.get_model_version(settings.model_name, decision["challenger_version"]).tags
+    assert tags["promotion_decision"] == "rejected" and tags["compared_with_version"] == before
+    assert float(tags["champion_test_rmse"]) == pytest.approx(decision["champion_test_rmse"], abs=1e-3)
+    challenger = client.get_model_version_by_alias(settings.model_name, "challenger")
+    assert str(challenger.version) == decision["challenger_version"]
+    predictions = parquet_to_frame(store_from_url(str(home / "lake")).read_bytes("batch_predictions.parquet"))
+    assert set(predictions["model_version"]) == {before}, "scoring keeps using the champion"
+    assert isinstance(predictions, pd.DataFrame)
