@@ -16,7 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+from bodyfat_assets.core.schema import FEATURE_NAMES
 from bodyfat_assets.settings import PROJECT_ROOT, Settings
+
+# The first subject of the seed dataset, for the demo's curl (BodyFat 12.3 %).
+SAMPLE_ROW = (23, 154.25, 67.75, 36.2, 93.1, 85.2, 94.5, 59.0, 37.3, 21.9, 32.0, 27.4, 17.1)
 
 
 def prepare_dagster_home(settings: Settings) -> Path:
@@ -51,7 +55,6 @@ def materialize_all(settings: Settings, run_config: dict | None = None) -> dict:
 def report(outcome: dict, settings: Settings) -> None:
     import pandas as pd
 
-    from bodyfat_assets.core.schema import FEATURE_NAMES
     from bodyfat_assets.tracking import Tracker, TrackingConfig
 
     champion = outcome["champion"]
@@ -75,22 +78,46 @@ def report(outcome: dict, settings: Settings) -> None:
     print(f"MLflow            {settings.mlflow_tracking_uri}")
 
 
-def serve_ui(settings: Settings) -> int:
-    port = os.environ.get("DAGIT_PORT", "3000")
-    cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
-           "-h", "127.0.0.1", "-p", port]
-    print(f"\nDagit on http://127.0.0.1:{port} (Ctrl-C stops)")
-    # Its own process group: `dagster dev` started from a script ignores SIGINT (STACK.md), so we stop the group.
-    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, start_new_session=True)
+def _start(cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
+    # Own process group: `dagster dev` started from a script ignores SIGINT (STACK.md), so we stop whole groups.
+    return subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
     try:
-        return proc.wait()
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def serve_ui(settings: Settings) -> int:
+    """Dagit (with the daemon, for sensors) and the prediction API, until Ctrl-C."""
+    dagit_port = os.environ.get("DAGIT_PORT", "3000")
+    api_port = os.environ.get("API_PORT", "8000")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
+           "BODYFAT_MODEL_NAME": settings.model_name, "BODYFAT_SERVING_HOST": "127.0.0.1",
+           "BODYFAT_SERVING_PORT": api_port, "OMP_NUM_THREADS": "1"}
+    dagit = _start([sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
+                    "-h", "127.0.0.1", "-p", dagit_port], env)
+    api = _start([sys.executable, "-m", "serving"], env)
+    sample = json.dumps(dict(zip(FEATURE_NAMES, SAMPLE_ROW, strict=True)))
+    print(f"\nDagit  http://127.0.0.1:{dagit_port}")
+    print(f"API    http://127.0.0.1:{api_port}/docs")
+    print(f"Try:   curl -s -X POST http://127.0.0.1:{api_port}/predict -H 'Content-Type: application/json' "
+          f"-d '{sample}'")
+    print("Ctrl-C stops both.")
+    try:
+        while dagit.poll() is None and api.poll() is None:
+            time.sleep(0.5)
+        return 1  # one of them died on its own: stop the other and report failure
     except KeyboardInterrupt:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
         return 0
+    finally:
+        for proc in (api, dagit):
+            _stop(proc)
 
 
 def demo() -> int:
