@@ -1,0 +1,49 @@
+# Two commands from a fresh clone: `make demo` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export BODYFAT_HOME ?= $(CURDIR)/.bodyfat
+export DAGSTER_HOME ?= $(BODYFAT_HOME)/dagster
+
+.PHONY: help install demo test lint stack serve bench-serving compose-up compose-down clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed  ## create .venv with the pinned dependencies
+
+demo: install  ## materialize every asset on the embedded default, report, then serve Dagit + API (Ctrl-C stops)
+	$(BIN)/python -m bodyfat_assets.cli demo
+
+test: install  ## ruff, then the whole test suite (CI=true turns PostgreSQL skips into failures)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: install  ## ruff only
+	$(BIN)/ruff check .
+
+stack: install  ## the docker-compose topology as local processes on loopback (no Docker)
+	$(BIN)/python scripts/stack.py
+
+serve: install  ## only the prediction API, against $$MLFLOW_TRACKING_URI (default: the demo's MLflow)
+	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(BODYFAT_HOME)/mlflow.db} \
+	BODYFAT_SERVING_HOST=127.0.0.1 OMP_NUM_THREADS=1 $(BIN)/python -m serving
+
+bench-serving: install  ## mlflow models serve vs our API vs a bare FastAPI ceiling (needs wrk: apt-get install wrk)
+	$(BIN)/python bench/serving.py
+
+compose-up:  ## the production topology under Docker (cp .env.example .env and fill the secrets first)
+	docker compose up -d --build
+
+compose-down:
+	docker compose down
+
+clean:  ## remove the embedded state (lake, MLflow, Dagster instance); keeps .venv
+	rm -rf $(BODYFAT_HOME)
