@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bodyfat_assets.core.schema import FEATURES_BY_NAME
+from serving.batching import MicroBatcher
 from serving.metrics import MetricsMiddleware, ServingMetrics
 from serving.model_store import LoadedModel, MlflowSource, ModelSource, ModelStore, load_fallback
 from serving.schemas import (
@@ -133,6 +134,8 @@ def create_app(
         poll_interval_s=settings.poll_interval_s, on_refresh=on_refresh,
     )  # fmt: skip
 
+    batcher = MicroBatcher(max_rows=settings.micro_batch_max_rows)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
@@ -141,7 +144,10 @@ def create_app(
             log.exception("model registry client could not be created; serving the fallback only")
         store.start()
         metrics.record_model(store.current)
+        if settings.micro_batch:
+            batcher.start()
         yield
+        await batcher.stop()
         store.stop()
 
     app = FastAPI(
@@ -153,6 +159,7 @@ def create_app(
     app.state.store = store
     app.state.metrics = metrics
     app.state.settings = settings
+    app.state.batcher = batcher
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_batch_rows * BYTES_PER_ROW + 65_536)
     app.add_middleware(MetricsMiddleware, metrics=metrics, endpoints=ENDPOINTS)
     app.add_exception_handler(RequestValidationError, lambda _req, exc: _validation_response(exc))
@@ -204,7 +211,10 @@ def create_app(
         """Predict one record. Every feature is required, finite and inside its schema range."""
         model = _model_or_503(request)  # one reference for the whole request: a swap cannot change it midway
         row = np.array([[record[name] for name in model.features]], dtype=np.float64)
-        value = float(model.predict(row)[0])
+        if model.linear is not None:
+            value = float(model.predict(row)[0])  # microseconds: batching would only add overhead
+        else:
+            value = await batcher.predict_one(model, row)
         return JSONResponse({
             "body_fat_pct": value, "interval_low": value - model.half_width, "interval_high": value + model.half_width,
             "model_version": model.version, "model_source": model.source,

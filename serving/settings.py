@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 FALLBACK_DIR = Path(__file__).resolve().parent / "fallback"
@@ -30,6 +31,9 @@ class ServingSettings(BaseSettings):
     # Serve scaler+linear pipelines as one verified affine map instead of sklearn's predict (same numbers, no
     # per-call validation). Off = always call the sklearn pipeline.
     fold_linear: bool = True
+    # Coalesce concurrent single-row requests into one model call (not used for folded linear models).
+    micro_batch: bool = True
+    micro_batch_max_rows: int = Field(default=64, gt=0)
     max_batch_rows: int = Field(default=10_000, gt=0)
     # Predict endpoints require `X-API-Key` only when this is set.
     api_key: SecretStr | None = None
@@ -38,3 +42,9 @@ class ServingSettings(BaseSettings):
     host: str = "0.0.0.0"  # noqa: S104 - a container binds all interfaces; set 127.0.0.1 for local runs
     port: int = 8000
     log_level: str = "info"
+
+    @field_validator("api_key", "admin_token", "tracking_uri", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # docker-compose turns `${VAR:-}` into an empty string: that must mean "off", never "the key is ''".
+        return None if isinstance(value, str) and not value.strip() else value

@@ -208,6 +208,14 @@ def test_api_key_not_required_by_default(make_client, fake_source) -> None:
     assert make_client(source=fake_source).post("/predict", json=RECORD).status_code == 200
 
 
+def test_blank_secrets_mean_disabled(monkeypatch, make_client, fake_source) -> None:
+    monkeypatch.setenv("BODYFAT_SERVING_API_KEY", "")
+    monkeypatch.setenv("BODYFAT_SERVING_ADMIN_TOKEN", " ")
+    client = make_client(source=fake_source)
+    assert client.post("/predict", json=RECORD).status_code == 200
+    assert client.post("/admin/reload", headers={"X-Admin-Token": " "}).status_code == 404
+
+
 def test_admin_reload_is_404_without_a_configured_token(make_client, fake_source) -> None:
     client = make_client(source=fake_source)
     assert client.post("/admin/reload", headers={"X-Admin-Token": "anything"}).status_code == 404
