@@ -6,25 +6,31 @@ from typing import Any
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetIn, MetadataValue, asset_check
 
-from bodyfat_assets.core.cleaning import REQUIRED_COLUMNS
+from bodyfat_assets.core.cleaning import REQUIRED_COLUMNS, SOURCE
 from bodyfat_assets.core.evaluation import ridge_baseline_rmse
 from bodyfat_assets.core.schema import DENSITY, FEATURES_BY_NAME, RAW_COLUMNS, ROW_ID, TARGET
 from bodyfat_assets.core.splits import SPLIT_COLUMN, train_test_frames
+from bodyfat_assets.landing import SEED_PARTITION
 from bodyfat_assets.resources import PipelineSettings
 
 KNOWN_ANOMALIES: dict[int, str] = {42: "impossible", 48: "siri_mismatch", 76: "siri_mismatch",
                                    96: "siri_mismatch", 182: "siri_mismatch"}
-"""Seed-dataset rows documented as bad (data/README.md), with a rule that must catch each."""
+"""Seed-dataset rows documented as bad (data/README.md), with a rule that must catch each. Row ids are per source:
+these apply to source `seed` only."""
 
 
-@asset_check(asset="raw_bodyfat", blocking=True, description="Every expected column is present and numeric.")
+@asset_check(asset="raw_bodyfat", blocking=True,
+             description="Every expected column is present and numeric; (source, row_id) is unique.")
 def raw_schema(raw_bodyfat: pd.DataFrame) -> AssetCheckResult:
-    missing = [c for c in RAW_COLUMNS if c not in raw_bodyfat.columns]
+    missing = [c for c in (SOURCE, ROW_ID, *RAW_COLUMNS) if c not in raw_bodyfat.columns]
     non_numeric = [c for c in RAW_COLUMNS if c in raw_bodyfat and not pd.api.types.is_numeric_dtype(raw_bodyfat[c])]
+    repeated_ids = int(raw_bodyfat.duplicated([SOURCE, ROW_ID]).sum()) if not missing else 0
     return AssetCheckResult(
-        passed=not missing and not non_numeric,
+        passed=not missing and not non_numeric and not repeated_ids,
         metadata={"missing_columns": MetadataValue.json(missing),
                   "non_numeric_columns": MetadataValue.json(non_numeric),
+                  "repeated_row_ids": repeated_ids,
+                  "sources": MetadataValue.json([] if missing else sorted(raw_bodyfat[SOURCE].astype(str).unique())),
                   "dtypes": MetadataValue.json({c: str(t) for c, t in raw_bodyfat.dtypes.items()})},
     )
 
@@ -47,11 +53,14 @@ def cleaned_in_range(cleaned_bodyfat: pd.DataFrame) -> AssetCheckResult:
 
 
 @asset_check(asset="cleaned_bodyfat", additional_ins={"quarantined_bodyfat": AssetIn()},
-             description="The seed dataset's documented bad rows (42, 48, 76, 96, 182) are all quarantined.")
+             description="The seed dataset's documented bad rows (source `seed`, rows 42, 48, 76, 96, 182) "
+                         "are all quarantined.")
 def known_anomalies_quarantined(cleaned_bodyfat: pd.DataFrame, quarantined_bodyfat: pd.DataFrame) -> AssetCheckResult:
-    rules = dict(zip(quarantined_bodyfat[ROW_ID], quarantined_bodyfat["rules"], strict=True))
+    seed_quarantine = quarantined_bodyfat[quarantined_bodyfat[SOURCE] == SEED_PARTITION]
+    seed_cleaned = cleaned_bodyfat[cleaned_bodyfat[SOURCE] == SEED_PARTITION]
+    rules = dict(zip(seed_quarantine[ROW_ID], seed_quarantine["rules"], strict=True))
     missed = [row for row, rule in KNOWN_ANOMALIES.items() if rule not in rules.get(row, "").split(",")]
-    leaked = sorted(set(KNOWN_ANOMALIES) & set(cleaned_bodyfat[ROW_ID]))
+    leaked = sorted(set(KNOWN_ANOMALIES) & set(seed_cleaned[ROW_ID]))
     return AssetCheckResult(
         passed=not missed and not leaked,
         metadata={"missed": MetadataValue.json(missed), "still_in_cleaned": MetadataValue.json(leaked),
@@ -62,11 +71,14 @@ def known_anomalies_quarantined(cleaned_bodyfat: pd.DataFrame, quarantined_bodyf
 @asset_check(asset="bodyfat_splits", blocking=True, description="Train and test are disjoint and cover the data.")
 def splits_disjoint(bodyfat_splits: pd.DataFrame) -> AssetCheckResult:
     train, test = train_test_frames(bodyfat_splits)
-    overlap = sorted(set(train[ROW_ID]) & set(test[ROW_ID]))
+    identity = [SOURCE, ROW_ID]  # row ids repeat across sources; the pair is the row
+    overlap = sorted(set(train[identity].itertuples(index=False, name=None))
+                     & set(test[identity].itertuples(index=False, name=None)))
     unlabelled = int((~bodyfat_splits[SPLIT_COLUMN].isin(["train", "test"])).sum())
     return AssetCheckResult(
         passed=not overlap and unlabelled == 0 and len(test) > 0 and len(train) > 0,
-        metadata={"train_rows": len(train), "test_rows": len(test), "overlap": MetadataValue.json(overlap[:20])},
+        metadata={"train_rows": len(train), "test_rows": len(test),
+                  "overlap": MetadataValue.json([f"{src}:{row}" for src, row in overlap[:20]])},
     )
 
 

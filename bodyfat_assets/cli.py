@@ -32,22 +32,36 @@ def prepare_dagster_home(settings: Settings) -> Path:
 
 
 def materialize_all(settings: Settings, run_config: dict | None = None) -> dict:
-    """Run the whole graph in this process, recorded in the $DAGSTER_HOME instance so Dagit shows it."""
+    """Ingest the seed partition, retrain, score the seed rows: three runs in this process, recorded in the
+    $DAGSTER_HOME instance so Dagit shows them. Works from a fresh clone: the `seed` partitions are registered
+    first (the landing sensor would do the same, a tick later)."""
     from dagster import DagsterInstance
 
-    from bodyfat_assets.definitions import PIPELINE_JOB, build_definitions
+    from bodyfat_assets.assets.data import LABELED_FILES
+    from bodyfat_assets.assets.predictions import SCORING_FILES
+    from bodyfat_assets.definitions import INGEST_JOB, PIPELINE_JOB, SCORE_JOB, build_definitions
+    from bodyfat_assets.landing import SEED_PARTITION
 
-    job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
+    defs = build_definitions(settings)
     with DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
-        if not result.success:
-            failed = [e.step_key for e in result.all_events if e.is_step_failure]
-            raise SystemExit(f"pipeline failed at {failed}; see Dagit or the log above")
-        checks = result.get_asset_check_evaluations()
+        for partitions in (LABELED_FILES, SCORING_FILES):
+            if not instance.has_dynamic_partition(partitions.name, SEED_PARTITION):
+                instance.add_dynamic_partitions(partitions.name, [SEED_PARTITION])
+        results = {}
+        for job_name, partition, config in ((INGEST_JOB, SEED_PARTITION, None), (PIPELINE_JOB, None, run_config),
+                                            (SCORE_JOB, SEED_PARTITION, None)):
+            result = defs.resolve_job_def(job_name).execute_in_process(
+                instance=instance, raise_on_error=False, run_config=config, partition_key=partition)
+            if not result.success:
+                failed = [e.step_key for e in result.all_events if e.is_step_failure]
+                raise SystemExit(f"{job_name} failed at {failed}; see Dagit or the log above")
+            results[job_name] = result
+        checks = [c for r in results.values() for c in r.get_asset_check_evaluations()]
         return {
-            "run_id": result.run_id,
-            "tuned_model": result.output_for_node("tuned_model"),
-            "champion": result.output_for_node("champion"),
+            "run_id": results[PIPELINE_JOB].run_id,
+            "run_ids": {job: r.run_id for job, r in results.items()},
+            "tuned_model": results[PIPELINE_JOB].output_for_node("tuned_model"),
+            "champion": results[PIPELINE_JOB].output_for_node("champion"),
             "checks": {c.check_name: c.passed for c in checks},
         }
 

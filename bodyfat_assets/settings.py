@@ -62,6 +62,22 @@ class PromotionSettings:
 
 
 @dataclass(frozen=True)
+class LandingSettings:
+    prefix: str = "landing"
+    """Folder of the lake where new files arrive (`<prefix>/train/`, `<prefix>/score/`) and leave to
+    `<prefix>/processed/` or `<prefix>/rejected/`."""
+    sensor_interval_s: int = 30
+    """How often the landing and retraining sensors look (seconds)."""
+    retrain_min_rows: int = 50
+    """Ingested rows not yet seen by a training run that justify a retrain."""
+    retrain_min_interval_s: int = 600
+    """At least this long between two retraining runs, however many rows arrive."""
+    sensors_running: bool = True
+    """Default status of the sensors: RUNNING so the embedded loop works without clicks; production defaults to
+    STOPPED (an operator switches them on in Dagit) unless BODYFAT_SENSORS=running."""
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str
     home: Path
@@ -78,6 +94,7 @@ class Settings:
     allow_density: bool = False
     tuning: TuningSettings = field(default_factory=TuningSettings)
     promotion: PromotionSettings = field(default_factory=PromotionSettings)
+    landing: LandingSettings = field(default_factory=LandingSettings)
 
     @property
     def is_production(self) -> bool:
@@ -110,6 +127,7 @@ class Settings:
             allow_density=env.get("BODYFAT_ALLOW_DENSITY", "").lower() in ("1", "true", "yes"),
             tuning=tuning,
             promotion=promotion,
+            landing=_landing(env, kind),
         )
         if kind == "embedded":
             return cls(
@@ -136,3 +154,16 @@ class Settings:
                 **common,
             )
         raise SettingsError(f"BODYFAT_ENV={kind!r}: expected 'embedded' or 'production'")
+
+
+def _landing(env: dict[str, str], kind: str) -> LandingSettings:
+    status = env.get("BODYFAT_SENSORS", "").strip().lower()
+    if status not in ("", "running", "stopped"):
+        raise SettingsError(f"BODYFAT_SENSORS={status!r}: expected 'running' or 'stopped'")
+    return LandingSettings(
+        prefix=env.get("BODYFAT_LANDING_PREFIX", LandingSettings.prefix).strip("/") or LandingSettings.prefix,
+        sensor_interval_s=_int(env, "BODYFAT_SENSOR_INTERVAL_S", LandingSettings.sensor_interval_s),
+        retrain_min_rows=_int(env, "BODYFAT_RETRAIN_MIN_ROWS", LandingSettings.retrain_min_rows),
+        retrain_min_interval_s=_int(env, "BODYFAT_RETRAIN_MIN_INTERVAL_S", LandingSettings.retrain_min_interval_s),
+        sensors_running=status == "running" if status else kind == "embedded",
+    )

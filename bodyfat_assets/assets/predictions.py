@@ -1,34 +1,64 @@
-"""batch_predictions: the champion scores the scoring table (for now the seed rows, without their target)."""
+"""batch_predictions: the champion scores each scoring file (one partition per file; `seed` is the seed rows
+without their target). Written to `predictions/<partition>.parquet` in the lake, each row with the model version."""
 
 
 from typing import Any
 
 import pandas as pd
-from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from dagster import (
+    AssetExecutionContext,
+    DynamicPartitionsDefinition,
+    InputContext,
+    MetadataValue,
+    Output,
+    OutputContext,
+    asset,
+)
 
-from bodyfat_assets.core.schema import FEATURE_NAMES, ROW_ID
+from bodyfat_assets import landing as lz
+from bodyfat_assets.assets.data import LandingZone, read_partition_file
+from bodyfat_assets.core.schema import ROW_ID
 from bodyfat_assets.core.scoring import score
+from bodyfat_assets.io_manager import LakeIOManager
 from bodyfat_assets.metadata import markdown_table
-from bodyfat_assets.resources import TrackingResource
+from bodyfat_assets.resources import PipelineSettings, TrackingResource
+
+SCORING_FILES = DynamicPartitionsDefinition(name="scoring_files")
+"""batch_predictions partitions: `seed` and one per accepted file from landing/score/."""
+PREDICTIONS_PREFIX = "predictions"
 
 
-@asset(group_name="predictions", description="Champion predictions with 90 % intervals and the model version used.")
-def batch_predictions(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame, champion: dict[str, Any],
-                      tracking: TrackingResource) -> Output[pd.DataFrame]:
+class PredictionsIOManager(LakeIOManager):
+    """The lake IO manager with predictions at `predictions/<partition>.parquet`: the folder consumers read."""
+
+    @staticmethod
+    def _stem(context: OutputContext | InputContext, partition_key: str | None = None) -> str:
+        return f"{PREDICTIONS_PREFIX}/{partition_key or 'latest'}"
+
+
+@asset(group_name="predictions", partitions_def=SCORING_FILES, io_manager_key="predictions_io_manager",
+       description="Champion predictions with 90 % intervals and the model version used, one partition per scoring "
+                   "file (and `seed`), at predictions/<partition>.parquet.")
+def batch_predictions(context: AssetExecutionContext, champion: dict[str, Any], tracking: TrackingResource,
+                      pipeline: PipelineSettings, landing: LandingZone) -> Output[pd.DataFrame]:
     version = champion["champion_version"]
     if version is None:
         raise RuntimeError("no champion model has been promoted yet; nothing can score the batch")
+    frame, origin = read_partition_file(context, landing, lz.SCORE, pipeline.seed_dataset)
+    rows = lz.scoring_rows(frame, context.partition_key)
     model, card = tracking.tracker(context).load_model(str(version))
-    scoring_rows = raw_bodyfat[[ROW_ID, *FEATURE_NAMES]]
-    predictions = score(model, card, scoring_rows, str(version))
+    scored = score(model, card, rows, str(version))
+    predictions = pd.concat([rows[[lz.SOURCE, lz.ID]], scored], axis=1)[
+        [lz.SOURCE, ROW_ID, lz.ID, *[c for c in scored.columns if c != ROW_ID]]]
     unscored = predictions[predictions["issue"] != ""]
     context.log.info(f"scored {len(predictions) - len(unscored)} rows with v{version}; {len(unscored)} not scorable")
     return Output(predictions, metadata={
         "rows": len(predictions),
         "unscored_rows": len(unscored),
         "model_version": str(version),
-        "mean_prediction": float(predictions["prediction"].mean()),
-        "unscored": markdown_table(unscored[[ROW_ID, "issue"]]),
+        "source_file": origin["file"],
+        "mean_prediction": float(predictions["prediction"].mean()) if len(unscored) < len(predictions) else 0.0,
+        "unscored": markdown_table(unscored[[ROW_ID, lz.ID, "issue"]]),
         "preview": markdown_table(predictions.head(10)),
         "interval": MetadataValue.text(f"±{card['interval_half_width_90']:.2f} percentage points (90 %)"),
     })

@@ -22,6 +22,10 @@ MIN_HEIGHT_IN = 48.0
 """An adult man under 4 ft with a normal weight is a typo, not a subject (row 42: 29.5 in for 205 lb)."""
 
 REQUIRED_COLUMNS: tuple[str, ...] = (TARGET.name, *FEATURE_NAMES)
+SOURCE = "source"
+"""Optional column naming the landed file (partition) a row came from; row ids are unique only within a source."""
+PASSTHROUGH_COLUMNS: tuple[str, ...] = ("synthetic",)
+"""Carried along untouched when present, so a synthetic row stays recognisable downstream."""
 
 
 def siri_bodyfat(density: pd.Series) -> pd.Series:
@@ -79,11 +83,14 @@ def _out_of_range(df: pd.DataFrame) -> pd.Series:
 
 
 def _duplicate(df: pd.DataFrame) -> pd.Series:
+    # Measurements only: the same subject sent in two files is one subject, whatever the file (source) says.
     measured = [c for c in RAW_COLUMNS if c in df.columns]
-    first_of = df.groupby(measured, dropna=False, sort=False)[ROW_ID].transform("first")
+    label = df[SOURCE].astype(str) + " row " + df[ROW_ID].astype(str) if SOURCE in df.columns \
+        else "row " + df[ROW_ID].astype(str)
+    first_of = label.groupby([df[c] for c in measured], dropna=False, sort=False).transform("first")
     repeated = df.duplicated(subset=measured, keep="first")
     return pd.Series(
-        np.where(repeated, [f"duplicate of row {r}" for r in first_of], None), index=df.index, dtype=object
+        np.where(repeated, [f"duplicate of {r}" for r in first_of], None), index=df.index, dtype=object
     )
 
 
@@ -110,7 +117,10 @@ class CleaningResult:
 
 
 def normalize_raw(df: pd.DataFrame) -> pd.DataFrame:
-    """Coerce measurement columns to float (a non-numeric cell becomes NaN, caught by the `missing` rule)."""
+    """Coerce measurement columns to float (a non-numeric cell becomes NaN, caught by the `missing` rule).
+
+    Keeps `source` (first) and the passthrough columns when present; drops anything else.
+    """
     out = df.copy()
     if ROW_ID not in out.columns:
         out.insert(0, ROW_ID, np.arange(1, len(out) + 1))
@@ -118,7 +128,9 @@ def normalize_raw(df: pd.DataFrame) -> pd.DataFrame:
         out[DENSITY.name] = np.nan
     for column in RAW_COLUMNS:
         out[column] = pd.to_numeric(out[column], errors="coerce").astype(float)
-    return out[[ROW_ID, *RAW_COLUMNS]]
+    leading = [SOURCE] if SOURCE in out.columns else []
+    trailing = [c for c in PASSTHROUGH_COLUMNS if c in out.columns]
+    return out[[*leading, ROW_ID, *RAW_COLUMNS, *trailing]]
 
 
 def clean(raw: pd.DataFrame) -> CleaningResult:

@@ -1,4 +1,8 @@
-"""The whole asset graph on the embedded default, in a temporary DAGSTER_HOME, with a tiny trial budget."""
+"""The whole asset graph on the embedded default, in a temporary DAGSTER_HOME, with a tiny trial budget.
+
+raw_bodyfat and batch_predictions are partitioned by landed file: the `seed` partitions are registered and
+ingested first, then the retraining job runs, then the seed rows are scored.
+"""
 
 import mlflow
 import pandas as pd
@@ -6,10 +10,13 @@ import pytest
 from dagster import DagsterInstance
 from mlflow import MlflowClient
 
+from bodyfat_assets.assets.data import LABELED_FILES
+from bodyfat_assets.assets.predictions import SCORING_FILES
 from bodyfat_assets.checks import KNOWN_ANOMALIES
 from bodyfat_assets.core.schema import FEATURE_NAMES
-from bodyfat_assets.definitions import ASSETS, PIPELINE_JOB, build_definitions
+from bodyfat_assets.definitions import ASSETS, INGEST_JOB, PIPELINE_JOB, SCORE_JOB, build_definitions
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
+from bodyfat_assets.landing import SEED_PARTITION
 from bodyfat_assets.settings import Settings
 
 pytestmark = pytest.mark.e2e
@@ -33,16 +40,30 @@ def settings_for(home, **extra) -> Settings:
     return Settings.from_env({"BODYFAT_HOME": str(home), "BODYFAT_TRIALS": "6", "BODYFAT_CV_FOLDS": "3", **extra})
 
 
-def run(settings, instance, run_config=None):
-    job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
-    return job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
+def run(settings, instance, run_config=None, job_name=PIPELINE_JOB, partition_key=None):
+    job = build_definitions(settings).resolve_job_def(job_name)
+    return job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False,
+                                  partition_key=partition_key)
 
 
 @pytest.fixture(scope="module")
-def first_run(home, instance):
-    result = run(settings_for(home), instance)
-    assert result.success
-    return result
+def seed_runs(home, instance):
+    """ingest seed → retrain → score seed, as `materialize_all` and the sensors do."""
+    instance.add_dynamic_partitions(LABELED_FILES.name, [SEED_PARTITION])
+    instance.add_dynamic_partitions(SCORING_FILES.name, [SEED_PARTITION])
+    settings = settings_for(home)
+    ingest = run(settings, instance, job_name=INGEST_JOB, partition_key=SEED_PARTITION)
+    assert ingest.success
+    retrain = run(settings, instance)
+    assert retrain.success
+    scoring = run(settings, instance, job_name=SCORE_JOB, partition_key=SEED_PARTITION)
+    assert scoring.success
+    return ingest, retrain, scoring
+
+
+@pytest.fixture(scope="module")
+def first_run(seed_runs):
+    return seed_runs[1]
 
 
 def champion_version(settings) -> str:
@@ -50,17 +71,23 @@ def champion_version(settings) -> str:
     return str(client.get_model_version_by_alias(settings.model_name, "champion").version)
 
 
-def test_every_asset_materialized_and_every_check_passed(first_run, instance):
-    materialized = {e.asset_key.to_user_string() for e in first_run.get_asset_materialization_events()}
+def test_every_asset_materialized_and_every_check_passed(seed_runs, instance):
+    materialized = {e.asset_key.to_user_string() for r in seed_runs for e in r.get_asset_materialization_events()}
     expected = {k.to_user_string() for a in ASSETS for k in a.keys}
     assert materialized == expected
-    checks = first_run.get_asset_check_evaluations()
+    checks = [c for r in seed_runs for c in r.get_asset_check_evaluations()]
     assert len(checks) == 8 and all(c.passed for c in checks), [(c.check_name, c.passed) for c in checks]
+
+
+def test_seed_partition_carries_its_source(seed_runs, home):
+    raw = parquet_to_frame(store_from_url(str(home / "lake")).read_bytes(f"raw_bodyfat/{SEED_PARTITION}.parquet"))
+    assert set(raw["source"]) == {SEED_PARTITION} and list(raw["row_id"]) == list(range(1, len(raw) + 1))
 
 
 def test_known_bad_rows_are_quarantined_with_reasons(first_run, home):
     lake = store_from_url(str(home / "lake"))
-    quarantine = parquet_to_frame(lake.read_bytes("quarantined_bodyfat.parquet")).set_index("row_id")
+    quarantine = parquet_to_frame(lake.read_bytes("quarantined_bodyfat.parquet"))
+    quarantine = quarantine[quarantine["source"] == SEED_PARTITION].set_index("row_id")
     for row, rule in KNOWN_ANOMALIES.items():
         assert rule in quarantine.loc[row, "rules"].split(",")
         assert quarantine.loc[row, "reasons"]
@@ -86,7 +113,7 @@ def test_champion_loads_from_mlflow_and_predicts(first_run, home, seed_frame):
 
 def test_batch_predictions_carry_ids_intervals_and_version(first_run, home, seed_frame):
     lake = store_from_url(str(home / "lake"))
-    out = parquet_to_frame(lake.read_bytes("batch_predictions.parquet"))
+    out = parquet_to_frame(lake.read_bytes(f"predictions/{SEED_PARTITION}.parquet"))
     assert list(out["row_id"]) == list(range(1, len(seed_frame) + 1))
     scored = out[out["issue"] == ""]
     assert (scored["lower_90"] < scored["prediction"]).all() and (scored["prediction"] < scored["upper_90"]).all()
@@ -120,6 +147,7 @@ def test_worse_model_past_loose_checks_is_rejected_by_the_gate(first_run, home, 
     assert float(tags["champion_test_rmse"]) == pytest.approx(decision["champion_test_rmse"], abs=1e-3)
     challenger = client.get_model_version_by_alias(settings.model_name, "challenger")
     assert str(challenger.version) == decision["challenger_version"]
-    predictions = parquet_to_frame(store_from_url(str(home / "lake")).read_bytes("batch_predictions.parquet"))
+    lake = store_from_url(str(home / "lake"))
+    predictions = parquet_to_frame(lake.read_bytes(f"predictions/{SEED_PARTITION}.parquet"))
     assert set(predictions["model_version"]) == {before}, "scoring keeps using the champion"
     assert isinstance(predictions, pd.DataFrame)

@@ -1,0 +1,200 @@
+"""Sensors: the landing zone → ingestion and scoring runs; new raw rows → retraining; a new champion → re-scoring.
+
+The decisions (validation, classification, debouncing, staleness) are plain functions in `landing.py`; these
+sensors read the state they need from the lake and the Dagster instance and turn the decisions into requests.
+"""
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from dagster import (
+    AddDynamicPartitionsRequest,
+    AssetKey,
+    AssetObservation,
+    AssetRecordsFilter,
+    DagsterInstance,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    EventLogEntry,
+    RunRequest,
+    RunsFilter,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    asset_sensor,
+    sensor,
+)
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from bodyfat_assets import landing as lz
+from bodyfat_assets.assets.data import LABELED_FILES, LANDING_NAME_TAG, LandingZone
+from bodyfat_assets.assets.predictions import SCORING_FILES
+from bodyfat_assets.metadata import markdown_table
+from bodyfat_assets.settings import LandingSettings
+
+RAW = AssetKey("raw_bodyfat")
+CHAMPION = AssetKey("champion")
+PREDICTIONS = AssetKey("batch_predictions")
+LANDING_ZONE = AssetKey("landing_zone")
+PARTITIONS_BY_KIND = {lz.TRAIN: LABELED_FILES.name, lz.SCORE: SCORING_FILES.name}
+ACTIVE_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+                   DagsterRunStatus.STARTED, DagsterRunStatus.SUCCESS]
+"""A retraining run in these states has seen (or will see) the rows ingested before it was created; a failed or
+canceled one has not, so rows ingested before it still count as new."""
+
+
+def _metadata_value(entry: EventLogEntry, name: str) -> Any:
+    materialization = entry.asset_materialization
+    value = materialization.metadata.get(name) if materialization else None
+    return getattr(value, "value", value)
+
+
+def current_champion_version(instance: DagsterInstance) -> str | None:
+    """The champion version recorded by the latest champion materialization (None before the first)."""
+    entry = instance.get_latest_materialization_event(CHAMPION)
+    version = _metadata_value(entry, "champion_version") if entry else None
+    return None if version in (None, "None", "none", "") else str(version)
+
+
+def scored_with_versions(instance: DagsterInstance) -> dict[str, str]:
+    """Scoring partition → model version of its latest predictions."""
+    records = instance.fetch_materializations(PREDICTIONS, limit=10_000).records  # newest first
+    versions: dict[str, str] = {}
+    for record in records:
+        partition = record.partition_key
+        if partition and partition not in versions:
+            versions[partition] = str(_metadata_value(record.event_log_entry, "model_version"))
+    return versions
+
+
+def build_sensors(settings: LandingSettings, ingest_job: UnresolvedAssetJobDefinition,
+                  retrain_job: UnresolvedAssetJobDefinition,
+                  score_job: UnresolvedAssetJobDefinition) -> list[SensorDefinition]:
+    status = DefaultSensorStatus.RUNNING if settings.sensors_running else DefaultSensorStatus.STOPPED
+
+    @sensor(name="landing_sensor", minimum_interval_seconds=settings.sensor_interval_s, default_status=status,
+            jobs=[ingest_job, score_job],
+            description="New files in landing/train/ and landing/score/: validate, register a partition, request "
+                        "the run; bad files go to landing/rejected/ with a reason. Registers the `seed` partitions.")
+    def landing_sensor(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult:
+        return evaluate_landing(context, landing, ingest_job.name, score_job.name)
+
+    @sensor(name="retrain_sensor", minimum_interval_seconds=settings.sensor_interval_s, default_status=status,
+            job=retrain_job,
+            description=f"Retrains (cleaned → splits → tuned_model → champion) once raw_bodyfat partitions brought "
+                        f"≥ {settings.retrain_min_rows} new rows and ≥ {settings.retrain_min_interval_s} s passed "
+                        f"since the last retraining run; the promotion gate decides.")
+    def retrain_sensor(context: SensorEvaluationContext) -> RunRequest | SkipReason:
+        return evaluate_retrain(context, settings, retrain_job.name)
+
+    @asset_sensor(asset_key=CHAMPION, name="rescore_sensor", minimum_interval_seconds=settings.sensor_interval_s,
+                  default_status=status, job=score_job,
+                  description="After a champion materialization, re-scores every scoring partition whose "
+                              "predictions come from another model version.")
+    def rescore_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry) -> list[RunRequest] | SkipReason:
+        return evaluate_rescore(context.instance, score_job.name)
+
+    return [landing_sensor, retrain_sensor, rescore_sensor]
+
+
+def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ingest_job: str,
+                     score_job: str) -> SensorResult:
+    instance = context.instance
+    store = landing.store()
+    cursor = lz.LandingCursor.from_json(context.cursor)
+    listed = landing.list_landed()
+    existing = {kind: list(instance.get_dynamic_partitions(name)) for kind, name in PARTITIONS_BY_KIND.items()}
+    new_partitions: dict[str, list[str]] = {kind: [] for kind in lz.KINDS}
+    runs: list[RunRequest] = []
+
+    # A fresh instance knows no partition: the seed dataset becomes the first of each, so the loop starts itself.
+    if lz.SEED_PARTITION not in existing[lz.TRAIN]:
+        new_partitions[lz.TRAIN].append(lz.SEED_PARTITION)
+        runs.append(RunRequest(run_key=f"{lz.TRAIN}/{lz.SEED_PARTITION}", job_name=ingest_job,
+                               partition_key=lz.SEED_PARTITION))
+    if lz.SEED_PARTITION not in existing[lz.SCORE]:
+        new_partitions[lz.SCORE].append(lz.SEED_PARTITION)  # scored by rescore_sensor once a champion exists
+
+    champion = current_champion_version(instance)
+    processed = {kind: {key.rsplit("/", 1)[-1].rsplit(".", 1)[0] for key in store.list_keys(f"{lz.PROCESSED}/{kind}/")}
+                 for kind in lz.KINDS}
+    handled: list[lz.LandedObject] = []
+    report: list[dict[str, Any]] = []
+    for obj in cursor.new_objects(listed):
+        try:
+            data = store.read_bytes(obj.key)
+            verdict = lz.classify(obj, data, existing[obj.kind], processed[obj.kind], new_partitions[obj.kind])
+            if verdict.action == "accept":
+                new_partitions[obj.kind].append(verdict.partition_key)
+                tags = {LANDING_NAME_TAG: obj.name}
+                if obj.kind == lz.TRAIN:
+                    runs.append(RunRequest(run_key=obj.token, job_name=ingest_job,
+                                           partition_key=verdict.partition_key, tags=tags))
+                elif champion is not None:  # without a champion, rescore_sensor scores it when the first one lands
+                    runs.append(RunRequest(run_key=obj.token, job_name=score_job,
+                                           partition_key=verdict.partition_key, tags=tags))
+                context.log.info(f"accepted {obj.key} as {obj.kind} partition {verdict.partition_key} "
+                                 f"({verdict.rows} rows)")
+            elif verdict.action == "reject":
+                destination = lz.reject_object(store, verdict, data)
+                context.log.warning(f"rejected {obj.key} ({verdict.code}: {verdict.detail}) → {destination}")
+            handled.append(obj)
+            report.append({"file": obj.key, "action": verdict.action, "partition": verdict.partition_key or "",
+                           "rows": verdict.rows, "reason": verdict.code, "detail": verdict.detail[:300]})
+        except Exception as exc:  # one broken object (vanished, permission) must not block the others: retried
+            context.log.error(f"could not handle {obj.key}: {type(exc).__name__}: {exc}; retrying next tick")
+    requests = [AddDynamicPartitionsRequest(PARTITIONS_BY_KIND[kind], keys)
+                for kind, keys in new_partitions.items() if keys]
+    events = []
+    if report:
+        table = pd.DataFrame(report)
+        events.append(AssetObservation(asset_key=LANDING_ZONE, metadata={
+            "accepted": int((table["action"] == "accept").sum()),
+            "rejected": int((table["action"] == "reject").sum()),
+            "files": markdown_table(table),
+            "landing": landing.url,
+        }))
+    return SensorResult(run_requests=runs, dynamic_partitions_requests=requests, asset_events=events,
+                        cursor=cursor.advance(listed, handled).to_json(),
+                        skip_reason=None if runs or requests or report else "no new file in the landing zone")
+
+
+def evaluate_retrain(context: SensorEvaluationContext, settings: LandingSettings,
+                     retrain_job: str) -> RunRequest | SkipReason:
+    instance = context.instance
+    last = instance.get_run_records(RunsFilter(job_name=retrain_job, statuses=ACTIVE_STATUSES), limit=1)
+    since = last[0].create_timestamp.timestamp() if last else None
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=RAW, after_timestamp=since),
+                                              limit=10_000).records
+    rows_by_partition: dict[str, int] = {}
+    for record in records:  # newest first: a re-materialized partition counts once
+        if record.partition_key not in rows_by_partition:
+            rows_by_partition[str(record.partition_key)] = int(_metadata_value(record.event_log_entry, "rows") or 0)
+    decision = lz.retrain_decision(
+        pending_rows=sum(rows_by_partition.values()), pending_files=len(rows_by_partition),
+        seconds_since_last=None if since is None else time.time() - since,
+        min_rows=settings.retrain_min_rows, min_interval_s=settings.retrain_min_interval_s)
+    if not decision.retrain:
+        return SkipReason(decision.reason)
+    newest = max(record.storage_id for record in records)
+    context.log.info(f"retraining: {decision.reason}")
+    # The run key names the newest raw event it covers: however often the sensor ticks, one run per state.
+    return RunRequest(run_key=f"retrain-after-{newest}", job_name=retrain_job, tags={
+        "bodyfat/retrain_reason": decision.reason[:250],
+        "bodyfat/new_partitions": ",".join(sorted(rows_by_partition))[:250],
+        "bodyfat/requested_at": datetime.now(UTC).isoformat(),
+    })
+
+
+def evaluate_rescore(instance: DagsterInstance, score_job: str) -> list[RunRequest] | SkipReason:
+    champion = current_champion_version(instance)
+    partitions = list(instance.get_dynamic_partitions(SCORING_FILES.name))
+    stale = lz.stale_scoring_partitions(partitions, scored_with_versions(instance), champion)
+    if not stale:
+        return SkipReason(f"every scoring partition is scored with champion v{champion}" if champion
+                          else "no champion yet")
+    return [RunRequest(run_key=f"{partition}@v{champion}", job_name=score_job, partition_key=partition,
+                       tags={"bodyfat/rescore_for_version": str(champion)}) for partition in stale]
