@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,12 @@ class TuningConfig:
     families: Sequence[str] = tuple(FAMILIES)
     study_name: str | None = None
     storage: str | None = None
+    sampler_seed: int | None = None
+    """Seed for the TPE sampler only; None uses `seed`. Parallel workers on one study need different sampler
+    seeds (or they propose the same configurations) but the same `seed`, which fixes the CV folds and the models'
+    own randomness so their scores stay comparable."""
+    trial_user_attrs: Mapping[str, Any] = field(default_factory=dict)
+    """Set on every trial this call runs, e.g. which worker ran it."""
 
 
 @dataclass
@@ -76,7 +82,10 @@ def create_study(config: TuningConfig, name: str) -> optuna.Study:
         storage=config.storage,
         load_if_exists=True,
         direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=config.seed, n_startup_trials=min(10, config.n_trials)),
+        sampler=optuna.samplers.TPESampler(
+            seed=config.seed if config.sampler_seed is None else config.sampler_seed,
+            n_startup_trials=min(10, config.n_trials),
+        ),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
     )
 
@@ -89,9 +98,12 @@ def tune(X: pd.DataFrame, y: pd.Series, config: TuningConfig,
     started = time.monotonic()
     name = config.study_name or f"bodyfat-{data_fingerprint(X, y)}"
     study = create_study(config, name)
-    before = len(study.trials)
+    ran: list[int] = []  # this call's trials: other processes may add trials to the same study meanwhile
 
     def objective(trial: optuna.Trial) -> float:
+        ran.append(trial.number)
+        for key, value in config.trial_user_attrs.items():
+            trial.set_user_attr(key, value)
         family = trial.suggest_categorical("family", list(config.families))
         params = FAMILIES[family].suggest(trial)
         trial.set_user_attr("params", params)  # bare names, ready for build_pipeline
@@ -111,5 +123,5 @@ def tune(X: pd.DataFrame, y: pd.Series, config: TuningConfig,
         best_by_family[f] = min(best_by_family.get(f, np.inf), t.value)
     model = build_pipeline(family, params, config.seed).fit(X, y)
     return TuningResult(study=study, best_family=family, best_params=params, best_cv_rmse=float(best.value),
-                        model=model, trials_this_run=len(study.trials) - before, best_by_family=best_by_family,
+                        model=model, trials_this_run=len(ran), best_by_family=best_by_family,
                         seconds=time.monotonic() - started)

@@ -1,0 +1,116 @@
+"""Real services for the integration tests: moto's S3 server, PostgreSQL databases, an `mlflow server` with a
+PostgreSQL backend and S3 artifacts, a Dagster instance on PostgreSQL from the production instance config.
+
+Everything is torn down afterwards: processes stopped, databases dropped, os.environ restored.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.services import mlflow_server, postgres_database, require_postgres, s3_server
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_INSTANCE_YAML = REPO_ROOT / "docker" / "dagster.yaml"
+# moto accepts any credentials; boto3 only needs some to sign requests.
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+# A small search: these tests check the wiring, not the model.
+TUNING_ENV = {"BODYFAT_TRIALS": "6", "BODYFAT_CV_FOLDS": "3", "BODYFAT_FAMILIES": "ridge,knn"}
+LAKE_BUCKET, MLFLOW_BUCKET, LAKE_PREFIX = "bodyfat-lake", "bodyfat-mlflow", "lake"
+
+
+def s3_client(endpoint_url: str):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint_url, region_name=AWS_ENV["AWS_DEFAULT_REGION"],
+                        aws_access_key_id=AWS_ENV["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=AWS_ENV["AWS_SECRET_ACCESS_KEY"])
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server for the whole session, with fake credentials in os.environ (restored afterwards)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in AWS_ENV.items():
+            mp.setenv(name, value)
+        with s3_server() as url:
+            yield url
+
+
+@dataclass(frozen=True)
+class ProductionStack:
+    s3_endpoint: str
+    mlflow_url: str
+    dagster_db: str
+    mlflow_db: str
+    optuna_db: str
+    dagster_home: Path
+    bodyfat_home: Path
+    lake_bucket: str = LAKE_BUCKET
+    mlflow_bucket: str = MLFLOW_BUCKET
+    lake_prefix: str = LAKE_PREFIX
+
+    def s3(self):
+        return s3_client(self.s3_endpoint)
+
+
+def write_dagster_home(home: Path, database_url: str) -> dict[str, str]:
+    """DAGSTER_HOME with the production dagster.yaml itself, and the env vars it reads pointing at `database_url`."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PRODUCTION_INSTANCE_YAML, home / "dagster.yaml")
+    return {
+        "DAGSTER_HOME": str(home),
+        "POSTGRES_USER": url.username or "postgres",
+        "POSTGRES_PASSWORD": url.password or "unused",  # trust auth; dagster refuses an empty env value
+        "POSTGRES_HOST": url.host or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "DAGSTER_PG_DB": url.database,
+    }
+
+
+@pytest.fixture(scope="module")
+def production_stack(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProductionStack]:
+    """Three fresh databases, two buckets, a real mlflow server, DAGSTER_HOME on PostgreSQL, and os.environ set
+    as a production deployment sets it, for the module (the multiprocess executor's step processes inherit it)."""
+    require_postgres()
+    tmp = tmp_path_factory.mktemp("production")
+    with ExitStack() as stack, pytest.MonkeyPatch.context() as mp:
+        dagster_db = stack.enter_context(postgres_database("it_dagster"))
+        mlflow_db = stack.enter_context(postgres_database("it_mlflow"))
+        optuna_db = stack.enter_context(postgres_database("it_optuna"))
+        s3 = s3_client(s3_endpoint)
+        for bucket in (LAKE_BUCKET, MLFLOW_BUCKET):
+            s3.create_bucket(Bucket=bucket)
+        server_env = {**AWS_ENV, "MLFLOW_S3_ENDPOINT_URL": s3_endpoint}
+        mlflow_url = stack.enter_context(
+            mlflow_server(mlflow_db, f"s3://{MLFLOW_BUCKET}/artifacts", env=server_env, log_dir=tmp))
+        env = {
+            **AWS_ENV,
+            **TUNING_ENV,
+            **write_dagster_home(tmp / "dagster_home", dagster_db),
+            "BODYFAT_ENV": "production",
+            "BODYFAT_HOME": str(tmp / "bodyfat_home"),
+            "BODYFAT_BUCKET": LAKE_BUCKET,
+            "BODYFAT_LAKE_PREFIX": LAKE_PREFIX,
+            "S3_ENDPOINT_URL": s3_endpoint,
+            "MLFLOW_TRACKING_URI": mlflow_url,
+            "OPTUNA_STORAGE": optuna_db,
+        }
+        for name, value in env.items():
+            mp.setenv(name, value)
+        # Clients reach artifacts through the server (mlflow-artifacts:/), so they get no S3 endpoint for MLflow.
+        mp.delenv("MLFLOW_S3_ENDPOINT_URL", raising=False)
+        yield ProductionStack(s3_endpoint=s3_endpoint, mlflow_url=mlflow_url, dagster_db=dagster_db,
+                              mlflow_db=mlflow_db, optuna_db=optuna_db, dagster_home=tmp / "dagster_home",
+                              bodyfat_home=tmp / "bodyfat_home")
+        # Leaving the ExitStack stops the mlflow server, then drops the databases (WITH FORCE); the
+        # MonkeyPatch context restores os.environ.

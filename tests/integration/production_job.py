@@ -1,0 +1,23 @@
+"""The production jobs, importable by name so Dagster can rebuild them in each step process (`reconstructable`):
+the multiprocess executor starts a fresh Python per step, which finds its services through the same os.environ."""
+
+from dagster import JobDefinition
+
+from bodyfat_assets import definitions
+from bodyfat_assets.settings import Settings
+
+
+def production_job(name: str) -> JobDefinition:
+    settings = Settings.from_env()
+    assert settings.is_production, "set BODYFAT_ENV=production before building the production jobs"
+    return definitions.build_definitions(settings).resolve_job_def(name)
+
+
+def production_pipeline() -> JobDefinition:
+    return production_job(definitions.PIPELINE_JOB)
+
+
+def production_ingest() -> JobDefinition:
+    """The job that materializes raw_bodyfat: the ingest job once raw_bodyfat is partitioned by landed file,
+    the pipeline job before that."""
+    return production_job(getattr(definitions, "INGEST_JOB", definitions.PIPELINE_JOB))
