@@ -1,4 +1,5 @@
-"""`bodyfat demo`: materialize everything on the embedded default, report, then serve Dagit.
+"""`bodyfat demo`: materialize everything on the embedded default, report, then serve Dagit (sensors running).
+`bodyfat feed --labeled N --scoring M`: drop synthetic batches into the landing zone.
 
 Environment: BODYFAT_TRIALS (trial budget), BODYFAT_NO_UI=1 (stop after the report, for scripts),
 BODYFAT_HOME (state folder, default ./.bodyfat), DAGIT_PORT (default 3000).
@@ -146,11 +147,30 @@ def demo() -> int:
     return serve_ui(settings)
 
 
+def feed_command(args: argparse.Namespace) -> int:
+    from bodyfat_assets.feed import feed
+
+    written = feed(Settings.from_env(), labeled=args.labeled, scoring=args.scoring, rows=args.rows, fmt=args.format,
+                   seed=args.seed)
+    for url in written:
+        print(url)
+    print(f"{len(written)} synthetic file(s) landed; the landing sensor picks them up (docs/landing.md)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bodyfat", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="materialize every asset on the embedded default, report, start Dagit")
+    feed = sub.add_parser("feed", help="drop synthetic labeled and scoring files into the landing zone")
+    feed.add_argument("--labeled", type=int, default=1, help="labeled files for landing/train/ (default 1)")
+    feed.add_argument("--scoring", type=int, default=0, help="unlabeled files for landing/score/ (default 0)")
+    feed.add_argument("--rows", type=int, default=25, help="rows per file (default 25)")
+    feed.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    feed.add_argument("--seed", type=int, default=None, help="random seed, for reproducible batches")
     args = parser.parse_args(argv)
+    if args.command == "feed":
+        return feed_command(args)
     return {"demo": demo}[args.command]()
 
 

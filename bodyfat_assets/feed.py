@@ -1,0 +1,67 @@
+"""`bodyfat feed`: drop synthetic batches into the landing zone, to watch the loop run without real new data.
+
+Labeled batches are seed rows that pass cleaning, resampled with replacement and jittered; scoring batches are the
+same without the target. Everything is marked synthetic twice: the file name starts with `synthetic-` and every row
+has `synthetic=true`, so no one mistakes them for measurements (and cleaned_bodyfat can count them).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from bodyfat_assets import landing as lz
+from bodyfat_assets.core.cleaning import clean
+from bodyfat_assets.core.schema import FEATURE_NAMES, FEATURES_BY_NAME, TARGET
+from bodyfat_assets.lake import ObjectStore, frame_to_parquet, store_from_url
+from bodyfat_assets.settings import SEED_DATASET, Settings
+
+RELATIVE_NOISE = 0.02
+"""Per-measurement multiplicative jitter (2 %): about a tape-measure's repeatability, so rows stay plausible."""
+BODYFAT_NOISE = 1.0
+"""Percentage points added to BodyFat: Density is dropped, so the Siri rule does not apply to these rows."""
+
+
+def landing_store(settings: Settings) -> ObjectStore:
+    return store_from_url(f"{settings.lake_url.rstrip('/')}/{settings.landing.prefix}", settings.s3_endpoint_url)
+
+
+def synthetic_rows(n: int, rng: np.random.Generator, labeled: bool) -> pd.DataFrame:
+    base = clean(pd.read_csv(SEED_DATASET)).cleaned
+    sample = base.sample(n=n, replace=True, random_state=rng.integers(2**31)).reset_index(drop=True)
+    out = pd.DataFrame()
+    for name in FEATURE_NAMES:
+        spec = FEATURES_BY_NAME[name]
+        jittered = sample[name] * (1 + rng.normal(0, RELATIVE_NOISE, n))
+        out[name] = jittered.clip(spec.low, spec.high).round(0 if name == "Age" else 2)
+    if labeled:
+        noisy = sample[TARGET.name] + rng.normal(0, BODYFAT_NOISE, n)
+        out.insert(0, TARGET.name, noisy.clip(TARGET.low + 1, TARGET.high - 1).round(1))
+    out[lz.SYNTHETIC] = True
+    return out
+
+
+def _encode(frame: pd.DataFrame, fmt: str) -> bytes:
+    return frame_to_parquet(frame) if fmt == "parquet" else frame.to_csv(index=False).encode()
+
+
+def feed(settings: Settings, labeled: int, scoring: int, rows: int = 25, fmt: str = "csv",
+         seed: int | None = None) -> list[str]:
+    """Write `labeled` files to landing/train/ and `scoring` files to landing/score/; return their URLs."""
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"format must be csv or parquet, not {fmt!r}")
+    rng = np.random.default_rng(seed)
+    store = landing_store(settings)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    written = []
+    for kind, count in ((lz.TRAIN, labeled), (lz.SCORE, scoring)):
+        for i in range(1, count + 1):
+            name = f"synthetic-{stamp}-{kind}-{i:03d}.{fmt}"
+            frame = synthetic_rows(rows, rng, labeled=kind == lz.TRAIN)
+            if kind == lz.SCORE:
+                frame.insert(0, lz.ID, [f"{name.rsplit('.', 1)[0]}-{r}" for r in range(1, rows + 1)])
+            store.write_bytes(f"{kind}/{name}", _encode(frame, fmt))
+            written.append(f"{store.url}/{kind}/{name}")
+    return written

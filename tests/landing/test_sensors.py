@@ -1,0 +1,164 @@
+"""Sensors evaluated with build_sensor_context on a temporary lake and an ephemeral Dagster instance."""
+
+import json
+
+import pytest
+from dagster import AssetKey, AssetMaterialization, DagsterInstance, SensorResult, SkipReason, build_sensor_context
+
+from bodyfat_assets import landing as lz
+from bodyfat_assets.assets.data import LABELED_FILES, LANDING_NAME_TAG, LandingZone
+from bodyfat_assets.assets.predictions import SCORING_FILES
+from bodyfat_assets.definitions import INGEST_JOB, PIPELINE_JOB, SCORE_JOB, build_definitions
+from bodyfat_assets.lake import LocalStore
+from bodyfat_assets.sensors import evaluate_rescore
+from bodyfat_assets.settings import Settings
+from tests.landing.conftest import BAD_NAMES, bad_files, csv_bytes, parquet_bytes
+
+
+class Harness:
+    """One sensor, one instance, one lake: `tick()` evaluates like the daemon would and applies the partitions."""
+
+    def __init__(self, tmp_path, **env: str) -> None:
+        self.settings = Settings.from_env({"BODYFAT_HOME": str(tmp_path), **env})
+        self.defs = build_definitions(self.settings)
+        self.instance = DagsterInstance.ephemeral()
+        self.landing = LandingZone(lake_url=self.settings.lake_url)
+        self.store = LocalStore(f"{self.settings.lake_url}/landing")
+        self.cursors: dict[str, str | None] = {}
+
+    def tick(self, name: str = "landing_sensor"):
+        context = build_sensor_context(instance=self.instance, cursor=self.cursors.get(name),
+                                       resources={"landing": self.landing}, definitions=self.defs)
+        result = self.defs.resolve_sensor_def(name)(context)
+        if isinstance(result, SensorResult):
+            self.cursors[name] = result.cursor
+            for request in result.dynamic_partitions_requests or []:
+                self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+        return result
+
+    def land(self, key: str, data: bytes) -> None:
+        self.store.write_bytes(key, data)
+
+    def partitions(self, kind: str) -> list[str]:
+        return list(self.instance.get_dynamic_partitions({"train": LABELED_FILES, "score": SCORING_FILES}[kind].name))
+
+
+@pytest.fixture
+def harness(tmp_path) -> Harness:
+    h = Harness(tmp_path)
+    first = h.tick()  # bootstraps the seed partitions
+    assert [r.partition_key for r in first.run_requests] == [lz.SEED_PARTITION]
+    return h
+
+
+def test_a_fresh_instance_registers_seed_and_ingests_it(tmp_path):
+    h = Harness(tmp_path)
+    result = h.tick()
+    assert [(r.job_name, r.partition_key) for r in result.run_requests] == [(INGEST_JOB, lz.SEED_PARTITION)]
+    assert h.partitions("train") == [lz.SEED_PARTITION] and h.partitions("score") == [lz.SEED_PARTITION]
+    assert h.tick().run_requests == [], "seed is registered once"
+
+
+def test_new_file_gives_one_run_request_and_the_same_file_again_none(harness, labeled_frame):
+    data = csv_bytes(labeled_frame)
+    harness.land("train/batch-1.csv", data)
+    result = harness.tick()
+    [request] = result.run_requests
+    key = lz.partition_key_for("batch-1.csv", lz.content_hash(data))
+    assert request.job_name == INGEST_JOB and request.partition_key == key
+    assert request.tags[LANDING_NAME_TAG] == "batch-1.csv" and request.run_key.startswith("train/batch-1.csv@")
+    assert key in harness.partitions("train")
+    assert harness.tick().run_requests == [], "seen twice, requested once"
+    harness.cursors.clear()  # even with a lost cursor: the registered partition marks it in flight
+    assert harness.tick().run_requests == []
+    assert harness.store.exists("train/batch-1.csv"), "the sensor never moves an accepted file; its run does"
+
+
+def test_a_changed_reupload_is_a_new_partition(harness, labeled_frame):
+    harness.land("train/batch.csv", csv_bytes(labeled_frame))
+    first = harness.tick().run_requests[0]
+    harness.land("train/batch.csv", csv_bytes(labeled_frame.iloc[:10]))
+    second = harness.tick().run_requests[0]
+    assert first.partition_key != second.partition_key and first.run_key != second.run_key
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_each_bad_kind_is_rejected_with_its_reason(harness, labeled_frame, name):
+    code, data = bad_files(labeled_frame)[name]
+    harness.land(f"train/{name}", data)
+    result = harness.tick()
+    assert result.run_requests == []
+    assert not harness.store.exists(f"train/{name}")
+    [moved] = [k for k in harness.store.list_keys("rejected/train/") if k.endswith(name)]
+    reason = json.loads(harness.store.read_bytes(f"{moved}.reason.json"))
+    assert reason["reason"] == code and reason["detail"]
+    assert harness.store.read_bytes(moved) == data, "the rejected file is kept byte for byte"
+    [observation] = result.asset_events
+    assert observation.metadata["rejected"].value == 1
+
+
+def test_duplicate_content_under_another_name_is_rejected(harness, labeled_frame):
+    harness.land("train/a.csv", csv_bytes(labeled_frame))
+    harness.tick()
+    harness.land("train/copy-of-a.csv", csv_bytes(labeled_frame))
+    assert harness.tick().run_requests == []
+    [reason] = [k for k in harness.store.list_keys("rejected/train/") if k.endswith(".reason.json")]
+    assert json.loads(harness.store.read_bytes(reason))["reason"] == "duplicate_content"
+
+
+def test_one_bad_file_does_not_block_the_others(harness, labeled_frame):
+    harness.land("train/good.csv", csv_bytes(labeled_frame))
+    harness.land("train/bad.csv", b"")
+    harness.land("score/good.parquet", parquet_bytes(labeled_frame.drop(columns=["BodyFat"])))
+    result = harness.tick()
+    assert [r.partition_key.split("-")[0] for r in result.run_requests] == ["good"]
+    assert len(harness.partitions("score")) == 2
+    assert harness.store.list_keys("train/") == ["train/good.csv"]
+
+
+def test_scoring_file_waits_for_a_champion_then_is_requested(harness, labeled_frame):
+    scoring = parquet_bytes(labeled_frame.drop(columns=["BodyFat"]))
+    harness.land("score/s1.parquet", scoring)
+    assert harness.tick().run_requests == [], "no champion yet: registered only"
+    harness.instance.report_runless_asset_event(
+        AssetMaterialization(AssetKey("champion"), metadata={"champion_version": "1"}))
+    harness.land("score/s2.parquet", parquet_bytes(labeled_frame.drop(columns=["BodyFat"]).iloc[:5]))
+    [request] = harness.tick().run_requests
+    assert request.job_name == SCORE_JOB and request.partition_key.startswith("s2-")
+    # The champion's arrival offers re-scoring of everything not scored with it (s1 and seed included).
+    stale = evaluate_rescore(harness.instance, SCORE_JOB)
+    assert {r.partition_key.split("-")[0] for r in stale} == {"seed", "s1", "s2"}
+    for partition in harness.partitions("score"):
+        harness.instance.report_runless_asset_event(AssetMaterialization(
+            AssetKey("batch_predictions"), partition=partition, metadata={"model_version": "1"}))
+    assert isinstance(evaluate_rescore(harness.instance, SCORE_JOB), SkipReason)
+    harness.instance.report_runless_asset_event(
+        AssetMaterialization(AssetKey("champion"), metadata={"champion_version": "2"}))
+    assert {r.run_key.split("@")[1] for r in evaluate_rescore(harness.instance, SCORE_JOB)} == {"v2"}
+
+
+def test_retrain_sensor_debounces_on_rows(tmp_path):
+    h = Harness(tmp_path, BODYFAT_RETRAIN_MIN_ROWS="30", BODYFAT_RETRAIN_MIN_INTERVAL_S="0")
+    assert isinstance(h.tick("retrain_sensor"), SkipReason)
+    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="seed",
+                                                               metadata={"rows": 252}))
+    first = h.tick("retrain_sensor")
+    assert first.job_name == PIPELINE_JOB and "first training" in first.tags["bodyfat/retrain_reason"]
+    # Record a retraining run, as the daemon would after launching that request.
+    h.instance.create_run_for_job(h.defs.resolve_job_def(PIPELINE_JOB))
+    assert "no file" in h.tick("retrain_sensor").skip_message
+    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="a-1",
+                                                               metadata={"rows": 20}))
+    assert "waiting for 30" in h.tick("retrain_sensor").skip_message
+    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="b-2",
+                                                               metadata={"rows": 20}))
+    second = h.tick("retrain_sensor")
+    assert second.run_key != first.run_key and "40 new rows in 2 file(s)" in second.tags["bodyfat/retrain_reason"]
+
+
+def test_retrain_sensor_respects_the_minimum_interval(tmp_path):
+    h = Harness(tmp_path, BODYFAT_RETRAIN_MIN_ROWS="1", BODYFAT_RETRAIN_MIN_INTERVAL_S="3600")
+    h.instance.create_run_for_job(h.defs.resolve_job_def(PIPELINE_JOB))
+    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="a-1",
+                                                               metadata={"rows": 500}))
+    assert "minimum 3600 s" in h.tick("retrain_sensor").skip_message
