@@ -1,0 +1,103 @@
+"""The lake's S3 path in isolation, against moto's S3 server over real HTTP: S3Store and LakeIOManager."""
+
+from __future__ import annotations
+
+import uuid
+
+import pandas as pd
+import pytest
+from dagster import AssetKey, build_input_context, build_output_context
+
+from bodyfat_assets.io_manager import LakeIOManager
+from bodyfat_assets.lake import S3Store, frame_to_parquet, parquet_to_frame, store_from_url
+from tests.integration.conftest import s3_client
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def bucket(s3_endpoint: str) -> str:
+    name = f"lake-{uuid.uuid4().hex[:8]}"
+    s3_client(s3_endpoint).create_bucket(Bucket=name)
+    return name
+
+
+def test_store_from_url_builds_an_s3_store(bucket: str, s3_endpoint: str) -> None:
+    store = store_from_url(f"s3://{bucket}/lake/", s3_endpoint)
+    assert isinstance(store, S3Store) and store.url == f"s3://{bucket}/lake"
+    assert (store.bucket, store.prefix) == (bucket, "lake")
+
+
+def test_round_trip_list_exists_and_delete(bucket: str, s3_endpoint: str) -> None:
+    store = store_from_url(f"s3://{bucket}/lake", s3_endpoint)
+    frame = pd.DataFrame({"row_id": [1, 2, 3], "BodyFat": [12.5, 20.1, 31.0]})
+    store.write_bytes("a.parquet", frame_to_parquet(frame))
+    store.write_bytes("nested/b.json", b'{"x": 1}')
+    store.write_bytes("nested/deeper/c.bin", b"\x00\x01")
+
+    pd.testing.assert_frame_equal(parquet_to_frame(store.read_bytes("a.parquet")), frame)
+    assert store.read_bytes("nested/b.json") == b'{"x": 1}'
+    assert store.list_keys() == ["a.parquet", "nested/b.json", "nested/deeper/c.bin"]
+    assert store.list_keys("nested/") == ["nested/b.json", "nested/deeper/c.bin"]
+    assert store.list_keys("missing/") == []
+    # Keys live under the prefix in the bucket, and the store hides the prefix.
+    raw = s3_client(s3_endpoint).list_objects_v2(Bucket=bucket)["Contents"]
+    assert sorted(o["Key"] for o in raw) == ["lake/a.parquet", "lake/nested/b.json", "lake/nested/deeper/c.bin"]
+
+    assert store.exists("a.parquet") and not store.exists("missing.parquet") and not store.exists("nested")
+    store.delete("a.parquet")
+    assert not store.exists("a.parquet")
+    store.delete("a.parquet")  # deleting a missing key is not an error (S3 semantics)
+    with pytest.raises(Exception, match="NoSuchKey"):
+        store.read_bytes("a.parquet")
+
+
+def test_store_without_prefix_and_overwrite(bucket: str, s3_endpoint: str) -> None:
+    store = store_from_url(f"s3://{bucket}", s3_endpoint)
+    store.write_bytes("k", b"one")
+    store.write_bytes("k", b"two")
+    assert store.read_bytes("k") == b"two" and store.list_keys() == ["k"] and store.url == f"s3://{bucket}"
+
+
+def test_listing_pages_past_1000_keys(bucket: str, s3_endpoint: str) -> None:
+    store = store_from_url(f"s3://{bucket}/many", s3_endpoint)
+    client = s3_client(s3_endpoint)
+    for i in range(1005):
+        client.put_object(Bucket=bucket, Key=f"many/k{i:04d}", Body=b"")
+    assert len(store.list_keys()) == 1005
+
+
+def test_missing_bucket_is_an_error_not_a_missing_key(s3_endpoint: str) -> None:
+    store = store_from_url(f"s3://nope-{uuid.uuid4().hex[:8]}/lake", s3_endpoint)
+    with pytest.raises(Exception):  # noqa: B017 - botocore's ClientError (404 on the bucket)
+        store.write_bytes("a", b"x")
+
+
+def test_io_manager_writes_and_loads_a_frame_and_a_record(bucket: str, s3_endpoint: str) -> None:
+    manager = LakeIOManager(base_url=f"s3://{bucket}/lake", s3_endpoint_url=s3_endpoint)
+    frame = pd.DataFrame({"row_id": [1, 2], "Age": [23, 41], "split": ["train", "test"]})
+    record = {"model_version": "3", "test_rmse": 4.2, "features": ["Age", "Weight"]}
+
+    frame_out = build_output_context(asset_key=AssetKey("cleaned_bodyfat"))
+    manager.handle_output(frame_out, frame)
+    record_out = build_output_context(asset_key=AssetKey("tuned_model"))
+    manager.handle_output(record_out, record)
+
+    keys = sorted(o["Key"] for o in s3_client(s3_endpoint).list_objects_v2(Bucket=bucket)["Contents"])
+    assert keys == ["lake/cleaned_bodyfat.parquet", "lake/tuned_model.json"]
+    metadata = frame_out.get_logged_metadata()
+    assert metadata["uri"].value == f"s3://{bucket}/lake/cleaned_bodyfat.parquet"
+
+    loaded = manager.load_input(build_input_context(asset_key=AssetKey("cleaned_bodyfat")))
+    pd.testing.assert_frame_equal(loaded, frame)
+    assert manager.load_input(build_input_context(asset_key=AssetKey("tuned_model"))) == record
+
+
+def test_io_manager_reads_what_another_instance_wrote(bucket: str, s3_endpoint: str) -> None:
+    """A step process writes, another reads: nothing is cached in the manager."""
+    url = f"s3://{bucket}/lake"
+    LakeIOManager(base_url=url, s3_endpoint_url=s3_endpoint).handle_output(
+        build_output_context(asset_key=AssetKey(["group", "asset"])), {"ok": True})
+    reader = LakeIOManager(base_url=url, s3_endpoint_url=s3_endpoint)
+    assert reader.load_input(build_input_context(asset_key=AssetKey(["group", "asset"]))) == {"ok": True}
+    assert reader.store.list_keys() == ["group/asset.json"]
