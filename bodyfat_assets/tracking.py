@@ -7,6 +7,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ import optuna
 import pandas as pd
 import skops.io
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
@@ -68,34 +69,8 @@ class Tracker:
         with mlflow.start_run(experiment_id=self.experiment_id, run_name=run_name, tags=self.run_tags) as run:
             yield run
 
-    def trial_logger(self, parent_run_id: str, progress: Callable[[str], None], n_trials: int) -> Callable:
-        """An Optuna callback: one nested MLflow run per finished trial, and a progress line."""
-        started = time.monotonic()
-        done = 0
-
-        def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-            nonlocal done
-            done += 1
-            family = trial.params.get("family", "?")
-            run = self.client.create_run(
-                self.experiment_id,
-                run_name=f"trial-{trial.number:03d}-{family}",
-                tags={**self.run_tags, "mlflow.parentRunId": parent_run_id, "family": family,
-                      "optuna_study": study.study_name, "trial_state": trial.state.name},
-            )
-            params = [Param(k, str(v)) for k, v in trial.params.items()]
-            metrics = [Metric("cv_rmse", float(trial.value), int(time.time() * 1000), 0)] if trial.value else []
-            metrics += [Metric("cv_rmse_running", float(v), int(time.time() * 1000), int(step))
-                        for step, v in trial.intermediate_values.items()]
-            self.client.log_batch(run.info.run_id, metrics=metrics, params=params,
-                                  tags=[RunTag("trial_number", str(trial.number))])
-            self.client.set_terminated(run.info.run_id, "FINISHED" if trial.value is not None else "KILLED")
-            best = study.best_value if any(t.value is not None for t in study.trials) else float("nan")
-            score = f"{trial.value:.3f}" if trial.value is not None else trial.state.name.lower()
-            progress(f"trial {done}/{n_trials} (#{trial.number}) {family}: cv_rmse={score}; "
-                     f"best so far {best:.3f}; {time.monotonic() - started:.1f} s elapsed")
-
-        return on_trial
+    def trial_logger(self, parent_run_id: str, progress: Callable[[str], None], n_trials: int) -> TrialLogger:
+        return TrialLogger(self, parent_run_id, progress, n_trials)
 
     def log_figures(self, run_id: str, figures: dict[str, bytes]) -> None:
         with tempfile.TemporaryDirectory() as tmp:
@@ -143,6 +118,54 @@ class Tracker:
 
     def set_champion(self, version: str) -> None:
         self.client.set_registered_model_alias(self.config.model_name, CHAMPION, version)
+
+
+class TrialLogger:
+    """An Optuna callback: a progress line per finished trial, and one nested MLflow run per trial.
+
+    The MLflow writes (three per trial) run on one background thread, so they overlap the next trial's CPU-bound
+    cross-validation instead of adding to it. Use as a context manager: leaving waits for every write and raises
+    the first error, so a tuning run never reports success with trials missing from MLflow.
+    """
+
+    def __init__(self, tracker: Tracker, parent_run_id: str, progress: Callable[[str], None], n_trials: int) -> None:
+        self.tracker, self.parent_run_id, self.progress, self.n_trials = tracker, parent_run_id, progress, n_trials
+        self.started = time.monotonic()
+        self.done = 0
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlflow-trials")
+        self.pending: list[Future] = []
+
+    def __enter__(self) -> TrialLogger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=True)
+        for future in self.pending:
+            future.result()
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        self.done += 1
+        family = trial.params.get("family", "?")
+        self.pending.append(self.pool.submit(self._log, study.study_name, trial))
+        best = min((t.value for t in study.trials if t.value is not None), default=float("nan"))
+        score = f"{trial.value:.3f}" if trial.value is not None else trial.state.name.lower()
+        self.progress(f"trial {self.done}/{self.n_trials} (#{trial.number}) {family}: cv_rmse={score}; "
+                      f"best so far {best:.3f}; {time.monotonic() - self.started:.1f} s elapsed")
+
+    def _log(self, study_name: str, trial: optuna.trial.FrozenTrial) -> None:
+        client, family = self.tracker.client, trial.params.get("family", "?")
+        run = client.create_run(
+            self.tracker.experiment_id,
+            run_name=f"trial-{trial.number:03d}-{family}",
+            tags={**self.tracker.run_tags, "mlflow.parentRunId": self.parent_run_id, "family": family,
+                  "optuna_study": study_name, "trial_state": trial.state.name, "trial_number": str(trial.number)},
+        )
+        now = int(time.time() * 1000)
+        metrics = [Metric("cv_rmse", float(trial.value), now, 0)] if trial.value is not None else []
+        running = trial.intermediate_values.items()
+        metrics += [Metric("cv_rmse_running", float(v), now, int(step)) for step, v in running]
+        client.log_batch(run.info.run_id, metrics=metrics, params=[Param(k, str(v)) for k, v in trial.params.items()])
+        client.set_terminated(run.info.run_id, "FINISHED" if trial.value is not None else "KILLED")
 
 
 def model_card(*, features: list[str], family: str, params: dict[str, Any], cv_rmse: float,

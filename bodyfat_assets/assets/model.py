@@ -40,7 +40,8 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
     with tracker.parent_run(f"tune-{context.run_id[:8]}") as run:
         run_id = run.info.run_id
         context.log.info(f"tuning {list(tuning.families)} with {tuning.n_trials} trials, {tuning.cv_folds}-fold CV")
-        result = tune(X, y, tuning, callbacks=[tracker.trial_logger(run_id, context.log.info, tuning.n_trials)])
+        with tracker.trial_logger(run_id, context.log.info, tuning.n_trials) as log_trial:
+            result = tune(X, y, tuning, callbacks=[log_trial])
         predicted = result.model.predict(test[features])
         metrics = ev.regression_metrics(test[TARGET.name], predicted)
         half_width = ev.conformal_half_width(
