@@ -69,7 +69,8 @@ def run_worker(settings: Settings, n_trials: int, families: Sequence[str] | None
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bodyfat_assets.tuning_worker", description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, required=True, help="trials to add to the study")
-    parser.add_argument("--families", help="comma-separated model families (default: BODYFAT_FAMILIES or all)")
+    parser.add_argument("--families", help="comma-separated model families (default: BODYFAT_FAMILIES or all); "
+                                           "another set of families is another study")
     parser.add_argument("--features", help="comma-separated feature columns (default: as tuned_model)")
     parser.add_argument("--sampler-seed", type=int, help="TPE sampler seed (default: random per worker)")
     parser.add_argument("--worker-id", help="recorded as the trials' `worker` user attribute (default: host:pid)")

@@ -63,6 +63,20 @@ def data_fingerprint(X: pd.DataFrame, y: pd.Series) -> str:
     return digest.hexdigest()[:12]
 
 
+def default_study_name(X: pd.DataFrame, y: pd.Series, families: Sequence[str] = tuple(FAMILIES)) -> str:
+    """`bodyfat-<data fingerprint>`, plus the families when they are a subset: a persistent study's `family`
+    parameter keeps the choices it was created with (Optuna refuses others), so each search space needs its own
+    study. Runs and workers with the same data and families share one study."""
+    name = f"bodyfat-{data_fingerprint(X, y)}"
+    chosen = family_choices(families)
+    return name if set(chosen) == set(FAMILIES) else f"{name}-{'+'.join(chosen)}"
+
+
+def family_choices(families: Sequence[str]) -> list[str]:
+    """The families in FAMILIES order: the same set gives the same categorical distribution whatever its order."""
+    return [name for name in FAMILIES if name in set(families)]
+
+
 def cv_rmse(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, folds: int, seed: int,
             trial: optuna.Trial | None = None) -> float:
     scores: list[float] = []
@@ -96,7 +110,7 @@ def tune(X: pd.DataFrame, y: pd.Series, config: TuningConfig,
     if unknown:
         raise ValueError(f"unknown model families {sorted(unknown)}; known: {sorted(FAMILIES)}")
     started = time.monotonic()
-    name = config.study_name or f"bodyfat-{data_fingerprint(X, y)}"
+    name = config.study_name or default_study_name(X, y, config.families)
     study = create_study(config, name)
     ran: list[int] = []  # this call's trials: other processes may add trials to the same study meanwhile
 
@@ -104,7 +118,7 @@ def tune(X: pd.DataFrame, y: pd.Series, config: TuningConfig,
         ran.append(trial.number)
         for key, value in config.trial_user_attrs.items():
             trial.set_user_attr(key, value)
-        family = trial.suggest_categorical("family", list(config.families))
+        family = trial.suggest_categorical("family", family_choices(config.families))
         params = FAMILIES[family].suggest(trial)
         trial.set_user_attr("params", params)  # bare names, ready for build_pipeline
         return cv_rmse(build_pipeline(family, params, config.seed), X, y, config.cv_folds, config.seed, trial)

@@ -6,6 +6,7 @@ Everything is torn down afterwards: processes stopped, databases dropped, os.env
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -36,6 +37,7 @@ def s3_client(endpoint_url: str):
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """moto's S3 server for the whole session, with fake credentials in os.environ (restored afterwards)."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request otherwise
     with pytest.MonkeyPatch.context() as mp:
         for name, value in AWS_ENV.items():
             mp.setenv(name, value)

@@ -220,9 +220,10 @@ def test_two_worker_processes_add_up_their_trials(production_stack: ProductionSt
                                                          "worker-b": WORKER_TRIALS}
     assert sorted(t.number for t in study.trials) == list(range(before + 2 * WORKER_TRIALS))
     # They really overlapped: each worker started a trial before the other had finished all of its own.
-    a, b = by_worker["worker-a"], by_worker["worker-b"]
-    assert min(t.datetime_start for t in a) < max(t.datetime_complete for t in b)
-    assert min(t.datetime_start for t in b) < max(t.datetime_complete for t in a)
+    spans = {name: (min(t.datetime_start for t in by_worker[name]), max(t.datetime_complete for t in by_worker[name]))
+             for name in ("worker-a", "worker-b")}
+    (a_start, a_end), (b_start, b_end) = spans["worker-a"], spans["worker-b"]
+    assert a_start < b_end and b_start < a_end, f"the workers did not overlap: {spans}"
 
 
 def test_multiprocess_executor_reaches_the_services(production_stack: ProductionStack, instance: DagsterInstance,
