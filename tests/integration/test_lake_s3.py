@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
@@ -62,8 +63,8 @@ def test_store_without_prefix_and_overwrite(bucket: str, s3_endpoint: str) -> No
 def test_listing_pages_past_1000_keys(bucket: str, s3_endpoint: str) -> None:
     store = store_from_url(f"s3://{bucket}/many", s3_endpoint)
     client = s3_client(s3_endpoint)
-    for i in range(1005):
-        client.put_object(Bucket=bucket, Key=f"many/k{i:04d}", Body=b"")
+    with ThreadPoolExecutor(8) as pool:  # boto3 clients are thread-safe; moto's server is threaded
+        list(pool.map(lambda i: client.put_object(Bucket=bucket, Key=f"many/k{i:04d}", Body=b""), range(1005)))
     assert len(store.list_keys()) == 1005
 
 
