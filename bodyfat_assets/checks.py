@@ -6,6 +6,7 @@ from typing import Any
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetIn, MetadataValue, asset_check
 
+from bodyfat_assets.assets.data import LABELED_FILES
 from bodyfat_assets.core.cleaning import REQUIRED_COLUMNS, SOURCE
 from bodyfat_assets.core.evaluation import ridge_baseline_rmse
 from bodyfat_assets.core.schema import DENSITY, FEATURES_BY_NAME, RAW_COLUMNS, ROW_ID, TARGET
@@ -19,8 +20,9 @@ KNOWN_ANOMALIES: dict[int, str] = {42: "impossible", 48: "siri_mismatch", 76: "s
 these apply to source `seed` only."""
 
 
-@asset_check(asset="raw_bodyfat", blocking=True,
-             description="Every expected column is present and numeric; (source, row_id) is unique.")
+@asset_check(asset="raw_bodyfat", blocking=True, partitions_def=LABELED_FILES,
+             description="Every expected column is present and numeric; (source, row_id) is unique. Per file: "
+                         "checks the partition just ingested, not every partition again.")
 def raw_schema(raw_bodyfat: pd.DataFrame) -> AssetCheckResult:
     missing = [c for c in (SOURCE, ROW_ID, *RAW_COLUMNS) if c not in raw_bodyfat.columns]
     non_numeric = [c for c in RAW_COLUMNS if c in raw_bodyfat and not pd.api.types.is_numeric_dtype(raw_bodyfat[c])]

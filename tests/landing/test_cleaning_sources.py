@@ -1,0 +1,31 @@
+"""Cleaning across landed files: `source` travels with each row, duplicates are found across files."""
+
+import pandas as pd
+
+from bodyfat_assets.core.cleaning import clean, normalize_raw
+from bodyfat_assets.landing import raw_rows
+
+
+def test_source_and_synthetic_survive_normalization(labeled_frame):
+    rows = raw_rows(labeled_frame.assign(synthetic=True), "batch-1")
+    out = normalize_raw(rows)
+    assert list(out.columns[:2]) == ["source", "row_id"] and out.columns[-1] == "synthetic"
+
+
+def test_without_source_the_columns_are_unchanged(labeled_frame):
+    assert "source" not in normalize_raw(labeled_frame).columns
+
+
+def test_the_same_subject_in_two_files_is_a_duplicate_named_by_source_and_row(labeled_frame):
+    seed = raw_rows(labeled_frame.iloc[:5], "seed")
+    batch = raw_rows(labeled_frame.iloc[[3]], "batch-1")
+    result = clean(pd.concat([seed, batch], ignore_index=True))
+    [row] = result.quarantine.to_dict("records")
+    assert (row["source"], row["row_id"], row["rules"]) == ("batch-1", 1, "duplicate")
+    assert row["reasons"] == "duplicate of seed row 4"
+    assert len(result.cleaned) == 5 and set(result.cleaned["source"]) == {"seed"}
+
+
+def test_row_ids_repeat_across_sources_without_being_duplicates(labeled_frame):
+    result = clean(pd.concat([raw_rows(labeled_frame.iloc[:3], "seed"), raw_rows(labeled_frame.iloc[3:6], "b")]))
+    assert result.quarantine.empty and len(result.cleaned) == 6
