@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export BODYFAT_HOME ?= $(CURDIR)/.bodyfat
 export DAGSTER_HOME ?= $(BODYFAT_HOME)/dagster
 
-.PHONY: help install demo test lint stack serve bench-serving compose-up compose-down clean
+.PHONY: help install demo test lint stack serve bench-serving test-integration tune-worker compose-up compose-down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -38,6 +38,12 @@ serve: install  ## only the prediction API, against $$MLFLOW_TRACKING_URI (defau
 
 bench-serving: install  ## mlflow models serve vs our API vs a bare FastAPI ceiling (needs wrk: apt-get install wrk)
 	$(BIN)/python bench/serving.py
+
+test-integration: install  ## only the tests against real PostgreSQL, S3 (moto), mlflow server and Dagster
+	$(BIN)/python -m pytest tests/integration tests/deploy -ra
+
+tune-worker: install  ## add TRIALS (default 20) trials to the current study (production env: OPTUNA_STORAGE etc.)
+	$(BIN)/python -m bodyfat_assets.tuning_worker --trials $(or $(TRIALS),20)
 
 compose-up:  ## the production topology under Docker (cp .env.example .env and fill the secrets first)
 	docker compose up -d --build

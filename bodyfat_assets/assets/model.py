@@ -1,6 +1,7 @@
 """tuned_model → champion: tune, log and register a challenger; promote it only when it is better."""
 
 
+from dataclasses import replace
 from typing import Any
 
 import mlflow
@@ -35,7 +36,9 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
     features = config.features or model_features(pipeline.allow_density)
     train, test = train_test_frames(bodyfat_splits)
     X, y = train[features], train[TARGET.name]
-    tuning = pipeline.tuning_config(config.n_trials, config.timeout_s, config.families)
+    # A different family set is a different study: Optuna cannot widen a stored categorical (core/tuning.py).
+    tuning = replace(pipeline.tuning_config(config.n_trials, config.timeout_s, config.families),
+                     trial_user_attrs={"worker": f"dagster:{context.run_id}"})
     tracker = tracking.tracker(context)
     with tracker.parent_run(f"tune-{context.run_id[:8]}") as run:
         run_id = run.info.run_id
