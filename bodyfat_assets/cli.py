@@ -115,23 +115,28 @@ def serve_ui(settings: Settings) -> int:
     env = {**os.environ, "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
            "BODYFAT_MODEL_NAME": settings.model_name, "BODYFAT_SERVING_HOST": "127.0.0.1",
            "BODYFAT_SERVING_PORT": api_port, "OMP_NUM_THREADS": "1"}
-    dagit = _start([sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
-                    "-h", "127.0.0.1", "-p", dagit_port], env)
-    api = _start([sys.executable, "-m", "serving"], env)
+    # Ctrl-C and SIGTERM both end the demo cleanly, even when SIGINT arrived ignored (a shell's background job).
+    # Set before spawning: an ignored SIGINT survives exec, so children would inherit it and outlive a stop.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     sample = json.dumps(dict(zip(FEATURE_NAMES, SAMPLE_ROW, strict=True)))
-    print(f"\nDagit  http://127.0.0.1:{dagit_port}")
-    print(f"API    http://127.0.0.1:{api_port}/docs")
-    print(f"Try:   curl -s -X POST http://127.0.0.1:{api_port}/predict -H 'Content-Type: application/json' "
-          f"-d '{sample}'")
-    print("Ctrl-C stops both.")
+    started: list[subprocess.Popen] = []
     try:
-        while dagit.poll() is None and api.poll() is None:
+        started.append(_start([sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
+                               "-h", "127.0.0.1", "-p", dagit_port], env))
+        started.append(_start([sys.executable, "-m", "serving"], env))
+        print(f"\nDagit  http://127.0.0.1:{dagit_port}")
+        print(f"API    http://127.0.0.1:{api_port}/docs")
+        print(f"Try:   curl -s -X POST http://127.0.0.1:{api_port}/predict -H 'Content-Type: application/json' "
+              f"-d '{sample}'")
+        print("Ctrl-C stops both.", flush=True)
+        while all(proc.poll() is None for proc in started):
             time.sleep(0.5)
         return 1  # one of them died on its own: stop the other and report failure
     except KeyboardInterrupt:
         return 0
     finally:
-        for proc in (api, dagit):
+        for proc in reversed(started):
             _stop(proc)
 
 
