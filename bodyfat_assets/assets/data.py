@@ -167,9 +167,21 @@ def cleaned_bodyfat(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame): 
     })
 
 
-@asset(group_name=DATA_GROUP, description="cleaned_bodyfat with a seeded, target-stratified train/test label.")
+def split_rows(cleaned: pd.DataFrame, test_fraction: float, seed: int) -> pd.DataFrame:
+    """Seed rows: the seeded, target-stratified split (unchanged by new files). Rows of landed files: a stable
+    per-row hash, so every row keeps its side as data grows and the gate compares models on rows neither saw."""
+    is_seed = cleaned[lz.SOURCE] == lz.SEED_PARTITION
+    landed = cleaned[~is_seed].copy()
+    landed[SPLIT_COLUMN] = lz.stable_test_mask(landed, test_fraction, seed).map({True: "test", False: "train"})
+    parts = [stratified_split(cleaned[is_seed], test_fraction, seed)] if is_seed.any() else []
+    return pd.concat([*parts, landed]).loc[cleaned.index]
+
+
+@asset(group_name=DATA_GROUP, description="cleaned_bodyfat with a train/test label: seeded and target-stratified for "
+                                          "the seed rows, a stable per-row hash for rows of landed files.")
 def bodyfat_splits(cleaned_bodyfat: pd.DataFrame, pipeline: PipelineSettings) -> Output[pd.DataFrame]:
-    splits = stratified_split(cleaned_bodyfat, pipeline.test_fraction, pipeline.split_seed)
+    splits = split_rows(cleaned_bodyfat, pipeline.test_fraction, pipeline.split_seed)
+    by_source = splits.groupby([lz.SOURCE, SPLIT_COLUMN]).size().unstack(fill_value=0).reset_index()
     summary = splits.groupby(SPLIT_COLUMN)[TARGET.name].describe()[["count", "mean", "std", "min", "max"]]
     return Output(splits, metadata={
         "train_rows": int((splits[SPLIT_COLUMN] == "train").sum()),
@@ -177,4 +189,5 @@ def bodyfat_splits(cleaned_bodyfat: pd.DataFrame, pipeline: PipelineSettings) ->
         "test_fraction": pipeline.test_fraction,
         "seed": pipeline.split_seed,
         "body_fat_by_split": markdown_table(summary.reset_index()),
+        "rows_by_source": markdown_table(by_source),
     })

@@ -29,3 +29,17 @@ def test_the_same_subject_in_two_files_is_a_duplicate_named_by_source_and_row(la
 def test_row_ids_repeat_across_sources_without_being_duplicates(labeled_frame):
     result = clean(pd.concat([raw_rows(labeled_frame.iloc[:3], "seed"), raw_rows(labeled_frame.iloc[3:6], "b")]))
     assert result.quarantine.empty and len(result.cleaned) == 6
+
+
+def test_splits_are_stable_as_files_arrive(labeled_frame):
+    from bodyfat_assets.assets.data import split_rows
+    from bodyfat_assets.core.splits import stratified_split
+
+    seed = raw_rows(pd.read_csv("data/bodyfat.csv").iloc[:100], "seed")
+    batch_a = raw_rows(labeled_frame.assign(BodyFat=labeled_frame["BodyFat"] + 0.3), "a-1")
+    batch_b = raw_rows(labeled_frame.assign(BodyFat=labeled_frame["BodyFat"] + 0.6), "b-2")
+    before = split_rows(pd.concat([seed, batch_a], ignore_index=True), 0.2, 42)
+    after = split_rows(pd.concat([seed, batch_a, batch_b], ignore_index=True), 0.2, 42)
+    assert list(after["split"][: len(before)]) == list(before["split"]), "no row changes side"
+    assert list(before["split"][:100]) == list(stratified_split(seed, 0.2, 42)["split"]), "seed split unchanged"
+    assert 0 < (after["split"] == "test").sum() < len(after)
