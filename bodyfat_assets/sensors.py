@@ -6,7 +6,7 @@ sensors read the state they need from the lake and the Dagster instance and turn
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from dagster import (
@@ -27,13 +27,15 @@ from dagster import (
     asset_sensor,
     sensor,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from bodyfat_assets import landing as lz
 from bodyfat_assets.assets.data import LABELED_FILES, LANDING_NAME_TAG, LandingZone
 from bodyfat_assets.assets.predictions import SCORING_FILES
 from bodyfat_assets.metadata import markdown_table
 from bodyfat_assets.settings import LandingSettings
+
+if TYPE_CHECKING:  # what define_asset_job returns; not exported by dagster's public API
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 RAW = AssetKey("raw_bodyfat")
 CHAMPION = AssetKey("champion")
@@ -70,9 +72,9 @@ def scored_with_versions(instance: DagsterInstance) -> dict[str, str]:
     return versions
 
 
-def build_sensors(settings: LandingSettings, ingest_job: UnresolvedAssetJobDefinition,
-                  retrain_job: UnresolvedAssetJobDefinition,
-                  score_job: UnresolvedAssetJobDefinition) -> list[SensorDefinition]:
+def build_sensors(settings: LandingSettings, ingest_job: "UnresolvedAssetJobDefinition",
+                  retrain_job: "UnresolvedAssetJobDefinition",
+                  score_job: "UnresolvedAssetJobDefinition") -> list[SensorDefinition]:
     status = DefaultSensorStatus.RUNNING if settings.sensors_running else DefaultSensorStatus.STOPPED
 
     @sensor(name="landing_sensor", minimum_interval_seconds=settings.sensor_interval_s, default_status=status,
