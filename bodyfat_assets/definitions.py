@@ -4,6 +4,7 @@ from dagster import (
     AssetSelection,
     AssetSpec,
     Definitions,
+    ExecutorDefinition,
     define_asset_job,
     in_process_executor,
     multiprocess_executor,
@@ -35,10 +36,20 @@ LANDING_ZONE_SPEC = AssetSpec(
                 "sensor records an observation per tick with what it accepted and rejected, and why.")
 
 
+def production_executor() -> ExecutorDefinition:
+    """A process per step, forked from a server that has already imported the ML stack.
+
+    With the default spawn, every step re-imported Dagster, MLflow, scikit-learn and Optuna: 15-25 s per step on
+    two cores, most of a run. The embedded default runs in one process instead (in_process_executor).
+    """
+    return multiprocess_executor.configured(
+        {"start_method": {"forkserver": {"preload_modules": ["bodyfat_assets.definitions"]}}},
+        name="preloaded_multiprocess",
+    )
+
+
 def build_definitions(settings: Settings) -> Definitions:
-    # Embedded: one process, so a run does not pay for importing the ML stack once per step. Production: a
-    # process per step (and, with a container run launcher, a container per run).
-    executor = multiprocess_executor if settings.is_production else in_process_executor
+    executor = production_executor() if settings.is_production else in_process_executor
     ingest_job = define_asset_job(
         INGEST_JOB, selection=AssetSelection.assets(raw_bodyfat),
         description="Ingest one labeled file (a raw_bodyfat partition) and move it to landing/processed/.")

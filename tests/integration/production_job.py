@@ -18,6 +18,5 @@ def production_pipeline() -> JobDefinition:
 
 
 def production_ingest() -> JobDefinition:
-    """The job that materializes raw_bodyfat: the ingest job once raw_bodyfat is partitioned by landed file,
-    the pipeline job before that."""
-    return production_job(getattr(definitions, "INGEST_JOB", definitions.PIPELINE_JOB))
+    """The job that materializes one raw_bodyfat partition (one landed file)."""
+    return production_job(definitions.INGEST_JOB)
