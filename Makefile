@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export BODYFAT_HOME ?= $(CURDIR)/.bodyfat
 export DAGSTER_HOME ?= $(BODYFAT_HOME)/dagster
 
-.PHONY: help install demo test lint stack serve bench-serving test-integration tune-worker compose-up compose-down clean
+.PHONY: help install demo test lint feed stack serve bench-serving test-integration tune-worker compose-up compose-down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ test: install  ## ruff, then the whole test suite (CI=true turns PostgreSQL skip
 
 lint: install  ## ruff only
 	$(BIN)/ruff check .
+
+feed: install  ## drop synthetic batches into the landing zone (2 labeled, 1 to score); the sensors take it from there
+	$(BIN)/python -m bodyfat_assets.cli feed --labeled 2 --scoring 1
 
 stack: install  ## the docker-compose topology as local processes on loopback (no Docker)
 	$(BIN)/python scripts/stack.py

@@ -66,6 +66,10 @@ def stack_environment(environ: Mapping[str, str] | None = None, root: Path = REP
     return values
 
 
+AUTOMATION_VARS = ("BODYFAT_LANDING_PREFIX", "BODYFAT_SENSORS", "BODYFAT_SENSOR_INTERVAL_S",
+                   "BODYFAT_RETRAIN_MIN_ROWS", "BODYFAT_RETRAIN_MIN_INTERVAL_S")
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """The compose variables, with loopback hosts instead of compose service names."""
@@ -90,6 +94,8 @@ class StackConfig:
     grpc_port: int
     api_port: int
     model_name: str
+    automation: Mapping[str, str] = field(default_factory=dict)
+    """Landing-zone and sensor settings, passed through unchanged (bodyfat_assets.settings reads them)."""
     host: str = "127.0.0.1"
 
     @classmethod
@@ -123,6 +129,7 @@ class StackConfig:
             grpc_port=int(need("DAGSTER_GRPC_PORT")),
             api_port=int(need("API_PORT")),
             model_name=need("BODYFAT_MODEL_NAME"),
+            automation={name: need(name) for name in AUTOMATION_VARS},
         )
 
     def pg_url(self, database: str) -> str:
@@ -170,6 +177,7 @@ class StackConfig:
             "BODYFAT_MODEL_NAME": self.model_name,
             "MLFLOW_TRACKING_URI": self.mlflow_url,
             "OPTUNA_STORAGE": self.pg_url(self.optuna_db),
+            **self.automation,
         }
 
 
