@@ -31,10 +31,10 @@ def test_queued_pipeline_run_on_the_stack(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("BODYFAT_TRIALS", "6")
     monkeypatch.setenv("BODYFAT_FAMILIES", "ridge,knn")
     monkeypatch.setenv("BODYFAT_CV_FOLDS", "3")
-    monkeypatch.setenv("BODYFAT_SENSORS", "running")  # production defaults to STOPPED
-    monkeypatch.setenv("BODYFAT_SENSOR_INTERVAL_S", "2")
     prefix = f"stacke2e_{uuid.uuid4().hex[:8]}"
-    config = StackConfig.from_env(_stack_values(prefix))
+    # Through the stack's own values, as an operator would set them in .env: production defaults to STOPPED.
+    values = _stack_values(prefix) | {"BODYFAT_SENSORS": "running", "BODYFAT_SENSOR_INTERVAL_S": "2"}
+    config = StackConfig.from_env(values)
     stack = Stack(config, workdir=tmp_path / "stack", with_api=True, log=lambda _msg: None)
     try:
         stack.start()
