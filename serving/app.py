@@ -10,6 +10,7 @@ the event loop for concurrent single-row requests.
 
 import json
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
+from threadpoolctl import threadpool_limits
 
 from bodyfat_assets.core.schema import FEATURES_BY_NAME
 from serving.batching import MicroBatcher
@@ -48,6 +50,7 @@ ENDPOINTS = ("/health", "/ready", "/model", "/predict", "/predict/batch", "/metr
 # A record is ~200 bytes of JSON; 1 KiB per row leaves room for whitespace and long decimals.
 BYTES_PER_ROW = 1024
 MAX_ERRORS_SHOWN = 20
+PARALLEL_BATCH_ROWS = 2_000
 BATCH_EXAMPLES = {
     "records": {"summary": "a list of records", "value": [EXAMPLE_RECORD, {**EXAMPLE_RECORD, "Abdomen": 110.0}]},
     "columns": {
@@ -297,4 +300,10 @@ def _predict_rows(model: LoadedModel, body: Any) -> np.ndarray:
         rows = np.array([[rec[name] for name in model.features] for rec in body], dtype=np.float64)
     if len(rows) == 0:
         return np.empty(0)
-    return model.predict(rows.reshape(len(rows), len(model.features)))
+    rows = rows.reshape(len(rows), len(model.features))
+    if model.linear is None and len(rows) >= PARALLEL_BATCH_ROWS:
+        # Single rows are fastest on one OpenMP thread (the process default); a large tree-model batch is not,
+        # and would otherwise lose to `mlflow models serve`, which uses every core for it.
+        with threadpool_limits(limits=os.cpu_count() or 1, user_api="openmp"):
+            return model.predict(rows)
+    return model.predict(rows)
