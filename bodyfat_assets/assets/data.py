@@ -165,7 +165,7 @@ def cleaned_bodyfat(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame): 
     yield Output(result.quarantine, output_name="quarantined_bodyfat", metadata={
         "rows": len(result.quarantine),
         "rows_by_rule": MetadataValue.json(by_rule),
-        "quarantined": markdown_table(result.quarantine[[lz.SOURCE, ROW_ID, "rules", "reasons"]]),
+        "quarantined": markdown_table(result.quarantine[[lz.SOURCE, ROW_ID, "reasons", "rules"]]),
     })
 
 
