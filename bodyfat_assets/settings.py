@@ -48,7 +48,8 @@ class TuningSettings:
     timeout_s: float | None = None
     cv_folds: int = 5
     seed: int = 42
-    families: tuple[str, ...] = ("ridge", "elasticnet", "svr", "knn", "random_forest", "hist_gradient_boosting")
+    families: tuple[str, ...] = ()
+    """Empty: every family in `core/families.py` (the list lives there only)."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class Settings:
             timeout_s=timeout or None,
             cv_folds=_int(env, "BODYFAT_CV_FOLDS", TuningSettings.cv_folds),
             seed=_int(env, "BODYFAT_SEED", TuningSettings.seed),
-            families=tuple(f.strip() for f in families.split(",") if f.strip()) or TuningSettings.families,
+            families=tuple(f.strip() for f in families.split(",") if f.strip()),
         )
         promotion = PromotionSettings(
             margin=_float(env, "BODYFAT_PROMOTION_MARGIN", PromotionSettings.margin),

@@ -42,7 +42,8 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
     tracker = tracking.tracker(context)
     with tracker.parent_run(f"tune-{context.run_id[:8]}") as run:
         run_id = run.info.run_id
-        context.log.info(f"tuning {list(tuning.families)} with {tuning.n_trials} trials, {tuning.cv_folds}-fold CV")
+        families = ", ".join(tuning.families) or "every model family"
+        context.log.info(f"tuning {families} with {tuning.n_trials} trials, {tuning.cv_folds}-fold CV")
         with tracker.trial_logger(run_id, context.log.info, tuning.n_trials) as log_trial:
             result = tune(X, y, tuning, callbacks=[log_trial])
         predicted = result.model.predict(test[features])

@@ -34,7 +34,8 @@ class TuningConfig:
     timeout_s: float | None = None
     cv_folds: int = 5
     seed: int = 42
-    families: Sequence[str] = tuple(FAMILIES)
+    families: Sequence[str] = ()
+    """Model families to search; empty means every family in `core/families.py`."""
     study_name: str | None = None
     storage: str | None = None
     sampler_seed: int | None = None
@@ -106,11 +107,12 @@ def create_study(config: TuningConfig, name: str) -> optuna.Study:
 
 def tune(X: pd.DataFrame, y: pd.Series, config: TuningConfig,
          callbacks: Sequence[TrialCallback] = ()) -> TuningResult:
-    unknown = set(config.families) - set(FAMILIES)
+    families = tuple(config.families) or tuple(FAMILIES)
+    unknown = set(families) - set(FAMILIES)
     if unknown:
         raise ValueError(f"unknown model families {sorted(unknown)}; known: {sorted(FAMILIES)}")
     started = time.monotonic()
-    name = config.study_name or default_study_name(X, y, config.families)
+    name = config.study_name or default_study_name(X, y, families)
     study = create_study(config, name)
     ran: list[int] = []  # this call's trials: other processes may add trials to the same study meanwhile
 
@@ -118,7 +120,7 @@ def tune(X: pd.DataFrame, y: pd.Series, config: TuningConfig,
         ran.append(trial.number)
         for key, value in config.trial_user_attrs.items():
             trial.set_user_attr(key, value)
-        family = trial.suggest_categorical("family", family_choices(config.families))
+        family = trial.suggest_categorical("family", family_choices(families))
         params = FAMILIES[family].suggest(trial)
         trial.set_user_attr("params", params)  # bare names, ready for build_pipeline
         return cv_rmse(build_pipeline(family, params, config.seed), X, y, config.cv_folds, config.seed, trial)
@@ -126,9 +128,9 @@ def tune(X: pd.DataFrame, y: pd.Series, config: TuningConfig,
     study.optimize(objective, n_trials=config.n_trials, timeout=config.timeout_s, callbacks=list(callbacks),
                    gc_after_trial=False)
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE
-                 and t.params.get("family") in config.families]
+                 and t.params.get("family") in families]
     if not completed:
-        raise RuntimeError(f"study {name!r} has no completed trial for families {list(config.families)}")
+        raise RuntimeError(f"study {name!r} has no completed trial for families {list(families)}")
     best = min(completed, key=lambda t: t.value)
     family, params = best.params["family"], best.user_attrs["params"]
     best_by_family: dict[str, float] = {}
