@@ -44,10 +44,21 @@ class LakeIOManager(ConfigurableIOManager):
 
     def load_input(self, context: InputContext) -> Any:
         if context.has_asset_partitions and len(context.asset_partition_keys) > 1:
-            frames = [self._load(self._stem(context, key)) for key in context.asset_partition_keys]
-            return pd.concat(frames, ignore_index=True)
+            return self.load_partition_frames(context, list(context.asset_partition_keys))
         partition = context.asset_partition_key if context.has_asset_partitions else None
         return self._load(self._stem(context, partition))
+
+    def load_partition_frames(self, context: InputContext, keys: list[str]) -> pd.DataFrame:
+        """Several partitions of a DataFrame asset, concatenated in the order given."""
+        frames = [parquet_to_frame(self.store.read_bytes(f"{self._stem(context, key)}.parquet")) for key in keys]
+        return pd.concat(frames, ignore_index=True)
+
+    def written_partitions(self, context: InputContext) -> set[str]:
+        """Partition keys of the upstream asset with a Parquet object in the lake: one listing, not a request per
+        partition (retraining reads every landed file, so this grows with the data)."""
+        prefix = f"{self._stem(context)}/"
+        return {key.removeprefix(prefix).removesuffix(".parquet") for key in self.store.list_keys(prefix)
+                if key.endswith(".parquet")}
 
     def _load(self, stem: str) -> Any:
         if self.store.exists(f"{stem}.parquet"):

@@ -127,15 +127,16 @@ class IngestedPartitionsLoader(LakeIOManager):
         if not context.has_asset_partitions:
             return super().load_input(context)
         keys = list(context.asset_partition_keys)
-        present = [k for k in keys if self.store.exists(f"{self._stem(context, k)}.parquet")]
-        skipped = sorted(set(keys) - set(present))
+        written = self.written_partitions(context)
+        present = [k for k in keys if k in written]
+        skipped = sorted(set(keys) - written)
         if skipped:
             context.log.warning(f"{context.asset_key.to_user_string()}: skipping partitions not materialized yet: "
                                 f"{skipped}")
         if not present:
             raise Failure(f"no ingested partition of {context.asset_key.to_user_string()} yet: materialize its "
                           f"`{lz.SEED_PARTITION}` partition first (the landing sensor does it, or the demo)")
-        return pd.concat([self._load(self._stem(context, k)) for k in present], ignore_index=True)
+        return self.load_partition_frames(context, present)
 
 
 @multi_asset(
