@@ -120,12 +120,14 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
     if lz.SEED_PARTITION not in existing[lz.SCORE]:
         new_partitions[lz.SCORE].append(lz.SEED_PARTITION)  # scored by rescore_sensor once a champion exists
 
-    champion = current_champion_version(instance)
+    new_objects = cursor.new_objects(listed)
+    # Only a tick with something new pays for these: processed/ grows with every file ever ingested.
+    champion = current_champion_version(instance) if new_objects else None
     processed = {kind: {key.rsplit("/", 1)[-1].rsplit(".", 1)[0] for key in store.list_keys(f"{lz.PROCESSED}/{kind}/")}
-                 for kind in lz.KINDS}
+                 for kind in lz.KINDS} if new_objects else {}
     handled: list[lz.LandedObject] = []
     report: list[dict[str, Any]] = []
-    for obj in cursor.new_objects(listed):
+    for obj in new_objects:
         try:
             data = store.read_bytes(obj.key)
             verdict = lz.classify(obj, data, existing[obj.kind], processed[obj.kind], new_partitions[obj.kind])
