@@ -214,11 +214,11 @@ def test_two_worker_processes_add_up_their_trials(production_stack: ProductionSt
     assert {k: len(v) for k, v in by_worker.items()} == {"dagster": before, "worker-a": WORKER_TRIALS,
                                                          "worker-b": WORKER_TRIALS}
     assert sorted(t.number for t in study.trials) == list(range(before + 2 * WORKER_TRIALS))
-    # They really overlapped: each worker started a trial before the other had finished all of its own.
-    spans = {name: (min(t.datetime_start for t in by_worker[name]), max(t.datetime_complete for t in by_worker[name]))
-             for name in ("worker-a", "worker-b")}
-    (a_start, a_end), (b_start, b_end) = spans["worker-a"], spans["worker-b"]
-    assert a_start < b_end and b_start < a_end, f"the workers did not overlap: {spans}"
+    # No assertion on wall-clock overlap: on a fast machine each worker's trials take < 0.4 s and the two processes
+    # can run one after the other (issue 16). What matters holds either way, read from the trial records: both
+    # workers' trials finished, each under its own id, with distinct numbers in one study.
+    assert all(t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+               for name in ("worker-a", "worker-b") for t in by_worker[name])
 
 
 def test_multiprocess_executor_reaches_the_services(production_stack: ProductionStack, instance: DagsterInstance,

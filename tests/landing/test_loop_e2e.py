@@ -111,7 +111,6 @@ def test_labeled_file_flows_to_a_champion_decision(loop):
     assert tags["promotion_decision"] == decision["decision"]
     cleaned = parquet_to_frame(loop.lake.read_bytes("cleaned_bodyfat.parquet"))
     assert {lz.SEED_PARTITION, key} <= set(cleaned["source"]) and cleaned["synthetic"].sum() > 0
-    assert loop.timings["labeled_landing_to_decision_s"] < STEP_TIMEOUT_S
 
 
 def test_scoring_file_gets_predictions_with_a_model_version(loop):
