@@ -8,9 +8,11 @@ import pytest
 from dagster import DagsterInstance, build_sensor_context
 
 from bodyfat_assets import landing as lz
-from bodyfat_assets.assets.data import LANDING_NAME_TAG, LandingZone
-from bodyfat_assets.definitions import INGEST_JOB, build_definitions
+from bodyfat_assets.definitions import build_definitions
+from bodyfat_assets.defs.jobs import INGEST_JOB
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
+from bodyfat_assets.landing_zone import LandingZone
+from bodyfat_assets.partitions import LANDING_NAME_TAG
 from bodyfat_assets.settings import Settings
 from tests.landing.conftest import csv_bytes
 from tests.support.services import s3_server

@@ -6,11 +6,12 @@ import pytest
 from dagster import AssetKey, AssetMaterialization, DagsterInstance, SensorResult, SkipReason, build_sensor_context
 
 from bodyfat_assets import landing as lz
-from bodyfat_assets.assets.data import LABELED_FILES, LANDING_NAME_TAG, LandingZone
-from bodyfat_assets.assets.predictions import SCORING_FILES
-from bodyfat_assets.definitions import INGEST_JOB, PIPELINE_JOB, SCORE_JOB, build_definitions
+from bodyfat_assets.definitions import build_definitions
+from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
+from bodyfat_assets.defs.landing.sensors import evaluate_rescore
 from bodyfat_assets.lake import LocalStore
-from bodyfat_assets.sensors import evaluate_rescore
+from bodyfat_assets.landing_zone import LandingZone
+from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
 from bodyfat_assets.settings import Settings
 from tests.landing.conftest import BAD_NAMES, bad_files, csv_bytes, parquet_bytes
 
@@ -28,7 +29,9 @@ class Harness:
 
     def tick(self, name: str = "landing_sensor"):
         context = build_sensor_context(instance=self.instance, cursor=self.cursors.get(name),
-                                       resources={"landing": self.landing}, definitions=self.defs)
+                                       definitions=self.defs,
+                                       resources={"landing": self.landing,
+                                                  "retrain_policy": self.defs.resources["retrain_policy"]})
         result = self.defs.resolve_sensor_def(name)(context)
         if isinstance(result, SensorResult):
             self.cursors[name] = result.cursor

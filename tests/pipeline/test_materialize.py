@@ -10,14 +10,15 @@ import pytest
 from dagster import DagsterInstance
 from mlflow import MlflowClient
 
-from bodyfat_assets.assets.data import LABELED_FILES
-from bodyfat_assets.assets.predictions import SCORING_FILES
-from bodyfat_assets.checks import KNOWN_ANOMALIES
 from bodyfat_assets.core.schema import FEATURE_NAMES
-from bodyfat_assets.definitions import ASSETS, INGEST_JOB, PIPELINE_JOB, SCORE_JOB, build_definitions
+from bodyfat_assets.definitions import build_definitions
+from bodyfat_assets.defs.data.checks import KNOWN_ANOMALIES
+from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
 from bodyfat_assets.landing import SEED_PARTITION
+from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
 from bodyfat_assets.settings import Settings
+from tests.support.definitions import check_names, materializable_asset_names
 
 pytestmark = pytest.mark.e2e
 
@@ -71,12 +72,14 @@ def champion_version(settings) -> str:
     return str(client.get_model_version_by_alias(settings.model_name, "champion").version)
 
 
-def test_every_asset_materialized_and_every_check_passed(seed_runs, instance):
+def test_every_asset_materialized_and_every_check_passed(seed_runs, home):
     materialized = {e.asset_key.to_user_string() for r in seed_runs for e in r.get_asset_materialization_events()}
-    expected = {k.to_user_string() for a in ASSETS for k in a.keys}
-    assert materialized == expected
+    defs = build_definitions(settings_for(home))
+    assert materialized == materializable_asset_names(defs)
     checks = [c for r in seed_runs for c in r.get_asset_check_evaluations()]
-    assert len(checks) == 8 and all(c.passed for c in checks), [(c.check_name, c.passed) for c in checks]
+    assert {f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks} == check_names(defs)
+    assert len(checks) == len(check_names(defs)) and all(c.passed for c in checks), [
+        (c.check_name, c.passed) for c in checks]
 
 
 def test_seed_partition_carries_its_source(seed_runs, home):

@@ -7,33 +7,18 @@ from typing import Any
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
-    DynamicPartitionsDefinition,
-    InputContext,
     MetadataValue,
     Output,
-    OutputContext,
     asset,
 )
 
 from bodyfat_assets import landing as lz
-from bodyfat_assets.assets.data import LandingZone, read_partition_file
 from bodyfat_assets.core.schema import ROW_ID
 from bodyfat_assets.core.scoring import score
-from bodyfat_assets.io_manager import LakeIOManager
+from bodyfat_assets.landing_zone import LandingZone, read_partition_file
 from bodyfat_assets.metadata import markdown_table
+from bodyfat_assets.partitions import SCORING_FILES
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
-
-SCORING_FILES = DynamicPartitionsDefinition(name="scoring_files")
-"""batch_predictions partitions: `seed` and one per accepted file from landing/score/."""
-PREDICTIONS_PREFIX = "predictions"
-
-
-class PredictionsIOManager(LakeIOManager):
-    """The lake IO manager with predictions at `predictions/<partition>.parquet`: the folder consumers read."""
-
-    @staticmethod
-    def _stem(context: OutputContext | InputContext, partition_key: str | None = None) -> str:
-        return f"{PREDICTIONS_PREFIX}/{partition_key or 'latest'}"
 
 
 @asset(group_name="predictions", partitions_def=SCORING_FILES, io_manager_key="predictions_io_manager",

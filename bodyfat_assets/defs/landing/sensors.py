@@ -6,7 +6,7 @@ sensors read the state they need from the lake and the Dagster instance and turn
 
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 from dagster import (
@@ -20,7 +20,6 @@ from dagster import (
     EventLogEntry,
     RunRequest,
     RunsFilter,
-    SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -29,13 +28,16 @@ from dagster import (
 )
 
 from bodyfat_assets import landing as lz
-from bodyfat_assets.assets.data import LABELED_FILES, LANDING_NAME_TAG, LandingZone
-from bodyfat_assets.assets.predictions import SCORING_FILES
+from bodyfat_assets.defs.jobs import bodyfat_pipeline, ingest_labeled_file, score_batch
+from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
 from bodyfat_assets.metadata import markdown_table
-from bodyfat_assets.settings import LandingSettings
+from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
+from bodyfat_assets.settings import Settings
 
-if TYPE_CHECKING:  # what define_asset_job returns; not exported by dagster's public API
-    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+# How often the sensors look and whether they start RUNNING are fixed when the code location loads; the retrain
+# thresholds are read at each tick from the `retrain_policy` resource.
+LANDING = Settings.from_env().landing
+DEFAULT_STATUS = DefaultSensorStatus.RUNNING if LANDING.sensors_running else DefaultSensorStatus.STOPPED
 
 RAW = AssetKey("raw_bodyfat")
 CHAMPION = AssetKey("champion")
@@ -72,34 +74,30 @@ def scored_with_versions(instance: DagsterInstance) -> dict[str, str]:
     return versions
 
 
-def build_sensors(settings: LandingSettings, ingest_job: "UnresolvedAssetJobDefinition",
-                  retrain_job: "UnresolvedAssetJobDefinition",
-                  score_job: "UnresolvedAssetJobDefinition") -> list[SensorDefinition]:
-    status = DefaultSensorStatus.RUNNING if settings.sensors_running else DefaultSensorStatus.STOPPED
+@sensor(name="landing_sensor", minimum_interval_seconds=LANDING.sensor_interval_s, default_status=DEFAULT_STATUS,
+        jobs=[ingest_labeled_file, score_batch],
+        description="New files in landing/train/ and landing/score/: validate, register a partition, request "
+                    "the run; bad files go to landing/rejected/ with a reason. Registers the `seed` partitions.")
+def landing_sensor(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult:
+    return evaluate_landing(context, landing, ingest_labeled_file.name, score_batch.name)
 
-    @sensor(name="landing_sensor", minimum_interval_seconds=settings.sensor_interval_s, default_status=status,
-            jobs=[ingest_job, score_job],
-            description="New files in landing/train/ and landing/score/: validate, register a partition, request "
-                        "the run; bad files go to landing/rejected/ with a reason. Registers the `seed` partitions.")
-    def landing_sensor(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult:
-        return evaluate_landing(context, landing, ingest_job.name, score_job.name)
 
-    @sensor(name="retrain_sensor", minimum_interval_seconds=settings.sensor_interval_s, default_status=status,
-            job=retrain_job,
-            description=f"Retrains (cleaned → splits → tuned_model → champion) once raw_bodyfat partitions brought "
-                        f"≥ {settings.retrain_min_rows} new rows and ≥ {settings.retrain_min_interval_s} s passed "
-                        f"since the last retraining run; the promotion gate decides.")
-    def retrain_sensor(context: SensorEvaluationContext) -> RunRequest | SkipReason:
-        return evaluate_retrain(context, settings, retrain_job.name)
+# A sensor, not Declarative Automation: automation conditions cannot debounce on a sum of rows across partitions.
+@sensor(name="retrain_sensor", minimum_interval_seconds=LANDING.sensor_interval_s, default_status=DEFAULT_STATUS,
+        job=bodyfat_pipeline,
+        description="Retrains (cleaned → splits → tuned_model → champion) once raw_bodyfat partitions brought "
+                    "enough new rows and enough time passed since the last retraining run (`retrain_policy`); the "
+                    "promotion gate decides.")
+def retrain_sensor(context: SensorEvaluationContext, retrain_policy: RetrainPolicy) -> RunRequest | SkipReason:
+    return evaluate_retrain(context, retrain_policy, bodyfat_pipeline.name)
 
-    @asset_sensor(asset_key=CHAMPION, name="rescore_sensor", minimum_interval_seconds=settings.sensor_interval_s,
-                  default_status=status, job=score_job,
-                  description="After a champion materialization, re-scores every scoring partition whose "
-                              "predictions come from another model version.")
-    def rescore_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry) -> list[RunRequest] | SkipReason:
-        return evaluate_rescore(context.instance, score_job.name)
 
-    return [landing_sensor, retrain_sensor, rescore_sensor]
+@asset_sensor(asset_key=CHAMPION, name="rescore_sensor", minimum_interval_seconds=LANDING.sensor_interval_s,
+              default_status=DEFAULT_STATUS, job=score_batch,
+              description="After a champion materialization, re-scores every scoring partition whose "
+                          "predictions come from another model version.")
+def rescore_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry) -> list[RunRequest] | SkipReason:
+    return evaluate_rescore(context.instance, score_batch.name)
 
 
 def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ingest_job: str,
@@ -166,7 +164,7 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
                         skip_reason=None if runs or requests or report else "no new file in the landing zone")
 
 
-def evaluate_retrain(context: SensorEvaluationContext, settings: LandingSettings,
+def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
                      retrain_job: str) -> RunRequest | SkipReason:
     instance = context.instance
     last = instance.get_run_records(RunsFilter(job_name=retrain_job, statuses=ACTIVE_STATUSES), limit=1)
@@ -180,7 +178,7 @@ def evaluate_retrain(context: SensorEvaluationContext, settings: LandingSettings
     decision = lz.retrain_decision(
         pending_rows=sum(rows_by_partition.values()), pending_files=len(rows_by_partition),
         seconds_since_last=None if since is None else time.time() - since,
-        min_rows=settings.retrain_min_rows, min_interval_s=settings.retrain_min_interval_s)
+        min_rows=policy.min_rows, min_interval_s=policy.min_interval_s)
     if not decision.retrain:
         return SkipReason(decision.reason)
     newest = max(record.storage_id for record in records)
