@@ -7,7 +7,7 @@ ingested first, then the retraining job runs, then the seed rows are scored.
 import mlflow
 import pandas as pd
 import pytest
-from dagster import DagsterInstance
+from dagster import DagsterInstance, TableMetadataValue
 from mlflow import MlflowClient
 
 from bodyfat_assets.core.schema import FEATURE_NAMES
@@ -154,3 +154,13 @@ def test_worse_model_past_loose_checks_is_rejected_by_the_gate(first_run, home, 
     predictions = parquet_to_frame(lake.read_bytes(f"predictions/{SEED_PARTITION}.parquet"))
     assert set(predictions["model_version"]) == {before}, "scoring keeps using the champion"
     assert isinstance(predictions, pd.DataFrame)
+
+
+def test_metadata_tables_are_typed_tables_the_ui_can_sort(first_run):
+    cleaned = next(e for e in first_run.get_asset_materialization_events()
+                   if e.asset_key.to_user_string() == "quarantined_bodyfat").materialization.metadata
+    quarantined = cleaned["quarantined"]
+    assert isinstance(quarantined, TableMetadataValue)
+    assert [c.name for c in quarantined.schema.columns] == ["source", "row_id", "reasons", "rules"]
+    assert {c.name: c.type for c in quarantined.schema.columns}["row_id"] == "int"
+    assert len(quarantined.records) == cleaned["rows"].value > 0

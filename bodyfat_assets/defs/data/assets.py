@@ -20,7 +20,7 @@ from bodyfat_assets.core.cleaning import clean
 from bodyfat_assets.core.schema import ROW_ID, TARGET
 from bodyfat_assets.core.splits import SPLIT_COLUMN, stratified_split
 from bodyfat_assets.landing_zone import LandingZone, read_partition_file
-from bodyfat_assets.metadata import markdown_table
+from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import LABELED_FILES
 from bodyfat_assets.resources import PipelineSettings
 
@@ -40,7 +40,7 @@ def raw_bodyfat(context: AssetExecutionContext, pipeline: PipelineSettings,
         "columns": MetadataValue.json(list(df.columns)),
         "source_file": origin["file"],
         "sha256": origin["sha256"],
-        "preview": markdown_table(df.head(5)),
+        "preview": table(df.head(5)),
     })
 
 
@@ -66,12 +66,12 @@ def cleaned_bodyfat(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame): 
         "quarantined_rows": len(result.quarantine),
         "sources": len(per_source),
         "synthetic_rows": int(result.cleaned.get(lz.SYNTHETIC, pd.Series(dtype=bool)).sum()),
-        "rows_by_source": markdown_table(per_source),
+        "rows_by_source": table(per_source),
     })
     yield Output(result.quarantine, output_name="quarantined_bodyfat", metadata={
         "rows": len(result.quarantine),
         "rows_by_rule": MetadataValue.json(by_rule),
-        "quarantined": markdown_table(result.quarantine[[lz.SOURCE, ROW_ID, "reasons", "rules"]]),
+        "quarantined": table(result.quarantine[[lz.SOURCE, ROW_ID, "reasons", "rules"]]),
     })
 
 
@@ -96,6 +96,6 @@ def bodyfat_splits(cleaned_bodyfat: pd.DataFrame, pipeline: PipelineSettings) ->
         "test_rows": int((splits[SPLIT_COLUMN] == "test").sum()),
         "test_fraction": pipeline.test_fraction,
         "seed": pipeline.split_seed,
-        "body_fat_by_split": markdown_table(summary.reset_index()),
-        "rows_by_source": markdown_table(by_source),
+        "body_fat_by_split": table(summary.reset_index()),
+        "rows_by_source": table(by_source),
     })

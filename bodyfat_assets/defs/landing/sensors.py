@@ -30,7 +30,7 @@ from dagster import (
 from bodyfat_assets import landing as lz
 from bodyfat_assets.defs.jobs import bodyfat_pipeline, ingest_labeled_file, score_batch
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
-from bodyfat_assets.metadata import markdown_table
+from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
 from bodyfat_assets.settings import Settings
 
@@ -152,11 +152,11 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
                 for kind, keys in new_partitions.items() if keys]
     events = []
     if report:
-        table = pd.DataFrame(report)
+        files = pd.DataFrame(report)
         events.append(AssetObservation(asset_key=LANDING_ZONE, metadata={
-            "accepted": int((table["action"] == "accept").sum()),
-            "rejected": int((table["action"] == "reject").sum()),
-            "files": markdown_table(table),
+            "accepted": int((files["action"] == "accept").sum()),
+            "rejected": int((files["action"] == "reject").sum()),
+            "files": table(files),
             "landing": landing.url,
         }))
     return SensorResult(run_requests=runs, dynamic_partitions_requests=requests, asset_events=events,

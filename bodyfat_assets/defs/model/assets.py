@@ -13,7 +13,7 @@ from bodyfat_assets.core import evaluation as ev
 from bodyfat_assets.core.schema import TARGET, model_features
 from bodyfat_assets.core.splits import train_test_frames
 from bodyfat_assets.core.tuning import tune
-from bodyfat_assets.metadata import image, markdown_table
+from bodyfat_assets.metadata import image, table
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
 from bodyfat_assets.tracking import model_card
 
@@ -82,7 +82,7 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
         **metrics.as_dict(),
         "interval_half_width_90": half_width,
         "test_interval_coverage_90": coverage,
-        "best_cv_rmse_by_family": markdown_table(per_family),
+        "best_cv_rmse_by_family": table(per_family),
         "trials": f"{result.trials_this_run} this run, {len(result.study.trials)} in study {result.study.study_name}",
         "tuning_seconds": round(result.seconds, 1),
         "mlflow_run_id": run_id,
@@ -133,7 +133,7 @@ def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfa
         "challenger_version": challenger_version,
         "challenger_test_rmse": challenger_rmse,
         "champion_test_rmse": MetadataValue.float(champion_rmse) if champion_rmse is not None else "none",
-        "scores": markdown_table(pd.DataFrame([
+        "scores": table(pd.DataFrame([
             {"role": "challenger", "version": challenger_version, "test_rmse": challenger_rmse},
             {"role": "champion before", "version": current_version or "none",
              "test_rmse": champion_rmse if champion_rmse is not None else "n/a"},

@@ -16,7 +16,7 @@ from bodyfat_assets import landing as lz
 from bodyfat_assets.core.schema import ROW_ID
 from bodyfat_assets.core.scoring import score
 from bodyfat_assets.landing_zone import LandingZone, read_partition_file
-from bodyfat_assets.metadata import markdown_table
+from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import SCORING_FILES
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
 
@@ -43,7 +43,7 @@ def batch_predictions(context: AssetExecutionContext, champion: dict[str, Any], 
         "model_version": str(version),
         "source_file": origin["file"],
         "mean_prediction": float(predictions["prediction"].mean()) if len(unscored) < len(predictions) else 0.0,
-        "unscored": markdown_table(unscored[[ROW_ID, lz.ID, "issue"]]),
-        "preview": markdown_table(predictions.head(10)),
+        "unscored": table(unscored[[ROW_ID, lz.ID, "issue"]]),
+        "preview": table(predictions.head(10)),
         "interval": MetadataValue.text(f"±{card['interval_half_width_90']:.2f} percentage points (90 %)"),
     })
