@@ -26,6 +26,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sklearn.pipeline import Pipeline
 
+from bodyfat_assets.core.promotion import ChampionDecision
+from bodyfat_assets.core.training import TrainedChallenger
+
 CHAMPION, CHALLENGER = "champion", "challenger"
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,33 @@ class Tracker:
 
     def set_champion(self, version: str) -> None:
         self.client.set_registered_model_alias(self.config.model_name, CHAMPION, version)
+
+    def log_challenger(self, trained: TrainedChallenger, run_id: str) -> tuple[ModelVersion, dict[str, Any]]:
+        """Log a trained challenger into the active run (params, metrics, figures, the model with its card) and
+        register it as `challenger`. Returns the version and the card."""
+        result, metrics = trained.tuning, trained.metrics.as_dict()
+        mlflow.log_params({"family": result.best_family, "features": ",".join(trained.features),
+                           "study": result.study.study_name, "n_trials": result.trials_this_run,
+                           **{f"best_{k}": v for k, v in result.best_params.items()}})
+        mlflow.log_metrics({"cv_rmse": result.best_cv_rmse, **metrics,
+                            "interval_half_width_90": trained.half_width, "test_interval_coverage_90": trained.coverage,
+                            **{f"best_cv_rmse_{f}": v for f, v in result.best_by_family.items()}})
+        self.log_figures(run_id, trained.figures)
+        card = model_card(features=trained.features, family=result.best_family, params=result.best_params,
+                          cv_rmse=result.best_cv_rmse, test_metrics=metrics, half_width=trained.half_width,
+                          run_id=run_id)
+        return self.log_model_version(result.model, trained.training_example, card), card
+
+    def record_decision(self, decision: ChampionDecision, dagster_run_id: str) -> None:
+        """Tag the challenger with the decision and its figures; move `champion` when the decision says so."""
+        self.tag_version(decision.challenger_version, {
+            "promotion_decision": decision.outcome, "promotion_reason": decision.reason,
+            "challenger_test_rmse": round(decision.challenger_rmse, 4),
+            "champion_test_rmse": "none" if decision.champion_rmse is None else round(decision.champion_rmse, 4),
+            "compared_with_version": decision.previous_version or "none", "dagster_run_id": dagster_run_id,
+        })
+        if decision.moves_alias:
+            self.set_champion(decision.challenger_version)
 
 
 class TrialLogger:

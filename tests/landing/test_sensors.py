@@ -3,12 +3,20 @@
 import json
 
 import pytest
-from dagster import AssetKey, AssetMaterialization, DagsterInstance, SensorResult, SkipReason, build_sensor_context
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    AssetSelection,
+    DagsterInstance,
+    SensorResult,
+    SkipReason,
+    build_sensor_context,
+    evaluate_automation_conditions,
+)
 
 from bodyfat_assets import landing as lz
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
-from bodyfat_assets.defs.landing.sensors import evaluate_rescore
 from bodyfat_assets.lake import LocalStore
 from bodyfat_assets.landing_zone import LandingZone
 from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
@@ -128,16 +136,35 @@ def test_scoring_file_waits_for_a_champion_then_is_requested(harness, labeled_fr
     harness.land("score/s2.parquet", parquet_bytes(labeled_frame.drop(columns=["BodyFat"]).iloc[:5]))
     [request] = harness.tick().run_requests
     assert request.job_name == SCORE_JOB and request.partition_key.startswith("s2-")
-    # The champion's arrival offers re-scoring of everything not scored with it (s1 and seed included).
-    stale = evaluate_rescore(harness.instance, SCORE_JOB)
-    assert {r.partition_key.split("-")[0] for r in stale} == {"seed", "s1", "s2"}
-    for partition in harness.partitions("score"):
+
+
+def test_a_new_champion_version_rescores_every_scoring_partition_and_the_same_version_none(harness):
+    """Declarative Automation on batch_predictions, evaluated as the automation sensor would on each tick."""
+    harness.instance.add_dynamic_partitions(SCORING_FILES.name, ["s1", "s2"])
+    selection = AssetSelection.assets("batch_predictions")
+
+    def tick_automation(cursor=None):
+        result = evaluate_automation_conditions(harness.defs, harness.instance, asset_selection=selection,
+                                                cursor=cursor)
+        return set(result.get_requested_partitions(AssetKey("batch_predictions"))), result.cursor
+
+    def champion_materialized(version: str) -> None:  # the tag is what Output(data_version=...) writes
         harness.instance.report_runless_asset_event(AssetMaterialization(
-            AssetKey("batch_predictions"), partition=partition, metadata={"model_version": "1"}))
-    assert isinstance(evaluate_rescore(harness.instance, SCORE_JOB), SkipReason)
-    harness.instance.report_runless_asset_event(
-        AssetMaterialization(AssetKey("champion"), metadata={"champion_version": "2"}))
-    assert {r.run_key.split("@")[1] for r in evaluate_rescore(harness.instance, SCORE_JOB)} == {"v2"}
+            AssetKey("champion"), metadata={"champion_version": version}, tags={"dagster/data_version": version}))
+
+    requested, cursor = tick_automation()
+    assert requested == set(), "no champion yet"
+    champion_materialized("1")
+    requested, cursor = tick_automation(cursor)
+    assert requested == {"seed", "s1", "s2"}
+    requested, cursor = tick_automation(cursor)
+    assert requested == set(), "handled once"
+    champion_materialized("1")  # a rejected challenger: champion re-materialized with the same version
+    requested, cursor = tick_automation(cursor)
+    assert requested == set()
+    champion_materialized("2")
+    requested, _ = tick_automation(cursor)
+    assert requested == {"seed", "s1", "s2"}
 
 
 def test_retrain_sensor_debounces_on_rows(tmp_path):

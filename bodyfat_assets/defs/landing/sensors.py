@@ -1,7 +1,8 @@
-"""Sensors: the landing zone → ingestion and scoring runs; new raw rows → retraining; a new champion → re-scoring.
+"""Sensors: the landing zone → ingestion and scoring runs; new raw rows → retraining. Re-scoring on a new champion
+is Declarative Automation (defs/predictions/).
 
-The decisions (validation, classification, debouncing, staleness) are plain functions in `landing.py`; these
-sensors read the state they need from the lake and the Dagster instance and turn the decisions into requests.
+The decisions (validation, classification, debouncing) are plain functions in the core; these sensors read the state
+they need from the lake and the Dagster instance and turn the decisions into requests.
 """
 
 import time
@@ -23,7 +24,6 @@ from dagster import (
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
-    asset_sensor,
     sensor,
 )
 
@@ -41,7 +41,6 @@ DEFAULT_STATUS = DefaultSensorStatus.RUNNING if LANDING.sensors_running else Def
 
 RAW = AssetKey("raw_bodyfat")
 CHAMPION = AssetKey("champion")
-PREDICTIONS = AssetKey("batch_predictions")
 LANDING_ZONE = AssetKey("landing_zone")
 PARTITIONS_BY_KIND = {lz.TRAIN: LABELED_FILES.name, lz.SCORE: SCORING_FILES.name}
 ACTIVE_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
@@ -63,17 +62,6 @@ def current_champion_version(instance: DagsterInstance) -> str | None:
     return None if version in (None, "None", "none", "") else str(version)
 
 
-def scored_with_versions(instance: DagsterInstance) -> dict[str, str]:
-    """Scoring partition → model version of its latest predictions."""
-    records = instance.fetch_materializations(PREDICTIONS, limit=10_000).records  # newest first
-    versions: dict[str, str] = {}
-    for record in records:
-        partition = record.partition_key
-        if partition and partition not in versions:
-            versions[partition] = str(_metadata_value(record.event_log_entry, "model_version"))
-    return versions
-
-
 @sensor(name="landing_sensor", minimum_interval_seconds=LANDING.sensor_interval_s, default_status=DEFAULT_STATUS,
         jobs=[ingest_labeled_file, score_batch],
         description="New files in landing/train/ and landing/score/: validate, register a partition, request "
@@ -90,14 +78,6 @@ def landing_sensor(context: SensorEvaluationContext, landing: LandingZone) -> Se
                     "promotion gate decides.")
 def retrain_sensor(context: SensorEvaluationContext, retrain_policy: RetrainPolicy) -> RunRequest | SkipReason:
     return evaluate_retrain(context, retrain_policy, bodyfat_pipeline.name)
-
-
-@asset_sensor(asset_key=CHAMPION, name="rescore_sensor", minimum_interval_seconds=LANDING.sensor_interval_s,
-              default_status=DEFAULT_STATUS, job=score_batch,
-              description="After a champion materialization, re-scores every scoring partition whose "
-                          "predictions come from another model version.")
-def rescore_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry) -> list[RunRequest] | SkipReason:
-    return evaluate_rescore(context.instance, score_batch.name)
 
 
 def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ingest_job: str,
@@ -189,14 +169,3 @@ def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
         "bodyfat/new_partitions": ",".join(sorted(rows_by_partition))[:250],
         "bodyfat/requested_at": datetime.now(UTC).isoformat(),
     })
-
-
-def evaluate_rescore(instance: DagsterInstance, score_job: str) -> list[RunRequest] | SkipReason:
-    champion = current_champion_version(instance)
-    partitions = list(instance.get_dynamic_partitions(SCORING_FILES.name))
-    stale = lz.stale_scoring_partitions(partitions, scored_with_versions(instance), champion)
-    if not stale:
-        return SkipReason(f"every scoring partition is scored with champion v{champion}" if champion
-                          else "no champion yet")
-    return [RunRequest(run_key=f"{partition}@v{champion}", job_name=score_job, partition_key=partition,
-                       tags={"bodyfat/rescore_for_version": str(champion)}) for partition in stale]

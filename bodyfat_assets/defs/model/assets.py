@@ -4,18 +4,17 @@
 from dataclasses import replace
 from typing import Any
 
-import mlflow
 import optuna
 import pandas as pd
-from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, Config, DataVersion, MetadataValue, Output, asset
 
-from bodyfat_assets.core import evaluation as ev
+from bodyfat_assets.core import evaluation
+from bodyfat_assets.core.promotion import decide_champion
 from bodyfat_assets.core.schema import TARGET, model_features
 from bodyfat_assets.core.splits import train_test_frames
-from bodyfat_assets.core.tuning import tune
+from bodyfat_assets.core.training import train_challenger
 from bodyfat_assets.metadata import image, table
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
-from bodyfat_assets.tracking import model_card
 
 MODEL_GROUP = "model"
 
@@ -34,59 +33,36 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
                 pipeline: PipelineSettings, tracking: TrackingResource) -> Output[dict[str, Any]]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress goes to the Dagster log instead
     features = config.features or model_features(pipeline.allow_density)
-    train, test = train_test_frames(bodyfat_splits)
-    X, y = train[features], train[TARGET.name]
-    # A different family set is a different study: Optuna cannot widen a stored categorical (core/tuning.py).
     tuning = replace(pipeline.tuning_config(config.n_trials, config.timeout_s, config.families),
                      trial_user_attrs={"worker": f"dagster:{context.run_id}"})
     tracker = tracking.tracker(context)
     with tracker.parent_run(f"tune-{context.run_id[:8]}") as run:
         run_id = run.info.run_id
-        families = ", ".join(tuning.families) or "every model family"
-        context.log.info(f"tuning {families} with {tuning.n_trials} trials, {tuning.cv_folds}-fold CV")
+        context.log.info(f"tuning {', '.join(tuning.families) or 'every model family'} with {tuning.n_trials} "
+                         f"trials, {tuning.cv_folds}-fold CV")
         with tracker.trial_logger(run_id, context.log.info, tuning.n_trials) as log_trial:
-            result = tune(X, y, tuning, callbacks=[log_trial])
-        predicted = result.model.predict(test[features])
-        metrics = ev.regression_metrics(test[TARGET.name], predicted)
-        half_width = ev.conformal_half_width(
-            ev.cross_validated_residuals(result.model, X, y, tuning.cv_folds, tuning.seed))
-        coverage = ev.interval_coverage(test[TARGET.name], predicted, half_width)
-        figures = {
-            "predicted_vs_actual": ev.predicted_vs_actual_png(test[TARGET.name].to_numpy(), predicted, half_width),
-            "residuals": ev.residuals_png(test[TARGET.name].to_numpy(), predicted),
-            "study_history": ev.study_history_png(result.study),
-        }
-        mlflow.log_params({"family": result.best_family, "features": ",".join(features),
-                           "study": result.study.study_name, "n_trials": tuning.n_trials,
-                           **{f"best_{k}": v for k, v in result.best_params.items()}})
-        mlflow.log_metrics({"cv_rmse": result.best_cv_rmse, **metrics.as_dict(),
-                            "interval_half_width_90": half_width, "test_interval_coverage_90": coverage,
-                            **{f"best_cv_rmse_{f}": v for f, v in result.best_by_family.items()}})
-        tracker.log_figures(run_id, figures)
-        card = model_card(features=features, family=result.best_family, params=result.best_params,
-                          cv_rmse=result.best_cv_rmse, test_metrics=metrics.as_dict(), half_width=half_width,
-                          run_id=run_id)
-        version = tracker.log_model_version(result.model, X, card)
+            trained = train_challenger(bodyfat_splits, features, tuning, callbacks=[log_trial])
+        version, card = tracker.log_challenger(trained, run_id)
+    result, metrics = trained.tuning, trained.metrics
     context.log.info(f"registered {version.name} v{version.version} ({result.best_family}) as challenger: "
-                     f"test RMSE {metrics.rmse:.3f}, 90% interval ±{half_width:.2f}, coverage {coverage:.0%}")
+                     f"test RMSE {metrics.rmse:.3f}, 90% interval ±{trained.half_width:.2f}, "
+                     f"coverage {trained.coverage:.0%}")
     summary = {**card, "model_name": version.name, "model_version": str(version.version),
-               "test_interval_coverage_90": coverage, "study": result.study.study_name,
+               "test_interval_coverage_90": trained.coverage, "study": result.study.study_name,
                "trials_this_run": result.trials_this_run, "trials_in_study": len(result.study.trials)}
-    per_family = pd.DataFrame(sorted(result.best_by_family.items(), key=lambda kv: kv[1]),
-                              columns=["family", "best_cv_rmse"])
     return Output(summary, metadata={
         "model_version": str(version.version),
         "family": result.best_family,
         "best_params": MetadataValue.json(result.best_params),
         "cv_rmse": result.best_cv_rmse,
         **metrics.as_dict(),
-        "interval_half_width_90": half_width,
-        "test_interval_coverage_90": coverage,
-        "best_cv_rmse_by_family": table(per_family),
+        "interval_half_width_90": trained.half_width,
+        "test_interval_coverage_90": trained.coverage,
+        "best_cv_rmse_by_family": table(trained.best_by_family()),
         "trials": f"{result.trials_this_run} this run, {len(result.study.trials)} in study {result.study.study_name}",
         "tuning_seconds": round(result.seconds, 1),
         "mlflow_run_id": run_id,
-        **{name: image(png, name) for name, png in figures.items()},
+        **{name: image(png, name) for name, png in trained.figures.items()},
     })
 
 
@@ -95,47 +71,33 @@ def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfa
              pipeline: PipelineSettings, tracking: TrackingResource) -> Output[dict[str, Any]]:
     tracker = tracking.tracker(context)
     _, test = train_test_frames(bodyfat_splits)
-    challenger_version = str(tuned_model["model_version"])
 
-    def test_rmse(version: str) -> float:  # both scored on today's test split, whatever they were trained on
+    def test_rmse(version: str) -> float:
         model, card = tracker.load_model(version)
-        return ev.regression_metrics(test[TARGET.name], model.predict(test[card["features"]])).rmse
+        return evaluation.regression_metrics(test[TARGET.name], model.predict(test[card["features"]])).rmse
 
     current = tracker.version_by_alias("champion")
-    current_version = str(current.version) if current else None
-    challenger_rmse = test_rmse(challenger_version)
-    champion_rmse = test_rmse(current_version) if current_version else None
-    if current_version == challenger_version:
-        decision = pipeline.decide(challenger_rmse, None)
-        reason = "challenger is already the champion"
-    else:
-        decision = pipeline.decide(challenger_rmse, champion_rmse)
-        reason = decision.reason
-    outcome = "promoted" if decision.promote else "rejected"
-    tracker.tag_version(challenger_version, {
-        "promotion_decision": outcome, "promotion_reason": reason,
-        "challenger_test_rmse": round(challenger_rmse, 4),
-        "champion_test_rmse": "none" if champion_rmse is None else round(champion_rmse, 4),
-        "compared_with_version": current_version or "none", "dagster_run_id": context.run_id,
-    })
-    if decision.promote and current_version != challenger_version:
-        tracker.set_champion(challenger_version)
-    champion_version = challenger_version if decision.promote else current_version
-    context.log.info(f"{outcome} v{challenger_version}: {reason}; champion is v{champion_version}")
-    result = {"model_name": tuned_model["model_name"], "champion_version": champion_version,
-              "challenger_version": challenger_version, "decision": outcome, "reason": reason,
-              "challenger_test_rmse": challenger_rmse, "champion_test_rmse": champion_rmse,
-              "previous_champion_version": current_version}
-    return Output(result, metadata={
-        "decision": outcome,
-        "reason": reason,
-        "champion_version": str(champion_version),
-        "challenger_version": challenger_version,
-        "challenger_test_rmse": challenger_rmse,
-        "champion_test_rmse": MetadataValue.float(champion_rmse) if champion_rmse is not None else "none",
+    decision = decide_champion(str(tuned_model["model_version"]), str(current.version) if current else None,
+                               test_rmse, pipeline.promotion_margin)
+    tracker.record_decision(decision, context.run_id)
+    context.log.info(f"{decision.outcome} v{decision.challenger_version}: {decision.reason}; "
+                     f"champion is v{decision.champion_version}")
+    result = {"model_name": tuned_model["model_name"], "champion_version": decision.champion_version,
+              "challenger_version": decision.challenger_version, "decision": decision.outcome,
+              "reason": decision.reason, "challenger_test_rmse": decision.challenger_rmse,
+              "champion_test_rmse": decision.champion_rmse, "previous_champion_version": decision.previous_version}
+    # The data version is the model version: Declarative Automation re-scores only when it changes.
+    return Output(result, data_version=DataVersion(str(decision.champion_version)), metadata={
+        "decision": decision.outcome,
+        "reason": decision.reason,
+        "champion_version": str(decision.champion_version),
+        "challenger_version": decision.challenger_version,
+        "challenger_test_rmse": decision.challenger_rmse,
+        "champion_test_rmse": MetadataValue.float(decision.champion_rmse) if decision.champion_rmse is not None
+        else "none",
         "scores": table(pd.DataFrame([
-            {"role": "challenger", "version": challenger_version, "test_rmse": challenger_rmse},
-            {"role": "champion before", "version": current_version or "none",
-             "test_rmse": champion_rmse if champion_rmse is not None else "n/a"},
+            {"role": "challenger", "version": decision.challenger_version, "test_rmse": decision.challenger_rmse},
+            {"role": "champion before", "version": decision.previous_version or "none",
+             "test_rmse": decision.champion_rmse},
         ])),
     })

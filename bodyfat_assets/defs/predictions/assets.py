@@ -5,12 +5,7 @@ without their target). Written to `predictions/<partition>.parquet` in the lake,
 from typing import Any
 
 import pandas as pd
-from dagster import (
-    AssetExecutionContext,
-    MetadataValue,
-    Output,
-    asset,
-)
+from dagster import AssetExecutionContext, AutomationCondition, MetadataValue, Output, asset
 
 from bodyfat_assets import landing as lz
 from bodyfat_assets.core.schema import ROW_ID
@@ -20,10 +15,20 @@ from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import SCORING_FILES
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
 
+RESCORE_ON_NEW_CHAMPION = (
+    AutomationCondition.any_deps_match(AutomationCondition.data_version_changed())
+    & ~AutomationCondition.in_progress()
+).with_label("the champion's model version changed")
+"""`champion` reports its model version as its data version: a rejected challenger re-materializes `champion`
+with the same version and re-scores nothing; a promotion re-scores every scoring partition. New files are scored
+by the run the landing sensor requests."""
+
 
 @asset(group_name="predictions", partitions_def=SCORING_FILES, io_manager_key="predictions_io_manager",
+       automation_condition=RESCORE_ON_NEW_CHAMPION,
        description="Champion predictions with 90 % intervals and the model version used, one partition per scoring "
-                   "file (and `seed`), at predictions/<partition>.parquet.")
+                   "file (and `seed`), at predictions/<partition>.parquet. Re-scored by Declarative Automation "
+                   "when the champion's version changes.")
 def batch_predictions(context: AssetExecutionContext, champion: dict[str, Any], tracking: TrackingResource,
                       pipeline: PipelineSettings, landing: LandingZone) -> Output[pd.DataFrame]:
     version = champion["champion_version"]
