@@ -148,6 +148,8 @@ class Tracker:
         })
         if decision.moves_alias:
             self.set_champion(decision.challenger_version)
+        if decision.blocked:  # `challenger` names the candidate under review; a blocked one no longer is
+            self.client.delete_registered_model_alias(self.config.model_name, CHALLENGER)
 
 
 class TrialLogger:

@@ -3,7 +3,7 @@
 import pytest
 
 from bodyfat_assets.core.cleaning import clean
-from bodyfat_assets.core.promotion import decide_champion
+from bodyfat_assets.core.promotion import blocked_decision, decide_champion, quality_gate
 from bodyfat_assets.core.schema import model_features
 from bodyfat_assets.core.splits import stratified_split
 from bodyfat_assets.core.training import train_challenger
@@ -56,3 +56,29 @@ def test_a_scoring_error_propagates_instead_of_deciding():
         raise ConnectionError("registry unreachable")
     with pytest.raises(ConnectionError):
         decide_champion("2", "1", broken)
+
+
+def test_the_quality_gate_names_what_failed_with_its_figures(seed_frame):
+    splits = stratified_split(clean(seed_frame).cleaned)
+    findings = quality_gate(model_features(), 5.5, splits, allow_density=False, rmse_ceiling=5.0,
+                            baseline_tolerance=0.1)
+    by_check = {f.check: f for f in findings}
+    assert by_check["density_not_a_feature"].passed
+    assert not by_check["rmse_below_ceiling"].passed and "5.500 > ceiling 5" in by_check["rmse_below_ceiling"].detail
+    baseline = by_check["beats_ridge_baseline"]
+    assert not baseline.passed and baseline.figures["limit"] == pytest.approx(
+        baseline.figures["ridge_baseline_rmse"] * 1.1)
+    decision = blocked_decision("7", "3", findings)
+    assert decision.outcome == "blocked" and decision.champion_version == "3" and not decision.moves_alias
+    assert "rmse_below_ceiling" in decision.reason and "beats_ridge_baseline" in decision.reason
+    assert "density_not_a_feature" not in decision.reason and decision.challenger_rmse == 5.5
+
+
+def test_a_model_that_passes_the_gate_is_not_blocked(seed_frame):
+    splits = stratified_split(clean(seed_frame).cleaned)
+    findings = quality_gate(model_features(), 4.0, splits, allow_density=False, rmse_ceiling=6.0,
+                            baseline_tolerance=0.1)
+    assert all(f.passed for f in findings) and blocked_decision("7", "3", findings) is None
+    with_density = quality_gate([*model_features(), "Density"], 4.0, splits, allow_density=False, rmse_ceiling=6.0,
+                                baseline_tolerance=10)
+    assert not next(f for f in with_density if f.check == "density_not_a_feature").passed

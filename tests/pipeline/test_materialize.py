@@ -7,8 +7,9 @@ ingested first, then the retraining job runs, then the seed rows are scored.
 import mlflow
 import pandas as pd
 import pytest
-from dagster import DagsterInstance, TableMetadataValue
+from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, TableMetadataValue
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from bodyfat_assets.core.schema import FEATURE_NAMES
 from bodyfat_assets.definitions import build_definitions
@@ -124,15 +125,29 @@ def test_batch_predictions_carry_ids_intervals_and_version(first_run, home, seed
     assert out.set_index("row_id").loc[42, "issue"].startswith("Height")
 
 
-def test_worse_model_is_blocked_by_the_check_and_the_champion_stays(first_run, home, instance):
+def test_worse_model_is_a_green_run_with_a_blocked_decision_and_the_champion_stays(first_run, home, instance):
+    """Issue 13: a model the gate refuses is the gate working. The run stays green, `champion` records "blocked by
+    <check>: <figures>" on the version and in its own history, and `challenger` no longer points at it."""
     settings = settings_for(home)
     before = champion_version(settings)
     result = run(settings, instance, WORSE)
-    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
-    assert checks["rmse_below_ceiling"] is False
-    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert "champion" not in materialized and "batch_predictions" not in materialized
+    assert result.success
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks["rmse_below_ceiling"].passed is False or checks["beats_ridge_baseline"].passed is False
+    assert all(c.severity == AssetCheckSeverity.WARN for c in checks.values() if not c.passed)
+    decision = result.output_for_node("champion")
+    assert decision["decision"] == "blocked" and decision["champion_version"] == before
+    assert decision["reason"].startswith("blocked by ") and "test RMSE" in decision["reason"]
+    failed = [name for name, c in checks.items() if not c.passed]
+    assert all(name in decision["reason"] for name in failed)
     assert champion_version(settings) == before
+    client = MlflowClient(settings.mlflow_tracking_uri)
+    tags = client.get_model_version(settings.model_name, decision["challenger_version"]).tags
+    assert tags["promotion_decision"] == "blocked" and tags["promotion_reason"] == decision["reason"]
+    with pytest.raises(MlflowException):
+        client.get_model_version_by_alias(settings.model_name, "challenger")
+    history = instance.fetch_materializations(AssetKey("champion"), limit=1).records[0]
+    assert history.asset_materialization.metadata["decision"].value == "blocked"
 
 
 def test_worse_model_past_loose_checks_is_rejected_by_the_gate(first_run, home, instance):

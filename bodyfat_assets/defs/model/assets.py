@@ -9,7 +9,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, Config, DataVersion, MetadataValue, Output, asset
 
 from bodyfat_assets.core import evaluation
-from bodyfat_assets.core.promotion import decide_champion
+from bodyfat_assets.core.promotion import blocked_decision, decide_champion, quality_gate
 from bodyfat_assets.core.schema import TARGET, model_features
 from bodyfat_assets.core.splits import train_test_frames
 from bodyfat_assets.core.training import train_challenger
@@ -77,8 +77,12 @@ def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfa
         return evaluation.regression_metrics(test[TARGET.name], model.predict(test[card["features"]])).rmse
 
     current = tracker.version_by_alias("champion")
-    decision = decide_champion(str(tuned_model["model_version"]), str(current.version) if current else None,
-                               test_rmse, pipeline.promotion_margin)
+    challenger_version, current_version = str(tuned_model["model_version"]), str(current.version) if current else None
+    findings = quality_gate(tuned_model["features"], tuned_model["test_rmse"], bodyfat_splits,
+                            allow_density=pipeline.allow_density, rmse_ceiling=pipeline.rmse_ceiling,
+                            baseline_tolerance=pipeline.baseline_tolerance)
+    decision = (blocked_decision(challenger_version, current_version, findings)
+                or decide_champion(challenger_version, current_version, test_rmse, pipeline.promotion_margin))
     tracker.record_decision(decision, context.run_id)
     context.log.info(f"{decision.outcome} v{decision.challenger_version}: {decision.reason}; "
                      f"champion is v{decision.champion_version}")
@@ -95,6 +99,7 @@ def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfa
         "challenger_test_rmse": decision.challenger_rmse,
         "champion_test_rmse": MetadataValue.float(decision.champion_rmse) if decision.champion_rmse is not None
         else "none",
+        "gate": table(pd.DataFrame([{"check": f.check, "passed": f.passed, "detail": f.detail} for f in findings])),
         "scores": table(pd.DataFrame([
             {"role": "challenger", "version": decision.challenger_version, "test_rmse": decision.challenger_rmse},
             {"role": "champion before", "version": decision.previous_version or "none",
