@@ -13,6 +13,7 @@ from bodyfat_assets.core.health.drift import (
     drift_table,
     population_stability_index,
 )
+from bodyfat_assets.core.health.evidence import label_check, retrain_evidence
 from bodyfat_assets.core.health.live import live_performance
 
 RNG = np.random.default_rng(0)
@@ -75,3 +76,27 @@ def test_live_performance_on_known_errors():
     assert live.rmse == pytest.approx(math.sqrt((4 + 4 + 0 + 100) / 4)) and live.mae == pytest.approx(3.5)
     assert live.coverage == pytest.approx(0.75)
     assert live_performance(np.array([np.nan]), np.array([1.0]), 3.0).rows == 0
+
+
+def test_retrain_evidence_names_each_reason():
+    degraded = live_performance(np.array([20.0] * 40), np.array([12.0] * 40), half_width=7.0)
+    reasons = retrain_evidence(degraded, champion_test_rmse=4.5, drifted_features=[])
+    assert len(reasons) == 2 and "live RMSE 8.00 > 1.25" in reasons[0] and "coverage 0.00" in reasons[1]
+    healthy = live_performance(np.array([20.0] * 40), np.array([19.0] * 40), half_width=7.0)
+    assert retrain_evidence(healthy, 4.5, ["Neck", "Wrist"]) == []
+    assert "3 features drifted" in retrain_evidence(healthy, 4.5, ["Neck", "Wrist", "Hip"])[0]
+    few = live_performance(np.array([20.0] * 10), np.array([19.0] * 10), half_width=0.5)
+    assert retrain_evidence(few, 4.5, []) == [], "coverage needs 30 rows to count"
+
+
+def test_shuffled_labels_are_suspect_a_systematic_shift_is_not():
+    rng = np.random.default_rng(6)
+    truth = rng.normal(19, 8, 400)
+    predicted = truth + rng.normal(0, 4.4, 400)
+    honest = label_check(truth, predicted, 7.5, [])
+    assert honest[0] < 0.2 and honest[2] is None
+    shuffled = label_check(rng.permutation(truth), predicted, 7.5, [])
+    assert shuffled[0] > 0.4 and shuffled[1] < 0.3 and "labels suspect" in shuffled[2]
+    shifted = label_check(truth + 8, predicted, 7.5, [])
+    assert shifted[0] > 0.4 and shifted[1] > 0.5 and shifted[2] is None
+    assert label_check(rng.permutation(truth), predicted, 7.5, ["Abdomen"])[2] is None, "drift: a changed world"
