@@ -42,7 +42,9 @@ def test_a_one_sd_shift_in_one_feature_drifts_that_feature_only():
 def test_psi_matches_a_hand_computed_value():
     reference = np.arange(100, dtype=float)  # quartile edges at 24.75, 49.5, 74.25: 25 rows each
     current = np.array([10.0] * 40 + [30.0] * 30 + [60.0] * 20 + [90.0] * 10)
-    expected = sum((c - 0.25) * math.log(c / 0.25) for c in (0.4, 0.3, 0.2, 0.1))
+    # Shares carry a pseudocount of 0.5 per bin: (count + 0.5) / (n + 0.5 · bins); the reference's are 25.5/102.
+    shares = [(count + 0.5) / 102 for count in (40, 30, 20, 10)]
+    expected = sum((c - 0.25) * math.log(c / 0.25) for c in shares)
     assert population_stability_index(reference, current, bins=4) == pytest.approx(expected)
     assert population_stability_index(reference, reference, bins=4) == pytest.approx(0.0)
 
@@ -64,7 +66,8 @@ def test_a_small_significant_shift_needs_a_large_enough_ks_to_count():
 def test_the_drift_table_has_one_row_per_feature_with_a_verdict():
     reference, batch = training_like(300, RNG), training_like(100, np.random.default_rng(5))
     table = drift_table(batch_drift(reference, batch, ["Abdomen", "Neck"]))
-    assert list(table.columns) == ["feature", "ks", "p_value", "psi", "outside_training_range", "verdict"]
+    assert list(table.columns) == ["feature", "ks", "p_value", "psi", "psi_noise", "outside_training_range",
+                                   "verdict"]
     assert list(table["feature"]) == ["Abdomen", "Neck"]
 
 
