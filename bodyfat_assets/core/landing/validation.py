@@ -7,8 +7,9 @@ from pathlib import PurePosixPath
 
 import pandas as pd
 
+from bodyfat_assets.core.contract_checks import violations
 from bodyfat_assets.core.landing.naming import SCORE, TRAIN
-from bodyfat_assets.core.schema import DENSITY, FEATURE_NAMES, FEATURES_BY_NAME, TARGET
+from bodyfat_assets.core.schema import DENSITY, FEATURE_NAMES, TARGET
 
 SYNTHETIC = "synthetic"
 ID = "id"
@@ -114,16 +115,11 @@ def _check_numeric(frame: pd.DataFrame, coerced: pd.DataFrame, kind: str) -> Non
 
 
 def _check_repairable(coerced: pd.DataFrame, kind: str) -> None:
-    bad = pd.Series(False, index=coerced.index)
-    worst: dict[str, int] = {}
-    for column in REQUIRED[kind]:
-        spec = FEATURES_BY_NAME[column]
-        broken = ~coerced[column].between(spec.low, spec.high)  # NaN counts as broken
-        bad |= broken
-        if broken.any():
-            worst[column] = int(broken.sum())
+    flags = violations(coerced, REQUIRED[kind])
+    bad = flags.any(axis=1)
     if bad.mean() > MAX_BAD_FRACTION:
-        detail = ", ".join(f"{c} ({n})" for c, n in sorted(worst.items(), key=lambda kv: -kv[1])[:5])
+        worst = flags.sum().sort_values(ascending=False, kind="stable")
+        detail = ", ".join(f"{column} ({count})" for column, count in worst[worst > 0].head(5).items())
         raise Reject("beyond_repair", f"{int(bad.sum())}/{len(coerced)} rows missing or outside the physiological "
                                       f"ranges (docs/landing.md); worst columns: {detail}")
 
