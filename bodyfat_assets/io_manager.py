@@ -12,8 +12,8 @@ import pandas as pd
 from dagster import ConfigurableIOManager, Failure, InputContext, OutputContext
 from pydantic import PrivateAttr
 
+from bodyfat_assets.core.landing.naming import SEED_PARTITION
 from bodyfat_assets.lake import ObjectStore, frame_to_parquet, parquet_to_frame, store_from_url
-from bodyfat_assets.landing import SEED_PARTITION
 
 
 class LakeIOManager(ConfigurableIOManager):

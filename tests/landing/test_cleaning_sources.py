@@ -3,7 +3,7 @@
 import pandas as pd
 
 from bodyfat_assets.core.cleaning import clean, normalize_raw
-from bodyfat_assets.landing import raw_rows
+from bodyfat_assets.core.landing.rows import raw_rows
 
 
 def test_source_and_synthetic_survive_normalization(labeled_frame):

@@ -14,14 +14,14 @@ from dagster import (
     evaluate_automation_conditions,
 )
 
-from bodyfat_assets import landing as lz
+from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
 from bodyfat_assets.lake import LocalStore
 from bodyfat_assets.landing_zone import LandingZone
 from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
 from bodyfat_assets.settings import Settings
-from tests.landing.conftest import BAD_NAMES, bad_files, csv_bytes, parquet_bytes
+from tests.support.landing_files import BAD_NAMES, bad_files, csv_bytes, parquet_bytes
 
 
 class Harness:
@@ -58,15 +58,15 @@ class Harness:
 def harness(tmp_path) -> Harness:
     h = Harness(tmp_path)
     first = h.tick()  # bootstraps the seed partitions
-    assert [r.partition_key for r in first.run_requests] == [lz.SEED_PARTITION]
+    assert [r.partition_key for r in first.run_requests] == [SEED_PARTITION]
     return h
 
 
 def test_a_fresh_instance_registers_seed_and_ingests_it(tmp_path):
     h = Harness(tmp_path)
     result = h.tick()
-    assert [(r.job_name, r.partition_key) for r in result.run_requests] == [(INGEST_JOB, lz.SEED_PARTITION)]
-    assert h.partitions("train") == [lz.SEED_PARTITION] and h.partitions("score") == [lz.SEED_PARTITION]
+    assert [(r.job_name, r.partition_key) for r in result.run_requests] == [(INGEST_JOB, SEED_PARTITION)]
+    assert h.partitions("train") == [SEED_PARTITION] and h.partitions("score") == [SEED_PARTITION]
     assert h.tick().run_requests == [], "seed is registered once"
 
 
@@ -75,7 +75,7 @@ def test_new_file_gives_one_run_request_and_the_same_file_again_none(harness, la
     harness.land("train/batch-1.csv", data)
     result = harness.tick()
     [request] = result.run_requests
-    key = lz.partition_key_for("batch-1.csv", lz.content_hash(data))
+    key = partition_key_for("batch-1.csv", content_hash(data))
     assert request.job_name == INGEST_JOB and request.partition_key == key
     assert request.tags[LANDING_NAME_TAG] == "batch-1.csv" and request.run_key.startswith("train/batch-1.csv@")
     assert key in harness.partitions("train")

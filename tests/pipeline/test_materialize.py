@@ -11,12 +11,12 @@ from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, TableMetadata
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from bodyfat_assets.core.landing.naming import SEED_PARTITION
 from bodyfat_assets.core.schema import FEATURE_NAMES
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.data.checks import KNOWN_ANOMALIES
 from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
-from bodyfat_assets.landing import SEED_PARTITION
 from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
 from bodyfat_assets.settings import Settings
 from tests.support.definitions import check_names, materializable_asset_names

@@ -7,9 +7,9 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetIn, MetadataValue, asset_check
 
 from bodyfat_assets.core.cleaning import REQUIRED_COLUMNS, SOURCE
+from bodyfat_assets.core.landing.naming import SEED_PARTITION
 from bodyfat_assets.core.schema import FEATURES_BY_NAME, RAW_COLUMNS, ROW_ID
 from bodyfat_assets.core.splits import SPLIT_COLUMN, train_test_frames
-from bodyfat_assets.landing import SEED_PARTITION
 from bodyfat_assets.partitions import LABELED_FILES
 
 KNOWN_ANOMALIES: dict[int, str] = {42: "impossible", 48: "siri_mismatch", 76: "siri_mismatch",

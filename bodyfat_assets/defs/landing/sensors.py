@@ -1,8 +1,8 @@
 """Sensors: the landing zone → ingestion and scoring runs; new raw rows → retraining. Re-scoring on a new champion
 is Declarative Automation (defs/predictions/).
 
-The decisions (validation, classification, debouncing) are plain functions in the core; these sensors read the state
-they need from the lake and the Dagster instance and turn the decisions into requests.
+The decisions (validation, classification, debouncing) are plain functions in `core/landing/`; these
+sensors read the state they need from the lake and the Dagster instance and turn the decisions into requests.
 """
 
 import time
@@ -27,7 +27,10 @@ from dagster import (
     sensor,
 )
 
-from bodyfat_assets import landing as lz
+from bodyfat_assets.core.landing.cursor import LandingCursor
+from bodyfat_assets.core.landing.intake import take_in
+from bodyfat_assets.core.landing.naming import KINDS, SCORE, SEED_PARTITION, TRAIN
+from bodyfat_assets.core.landing.retrain import retrain_decision
 from bodyfat_assets.defs.jobs import bodyfat_pipeline, ingest_labeled_file, score_batch
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
 from bodyfat_assets.metadata import table
@@ -42,7 +45,7 @@ DEFAULT_STATUS = DefaultSensorStatus.RUNNING if LANDING.sensors_running else Def
 RAW = AssetKey("raw_bodyfat")
 CHAMPION = AssetKey("champion")
 LANDING_ZONE = AssetKey("landing_zone")
-PARTITIONS_BY_KIND = {lz.TRAIN: LABELED_FILES.name, lz.SCORE: SCORING_FILES.name}
+PARTITIONS_BY_KIND = {TRAIN: LABELED_FILES.name, SCORE: SCORING_FILES.name}
 ACTIVE_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
                    DagsterRunStatus.STARTED, DagsterRunStatus.SUCCESS]
 """A retraining run in these states has seen (or will see) the rows ingested before it was created; a failed or
@@ -83,56 +86,38 @@ def retrain_sensor(context: SensorEvaluationContext, retrain_policy: RetrainPoli
 def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ingest_job: str,
                      score_job: str) -> SensorResult:
     instance = context.instance
-    store = landing.store()
-    cursor = lz.LandingCursor.from_json(context.cursor)
-    listed = landing.list_landed()
     existing = {kind: list(instance.get_dynamic_partitions(name)) for kind, name in PARTITIONS_BY_KIND.items()}
-    new_partitions: dict[str, list[str]] = {kind: [] for kind in lz.KINDS}
-    runs: list[RunRequest] = []
+    intake = take_in(landing.store(), LandingCursor.from_json(context.cursor), existing)
 
-    # A fresh instance knows no partition: the seed dataset becomes the first of each, so the loop starts itself.
-    if lz.SEED_PARTITION not in existing[lz.TRAIN]:
-        new_partitions[lz.TRAIN].append(lz.SEED_PARTITION)
-        runs.append(RunRequest(run_key=f"{lz.TRAIN}/{lz.SEED_PARTITION}", job_name=ingest_job,
-                               partition_key=lz.SEED_PARTITION))
-    if lz.SEED_PARTITION not in existing[lz.SCORE]:
-        new_partitions[lz.SCORE].append(lz.SEED_PARTITION)  # scored by rescore_sensor once a champion exists
+    # A fresh instance knows no partition: the seed dataset becomes the first of each, so the loop starts itself
+    # (the seed scoring partition is scored by Declarative Automation once a champion exists).
+    new_partitions = {kind: [SEED_PARTITION] if SEED_PARTITION not in existing[kind] else [] for kind in KINDS}
+    runs = [RunRequest(run_key=f"{TRAIN}/{SEED_PARTITION}", job_name=ingest_job, partition_key=SEED_PARTITION)
+            ] if new_partitions[TRAIN] else []
+    accepted_scoring = intake.accepted(SCORE)
+    # Without a champion, Declarative Automation scores accepted scoring files when the first one lands.
+    champion = current_champion_version(instance) if accepted_scoring else None
+    for verdict in [*intake.accepted(TRAIN), *(accepted_scoring if champion is not None else [])]:
+        runs.append(RunRequest(run_key=verdict.obj.token, partition_key=verdict.partition_key,
+                               job_name=ingest_job if verdict.obj.kind == TRAIN else score_job,
+                               tags={LANDING_NAME_TAG: verdict.obj.name}))
+    for kind in KINDS:
+        new_partitions[kind] += [str(verdict.partition_key) for verdict in intake.accepted(kind)]
+    for verdict in intake.verdicts:
+        if verdict.moved_to:
+            context.log.warning(f"rejected {verdict.obj.key} ({verdict.code}: {verdict.detail}) → {verdict.moved_to}")
+        else:
+            context.log.info(f"{verdict.action} {verdict.obj.key}: partition {verdict.partition_key} "
+                             f"({verdict.rows} rows) {verdict.detail}")
+    for key, error in intake.failures.items():
+        context.log.error(f"could not handle {key}: {error}; retrying next tick")
 
-    new_objects = cursor.new_objects(listed)
-    # Only a tick with something new pays for these: processed/ grows with every file ever ingested.
-    champion = current_champion_version(instance) if new_objects else None
-    processed = {kind: {key.rsplit("/", 1)[-1].rsplit(".", 1)[0] for key in store.list_keys(f"{lz.PROCESSED}/{kind}/")}
-                 for kind in lz.KINDS} if new_objects else {}
-    handled: list[lz.LandedObject] = []
-    report: list[dict[str, Any]] = []
-    for obj in new_objects:
-        try:
-            data = store.read_bytes(obj.key)
-            verdict = lz.classify(obj, data, existing[obj.kind], processed[obj.kind], new_partitions[obj.kind])
-            if verdict.action == "accept":
-                new_partitions[obj.kind].append(verdict.partition_key)
-                tags = {LANDING_NAME_TAG: obj.name}
-                if obj.kind == lz.TRAIN:
-                    runs.append(RunRequest(run_key=obj.token, job_name=ingest_job,
-                                           partition_key=verdict.partition_key, tags=tags))
-                elif champion is not None:  # without a champion, rescore_sensor scores it when the first one lands
-                    runs.append(RunRequest(run_key=obj.token, job_name=score_job,
-                                           partition_key=verdict.partition_key, tags=tags))
-                context.log.info(f"accepted {obj.key} as {obj.kind} partition {verdict.partition_key} "
-                                 f"({verdict.rows} rows)")
-            elif verdict.action == "reject":
-                destination = lz.reject_object(store, verdict, data)
-                context.log.warning(f"rejected {obj.key} ({verdict.code}: {verdict.detail}) → {destination}")
-            handled.append(obj)
-            report.append({"file": obj.key, "action": verdict.action, "partition": verdict.partition_key or "",
-                           "rows": verdict.rows, "reason": verdict.code, "detail": verdict.detail[:300]})
-        except Exception as exc:  # one broken object (vanished, permission) must not block the others: retried
-            context.log.error(f"could not handle {obj.key}: {type(exc).__name__}: {exc}; retrying next tick")
     requests = [AddDynamicPartitionsRequest(PARTITIONS_BY_KIND[kind], keys)
                 for kind, keys in new_partitions.items() if keys]
     events = []
-    if report:
-        files = pd.DataFrame(report)
+    if intake.verdicts:
+        files = pd.DataFrame([{"file": v.obj.key, "action": v.action, "partition": v.partition_key or "",
+                               "rows": v.rows, "reason": v.code, "detail": v.detail[:300]} for v in intake.verdicts])
         events.append(AssetObservation(asset_key=LANDING_ZONE, metadata={
             "accepted": int((files["action"] == "accept").sum()),
             "rejected": int((files["action"] == "reject").sum()),
@@ -140,8 +125,8 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
             "landing": landing.url,
         }))
     return SensorResult(run_requests=runs, dynamic_partitions_requests=requests, asset_events=events,
-                        cursor=cursor.advance(listed, handled).to_json(),
-                        skip_reason=None if runs or requests or report else "no new file in the landing zone")
+                        cursor=intake.cursor.to_json(),
+                        skip_reason=None if runs or requests or events else "no new file in the landing zone")
 
 
 def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
@@ -155,7 +140,7 @@ def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
     for record in records:  # newest first: a re-materialized partition counts once
         if record.partition_key not in rows_by_partition:
             rows_by_partition[str(record.partition_key)] = int(_metadata_value(record.event_log_entry, "rows") or 0)
-    decision = lz.retrain_decision(
+    decision = retrain_decision(
         pending_rows=sum(rows_by_partition.values()), pending_files=len(rows_by_partition),
         seconds_since_last=None if since is None else time.time() - since,
         min_rows=policy.min_rows, min_interval_s=policy.min_interval_s)

@@ -7,7 +7,10 @@ from typing import Any
 import pandas as pd
 from dagster import AssetExecutionContext, AutomationCondition, MetadataValue, Output, asset
 
-from bodyfat_assets import landing as lz
+from bodyfat_assets.core.cleaning import SOURCE
+from bodyfat_assets.core.landing.naming import SCORE
+from bodyfat_assets.core.landing.rows import scoring_rows
+from bodyfat_assets.core.landing.validation import ID
 from bodyfat_assets.core.schema import ROW_ID
 from bodyfat_assets.core.scoring import score
 from bodyfat_assets.landing_zone import LandingZone, read_partition_file
@@ -34,12 +37,12 @@ def batch_predictions(context: AssetExecutionContext, champion: dict[str, Any], 
     version = champion["champion_version"]
     if version is None:
         raise RuntimeError("no champion model has been promoted yet; nothing can score the batch")
-    frame, origin = read_partition_file(context, landing, lz.SCORE, pipeline.seed_dataset)
-    rows = lz.scoring_rows(frame, context.partition_key)
+    frame, origin = read_partition_file(context, landing, SCORE, pipeline.seed_dataset)
+    rows = scoring_rows(frame, context.partition_key)
     model, card = tracking.tracker(context).load_model(str(version))
     scored = score(model, card, rows, str(version))
-    predictions = pd.concat([rows[[lz.SOURCE, lz.ID]], scored], axis=1)[
-        [lz.SOURCE, ROW_ID, lz.ID, *[c for c in scored.columns if c != ROW_ID]]]
+    predictions = pd.concat([rows[[SOURCE, ID]], scored], axis=1)[
+        [SOURCE, ROW_ID, ID, *[c for c in scored.columns if c != ROW_ID]]]
     unscored = predictions[predictions["issue"] != ""]
     context.log.info(f"scored {len(predictions) - len(unscored)} rows with v{version}; {len(unscored)} not scorable")
     return Output(predictions, metadata={
@@ -48,7 +51,7 @@ def batch_predictions(context: AssetExecutionContext, champion: dict[str, Any], 
         "model_version": str(version),
         "source_file": origin["file"],
         "mean_prediction": float(predictions["prediction"].mean()) if len(unscored) < len(predictions) else 0.0,
-        "unscored": table(unscored[[ROW_ID, lz.ID, "issue"]]),
+        "unscored": table(unscored[[ROW_ID, ID, "issue"]]),
         "preview": table(predictions.head(10)),
         "interval": MetadataValue.text(f"±{card['interval_half_width_90']:.2f} percentage points (90 %)"),
     })
