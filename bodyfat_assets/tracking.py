@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +25,8 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sklearn.pipeline import Pipeline
+
+from bodyfat_assets.core.promotion import decide_promotion
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 log = logging.getLogger(__name__)
@@ -100,10 +102,17 @@ class Tracker:
         return mv
 
     def version_by_alias(self, alias: str) -> ModelVersion | None:
+        """The version `alias` points at; None only when the registry says the model or the alias does not exist.
+
+        Any other registry error (a 5xx, a timeout, a locked store) propagates: "no champion" promotes a challenger
+        without comparing it, so it must never be a guess.
+        """
         try:
             return self.client.get_model_version_by_alias(self.config.model_name, alias)
-        except MlflowException:
-            return None
+        except MlflowException as exc:
+            if is_missing_alias(exc):
+                return None
+            raise
 
     def model_uri(self, version: str) -> str:
         return f"models:/{self.config.model_name}/{version}"
@@ -118,6 +127,63 @@ class Tracker:
 
     def set_champion(self, version: str) -> None:
         self.client.set_registered_model_alias(self.config.model_name, CHAMPION, version)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What the promotion gate did: both scores, the decision and where `champion` points afterwards."""
+
+    challenger_version: str
+    previous_champion_version: str | None
+    promoted: bool
+    reason: str
+    challenger_rmse: float
+    champion_rmse: float | None
+
+    @property
+    def champion_version(self) -> str | None:
+        return self.challenger_version if self.promoted else self.previous_champion_version
+
+    @property
+    def outcome(self) -> str:
+        return "promoted" if self.promoted else "rejected"
+
+
+def promote_challenger(tracker: Tracker, challenger_version: str, test_rmse: Callable[[str], float], margin: float,
+                       tags: Mapping[str, str] | None = None) -> Promotion:
+    """Score the challenger and the current champion with `test_rmse` (same test split), record the decision as
+    tags on the challenger, and move `champion` only if the challenger wins. A registry error while looking up the
+    champion raises before anything is tagged or moved."""
+    current = tracker.version_by_alias(CHAMPION)
+    current_version = str(current.version) if current else None
+    challenger_rmse = test_rmse(challenger_version)
+    champion_rmse = test_rmse(current_version) if current_version else None
+    if current_version == challenger_version:
+        decision = decide_promotion(challenger_rmse, None, margin)
+        reason = "challenger is already the champion"
+    else:
+        decision = decide_promotion(challenger_rmse, champion_rmse, margin)
+        reason = decision.reason
+    promotion = Promotion(challenger_version, current_version, decision.promote, reason, challenger_rmse,
+                          champion_rmse)
+    tracker.tag_version(challenger_version, {
+        "promotion_decision": promotion.outcome, "promotion_reason": reason,
+        "challenger_test_rmse": round(challenger_rmse, 4),
+        "champion_test_rmse": "none" if champion_rmse is None else round(champion_rmse, 4),
+        "compared_with_version": current_version or "none", **(tags or {}),
+    })
+    if promotion.promoted and current_version != challenger_version:
+        tracker.set_champion(challenger_version)
+    return promotion
+
+
+def is_missing_alias(exc: MlflowException) -> bool:
+    """What MLflow 3.17 answers, from its stores and through its REST API alike, for a model or alias that does not
+    exist: RESOURCE_DOES_NOT_EXIST for an unknown model, INVALID_PARAMETER_VALUE "Registered model alias X not
+    found." for an unknown alias (the same code also means a malformed name, hence the message test)."""
+    if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+        return True
+    return exc.error_code == "INVALID_PARAMETER_VALUE" and "alias" in exc.message and "not found" in exc.message
 
 
 class TrialLogger:

@@ -15,7 +15,7 @@ from bodyfat_assets.core.splits import train_test_frames
 from bodyfat_assets.core.tuning import tune
 from bodyfat_assets.metadata import image, markdown_table
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
-from bodyfat_assets.tracking import model_card
+from bodyfat_assets.tracking import model_card, promote_challenger
 
 MODEL_GROUP = "model"
 
@@ -101,26 +101,11 @@ def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfa
         model, card = tracker.load_model(version)
         return ev.regression_metrics(test[TARGET.name], model.predict(test[card["features"]])).rmse
 
-    current = tracker.version_by_alias("champion")
-    current_version = str(current.version) if current else None
-    challenger_rmse = test_rmse(challenger_version)
-    champion_rmse = test_rmse(current_version) if current_version else None
-    if current_version == challenger_version:
-        decision = pipeline.decide(challenger_rmse, None)
-        reason = "challenger is already the champion"
-    else:
-        decision = pipeline.decide(challenger_rmse, champion_rmse)
-        reason = decision.reason
-    outcome = "promoted" if decision.promote else "rejected"
-    tracker.tag_version(challenger_version, {
-        "promotion_decision": outcome, "promotion_reason": reason,
-        "challenger_test_rmse": round(challenger_rmse, 4),
-        "champion_test_rmse": "none" if champion_rmse is None else round(champion_rmse, 4),
-        "compared_with_version": current_version or "none", "dagster_run_id": context.run_id,
-    })
-    if decision.promote and current_version != challenger_version:
-        tracker.set_champion(challenger_version)
-    champion_version = challenger_version if decision.promote else current_version
+    promotion = promote_challenger(tracker, challenger_version, test_rmse, pipeline.promotion_margin,
+                                   {"dagster_run_id": context.run_id})
+    outcome, reason, champion_version = promotion.outcome, promotion.reason, promotion.champion_version
+    current_version, challenger_rmse, champion_rmse = (promotion.previous_champion_version,
+                                                       promotion.challenger_rmse, promotion.champion_rmse)
     context.log.info(f"{outcome} v{challenger_version}: {reason}; champion is v{champion_version}")
     result = {"model_name": tuned_model["model_name"], "champion_version": champion_version,
               "challenger_version": challenger_version, "decision": outcome, "reason": reason,
