@@ -27,7 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bodyfat_assets.core.schema import model_features  # noqa: E402
+from bodyfat_contract import model_features  # noqa: E402
+
 from tests.support.services import free_port, process_group, wait_until  # noqa: E402
 
 BATCH_ROWS = 10_000

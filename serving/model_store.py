@@ -19,8 +19,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 import sklearn
-
-from bodyfat_assets.core.schema import FEATURE_NAMES, FEATURES_BY_NAME
+from bodyfat_contract import FEATURE_NAMES, FEATURES_BY_NAME
 
 log = logging.getLogger("serving.model_store")
 Source = Literal["registry", "fallback"]
@@ -229,12 +228,15 @@ class RefreshOutcome:
 class ModelStore:
     def __init__(
         self,
-        source: ModelSource | None,
+        connect: Callable[[], ModelSource | None],
         fallback: Callable[[], LoadedModel],
         poll_interval_s: float,
         on_refresh: Callable[[RefreshOutcome], None] | None = None,
     ) -> None:
-        self._source = source
+        """`connect` builds the registry client at `start()` (not at import or app creation, so a misconfigured
+        registry costs only the registry, never the fallback)."""
+        self._connect = connect
+        self._source: ModelSource | None = None
         self._fallback = fallback
         self._poll_interval_s = poll_interval_s
         self._on_refresh = on_refresh
@@ -250,6 +252,10 @@ class ModelStore:
 
     def start(self) -> None:
         """Load something servable now, then keep polling. Never raises: no model means /ready says 503."""
+        try:
+            self._source = self._connect()
+        except Exception:  # a misconfigured registry must still leave the fallback serving
+            log.exception("model registry client could not be created; serving the fallback only")
         self.refresh()
         if self._current is None:
             try:

@@ -7,13 +7,12 @@ schema's [low, high]: strings, booleans, NaN and +/-Infinity are rejected with a
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, model_validator
+from bodyfat_contract import FEATURES, Feature
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
-
-from bodyfat_assets.core.schema import FEATURES, Feature
 
 # Row 1 of the seed dataset (Johnson 1996): realistic values for the OpenAPI examples.
 EXAMPLE_RECORD: dict[str, float] = {
@@ -21,6 +20,7 @@ EXAMPLE_RECORD: dict[str, float] = {
     "Thigh": 59.0, "Knee": 37.3, "Ankle": 21.9, "Biceps": 32.0, "Forearm": 27.4, "Wrist": 17.1,
 }  # fmt: skip
 BATCH_TOO_LARGE = "batch_too_large"
+DEFAULT_MAX_ROWS = 10_000
 
 
 def bounded_float(feature: Feature) -> Any:
@@ -70,9 +70,9 @@ def _batch_kind(value: Any) -> str:
 
 
 class BatchRequest(RootModel):
-    """Either a JSON list of records or a columnar object. Subclassed per app to carry the size limit."""
+    """Either a JSON list of records or a columnar object. The row limit comes from the validation context
+    (`{"max_rows": n}`, the app's `max_batch_rows`), so one model serves every configuration."""
 
-    max_rows: ClassVar[int] = 10_000
     root: Annotated[
         Annotated[list[Record], Tag("records")] | Annotated[ColumnarBatch, Tag("columns")],
         Discriminator(_batch_kind),
@@ -80,19 +80,22 @@ class BatchRequest(RootModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _limit_size(cls, value: Any) -> Any:
+    def _limit_size(cls, value: Any, info: ValidationInfo) -> Any:
         # Counted on the raw JSON before any per-value validation, so an oversized batch is rejected cheaply (413).
+        limit = (info.context or {}).get("max_rows", DEFAULT_MAX_ROWS)
         rows = len(value) if isinstance(value, list) else 0
         if isinstance(value, dict) and isinstance(value.get("columns"), dict):
             rows = max((len(v) for v in value["columns"].values() if isinstance(v, list)), default=0)
-        if rows > cls.max_rows:
+        if rows > limit:
             raise PydanticCustomError(BATCH_TOO_LARGE, "batch of {rows} rows exceeds the limit of {limit}",
-                                      {"rows": rows, "limit": cls.max_rows})  # fmt: skip
+                                      {"rows": rows, "limit": limit})  # fmt: skip
         return value
 
 
-def batch_request_model(max_rows: int) -> type[BatchRequest]:
-    return type("BatchRequest", (BatchRequest,), {"max_rows": max_rows, "__module__": __name__})
+# The batch body is parsed by hand, so its schema is published explicitly: the request body refers to
+# `#/components/schemas/...`, and the app adds these definitions to its OpenAPI document.
+BATCH_REQUEST_SCHEMA: dict[str, Any] = BatchRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+BATCH_SCHEMA_DEFS: dict[str, Any] = BATCH_REQUEST_SCHEMA.pop("$defs", {})
 
 
 class PredictResponse(BaseModel):

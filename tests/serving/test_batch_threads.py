@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from bodyfat_contract import FEATURE_NAMES, FEATURES_BY_NAME
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from bodyfat_assets.core.schema import FEATURE_NAMES, FEATURES_BY_NAME
-from serving.app import PARALLEL_BATCH_ROWS, _predict_rows
 from serving.model_store import LoadedModel
+from serving.routes.predict import PARALLEL_BATCH_ROWS, predict_rows
 from serving.schemas import ColumnarBatch
 
 
@@ -39,7 +39,7 @@ def test_large_tree_batches_get_every_core(one_thread, monkeypatch):
     spy = ThreadSpy()
     model = LoadedModel(name="m", version="1", source="registry", estimator=spy, features=FEATURE_NAMES,
                         half_width=1.0)
-    _predict_rows(model, columns(10))
-    _predict_rows(model, columns(PARALLEL_BATCH_ROWS))
+    predict_rows(model, columns(10))
+    predict_rows(model, columns(PARALLEL_BATCH_ROWS))
     assert spy.seen == [1, 2]
     assert max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp") == 1, "limit restored"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from bodyfat_contract import model_features
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 
-from bodyfat_assets.core.schema import model_features
 from serving.model_store import ModelError, ModelStore, from_card, load_fallback
 from serving.settings import FALLBACK_DIR
 from tests.serving.conftest import FakeSource, registry_model
@@ -21,7 +21,7 @@ ROW = np.array([[23, 154.25, 67.75, 36.2, 93.1, 85.2, 94.5, 59.0, 37.3, 21.9, 32
 
 
 def store_for(source: FakeSource, poll_s: float = 3600) -> ModelStore:
-    return ModelStore(source, fallback=lambda: load_fallback(FALLBACK_DIR), poll_interval_s=poll_s)
+    return ModelStore(lambda: source, fallback=lambda: load_fallback(FALLBACK_DIR), poll_interval_s=poll_s)
 
 
 def test_in_flight_reference_survives_a_swap() -> None:
