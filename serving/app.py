@@ -14,37 +14,20 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from serving.batching import MicroBatcher
 from serving.deps import require_api_key
-from serving.errors import validation_error_response
+from serving.errors import error_responses, http_error_response, validation_error_response
 from serving.metrics import MetricsMiddleware, ServingMetrics
 from serving.model_store import LoadedModel, MlflowSource, ModelSource, ModelStore, load_fallback
-from serving.routes import admin, ops, predict
+from serving.routes import admin, invocations, ops, predict
 from serving.schemas import BATCH_SCHEMA_DEFS
 from serving.settings import ServingSettings
 
 log = logging.getLogger("serving")
-ENDPOINTS = ("/health", "/ready", "/model", "/predict", "/predict/batch", "/metrics", "/admin/reload", "/docs")
-# A record is ~200 bytes of JSON; 1 KiB per row leaves room for whitespace and long decimals.
-BYTES_PER_ROW = 1024
-
-
-class BodyLimitMiddleware:
-    """Refuse an announced oversized body (Content-Length) with 413 before reading or parsing any of it."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            for key, value in scope["headers"]:
-                if key == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                    await JSONResponse({"detail": f"body exceeds {self.max_bytes} bytes"}, 413)(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
+ENDPOINTS = ("/health", "/ready", "/model", "/predict", "/predict/batch", "/invocations", "/ping", "/metrics",
+             "/admin/reload", "/docs")
 
 
 def create_app(
@@ -89,16 +72,17 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings, app.state.store, app.state.metrics, app.state.batcher = settings, store, metrics, batcher
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_batch_rows * BYTES_PER_ROW + 65_536)
     app.add_middleware(MetricsMiddleware, metrics=metrics, endpoints=ENDPOINTS)
     app.add_exception_handler(RequestValidationError, validation_error_response)
+    app.add_exception_handler(StarletteHTTPException, http_error_response)
 
     app.include_router(ops.router)
-    if settings.api_key is not None:
-        app.include_router(predict.router, dependencies=[Depends(require_api_key)],
-                           responses={401: {"description": "missing or invalid X-API-Key"}})  # fmt: skip
-    else:
-        app.include_router(predict.router)
+    # The key check is a router dependency, so it runs before any handler reads a byte of the body.
+    keyed: dict[str, Any] = (
+        {"dependencies": [Depends(require_api_key)], "responses": error_responses(401)} if settings.api_key else {}
+    )
+    app.include_router(predict.router, **keyed)
+    app.include_router(invocations.router, **keyed)
     if settings.admin_token is not None:
         app.include_router(admin.router)
 

@@ -10,16 +10,27 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from bodyfat_contract import FEATURES, Feature
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    Tag,
+    TypeAdapter,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
+
+from serving.errors import BATCH_TOO_LARGE, COLUMNS_UNEQUAL
 
 # Row 1 of the seed dataset (Johnson 1996): realistic values for the OpenAPI examples.
 EXAMPLE_RECORD: dict[str, float] = {
     "Age": 23, "Weight": 154.25, "Height": 67.75, "Neck": 36.2, "Chest": 93.1, "Abdomen": 85.2, "Hip": 94.5,
     "Thigh": 59.0, "Knee": 37.3, "Ankle": 21.9, "Biceps": 32.0, "Forearm": 27.4, "Wrist": 17.1,
 }  # fmt: skip
-BATCH_TOO_LARGE = "batch_too_large"
 DEFAULT_MAX_ROWS = 10_000
 
 
@@ -57,8 +68,13 @@ class ColumnarBatch(BaseModel):
     @model_validator(mode="after")
     def _same_length(self) -> ColumnarBatch:
         lengths = {name: len(values) for name, values in self.columns.items()}
-        if len(set(lengths.values())) > 1:
-            raise ValueError(f"all columns must have the same length, got {lengths}")
+        expected = max(lengths.values(), default=0)
+        short = [name for name, n in lengths.items() if n != expected]
+        if short:
+            raise PydanticCustomError(
+                COLUMNS_UNEQUAL, "column {column} has {n} values, the longest has {expected}: all columns must have "
+                "the same length", {"column": short[0], "n": lengths[short[0]], "expected": expected},
+            )  # fmt: skip
         return self
 
     def n_rows(self) -> int:
@@ -96,6 +112,8 @@ class BatchRequest(RootModel):
 # `#/components/schemas/...`, and the app adds these definitions to its OpenAPI document.
 BATCH_REQUEST_SCHEMA: dict[str, Any] = BatchRequest.model_json_schema(ref_template="#/components/schemas/{model}")
 BATCH_SCHEMA_DEFS: dict[str, Any] = BATCH_REQUEST_SCHEMA.pop("$defs", {})
+RECORD_ADAPTER: TypeAdapter[Record] = TypeAdapter(Record)
+BATCH_ADAPTER: TypeAdapter[BatchRequest] = TypeAdapter(BatchRequest)
 
 
 class PredictResponse(BaseModel):

@@ -17,6 +17,6 @@ router = APIRouter(
 @router.post("/reload", response_model=ReloadResponse)
 async def admin_reload(store: StoreDep) -> ReloadResponse:
     """Check the champion alias now instead of waiting for the next poll (a registry call: run off the loop)."""
-    outcome = await run_in_threadpool(store.refresh)
+    outcome = await run_in_threadpool(store.refresh, force=True)
     return ReloadResponse(outcome=outcome.outcome, version=outcome.version, source=outcome.source,
                           detail=outcome.detail)  # fmt: skip

@@ -1,38 +1,36 @@
 """Prediction endpoints. Handlers are `async def`: a single row costs microseconds to ~1.5 ms, cheaper on the event
-loop than a threadpool hop (sync handlers showed p99 100-180 ms at 16 connections, docs/serving.md)."""
+loop than a threadpool hop (sync handlers showed p99 100-180 ms at 16 connections, docs/serving.md). Bodies are read
+by `serving.body` (bounded bytes and time, after the API-key dependency has run), not by FastAPI."""
 
 from __future__ import annotations
 
-import json
-import os
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Body, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from threadpoolctl import threadpool_limits
 
+from serving.body import read_body, validate_json
 from serving.deps import BatcherDep, CurrentModel, MetricsDep, SettingsDep
+from serving.errors import error_responses
 from serving.model_store import LoadedModel
 from serving.schemas import (
+    BATCH_ADAPTER,
     BATCH_REQUEST_SCHEMA,
     EXAMPLE_RECORD,
-    BatchRequest,
+    RECORD_ADAPTER,
     BatchResponse,
     ColumnarBatch,
     PredictResponse,
     Record,
 )
 
-router = APIRouter(
-    tags=["predict"],
-    responses={422: {"description": "invalid input; `fields` names the offending features"},
-               503: {"description": "no model loaded"}},
-)  # fmt: skip
-PARALLEL_BATCH_ROWS = 2_000
+router = APIRouter(tags=["predict"], responses=error_responses(400, 408, 413, 415, 422, 503))
+# A record is ~200 bytes of JSON; 1 KiB per batch row (and 64 KiB for one record) leaves room for whitespace and
+# long decimals while bounding what an unauthenticated or careless client can make the server hold.
+BYTES_PER_ROW = 1024
+RECORD_MAX_BYTES = 65_536
 RECORD_EXAMPLES = {"typical": {"summary": "row 1 of the seed dataset (12.3% measured)", "value": EXAMPLE_RECORD}}
 BATCH_EXAMPLES = {
     "records": {"summary": "a list of records", "value": [EXAMPLE_RECORD, {**EXAMPLE_RECORD, "Abdomen": 110.0}]},
@@ -43,6 +41,16 @@ BATCH_EXAMPLES = {
 }
 
 
+def _json_body(schema: dict[str, Any], examples: dict[str, Any]) -> dict[str, Any]:
+    # The body is read by hand, so its schema is declared for /docs, clients and the fuzzer.
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema,
+                                                                               "examples": examples}}}}  # fmt: skip
+
+
+def batch_max_bytes(max_rows: int) -> int:
+    return max_rows * BYTES_PER_ROW + RECORD_MAX_BYTES
+
+
 def prediction_body(model: LoadedModel, value: float) -> dict[str, Any]:
     return {
         "body_fat_pct": value, "interval_low": value - model.half_width, "interval_high": value + model.half_width,
@@ -50,11 +58,13 @@ def prediction_body(model: LoadedModel, value: float) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@router.post("/predict", response_model=PredictResponse)
-async def predict(
-    model: CurrentModel, batcher: BatcherDep, record: Annotated[Record, Body(openapi_examples=RECORD_EXAMPLES)]
-) -> Response:
+@router.post(
+    "/predict", response_model=PredictResponse,
+    openapi_extra=_json_body({"$ref": "#/components/schemas/Record"}, RECORD_EXAMPLES),
+)  # fmt: skip
+async def predict(request: Request, model: CurrentModel, batcher: BatcherDep, settings: SettingsDep) -> Response:
     """Predict one record. Every feature is required, finite and inside its schema range."""
+    record: Record = validate_json(RECORD_ADAPTER, await read_body(request, RECORD_MAX_BYTES, settings.body_timeout_s))
     row = np.array([[record[name] for name in model.features]], dtype=np.float64)
     if model.linear is not None:
         value = float(model.predict(row)[0])  # microseconds: batching would only add overhead
@@ -65,35 +75,26 @@ async def predict(
 
 
 @router.post(
-    "/predict/batch",
-    response_model=BatchResponse,
-    responses={413: {"description": "more rows than BODYFAT_SERVING_MAX_BATCH_ROWS, or a larger body"}},
-    # The body is read and validated by hand (below), so its schema is declared here for /docs and clients.
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": BATCH_REQUEST_SCHEMA, "examples": BATCH_EXAMPLES}}}},
-)  # fmt: skip
+    "/predict/batch", response_model=BatchResponse, openapi_extra=_json_body(BATCH_REQUEST_SCHEMA, BATCH_EXAMPLES)
+)
 async def predict_batch(request: Request, model: CurrentModel, settings: SettingsDep, metrics: MetricsDep) -> Response:
     """Predict many rows: a JSON list of records, or `{"columns": {feature: [values]}}` (faster to parse)."""
-    raw = await request.body()
-    context = {"max_rows": settings.max_batch_rows}
-    try:
-        # pydantic's own JSON parser is ~4x faster than json.loads + validation for columnar bodies; for a list
-        # of records json.loads is slightly faster. Python's json also accepts NaN/Infinity, rejected below.
-        if raw.lstrip()[:1] == b"[":
-            batch = BatchRequest.model_validate(json.loads(raw), context=context)
-        else:
-            batch = BatchRequest.model_validate_json(raw, context=context)
-    except ValueError as exc:  # ValidationError, or json.JSONDecodeError on the records path
-        errors = exc.errors() if isinstance(exc, ValidationError) else [
-            {"type": "json_invalid", "loc": (), "msg": f"JSON decode error: {exc}"}]  # fmt: skip
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+    raw = await read_body(request, batch_max_bytes(settings.max_batch_rows), settings.body_timeout_s)
+    # Parsing and validating 10,000 rows takes 15-100 ms: in the threadpool, so single-row requests keep being
+    # answered meanwhile (on the loop, one batch client raised single-row p90 from 14 to 132 ms; issue 14, item 7).
+    batch = await run_in_threadpool(validate_json, BATCH_ADAPTER, raw, {"max_rows": settings.max_batch_rows})
+    del raw
     values = await run_in_threadpool(predict_rows, model, batch.root)
     metrics.predicted_rows.inc(len(values))
-    return JSONResponse({
+    return JSONResponse(batch_body(model, values))
+
+
+def batch_body(model: LoadedModel, values: np.ndarray) -> dict[str, Any]:
+    return {
         "n": len(values), "body_fat_pct": values.tolist(), "interval_low": (values - model.half_width).tolist(),
         "interval_high": (values + model.half_width).tolist(), "model_version": model.version,
         "model_source": model.source,
-    })  # fmt: skip
+    }  # fmt: skip
 
 
 def predict_rows(model: LoadedModel, body: Any) -> np.ndarray:
@@ -104,10 +105,4 @@ def predict_rows(model: LoadedModel, body: Any) -> np.ndarray:
         rows = np.array([[rec[name] for name in model.features] for rec in body], dtype=np.float64)
     if len(rows) == 0:
         return np.empty(0)
-    rows = rows.reshape(len(rows), len(model.features))
-    if model.linear is None and len(rows) >= PARALLEL_BATCH_ROWS:
-        # Single rows are fastest on one OpenMP thread (the process default); a large tree-model batch is not,
-        # and would otherwise lose to `mlflow models serve`, which uses every core for it.
-        with threadpool_limits(limits=os.cpu_count() or 1, user_api="openmp"):
-            return model.predict(rows)
-    return model.predict(rows)
+    return model.predict(rows.reshape(len(rows), len(model.features)))
