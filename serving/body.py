@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from starlette.requests import ClientDisconnect, Request
 
 from serving.errors import ApiError
 
 IDENTITY_ENCODINGS = {b"", b"identity"}
+T = TypeVar("T")
 
 
 async def read_body(request: Request, max_bytes: int, timeout_s: float) -> bytes:
@@ -51,12 +53,12 @@ async def read_body(request: Request, max_bytes: int, timeout_s: float) -> bytes
     return b"".join(chunks)
 
 
-def validate_json(adapter: TypeAdapter[Any], raw: bytes, context: dict[str, Any] | None = None) -> Any:
-    """`adapter.validate_json(raw)`, raising a RequestValidationError that holds neither the input nor the
+def validated(parse: Callable[[], T], raw: bytes) -> T:
+    """`parse()` (which validates `raw`), raising a RequestValidationError that holds neither the input nor the
     original exception (whose `input` would keep a multi-megabyte body alive until a cyclic GC)."""
     errors: list[dict[str, Any]] | None = None
     try:
-        return adapter.validate_json(raw, context=context)
+        return parse()
     except ValidationError as exc:
         errors = exc.errors(include_input=False, include_url=False)
     located = [{**e, "loc": ("body", *e["loc"], *_json_error_key(raw, e))} for e in errors]

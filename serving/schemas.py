@@ -7,8 +7,10 @@ schema's [low, high]: strings, booleans, NaN and +/-Infinity are rejected with a
 
 from __future__ import annotations
 
+import operator
 from typing import Annotated, Any, Literal
 
+import pydantic_core
 from bodyfat_contract import FEATURES, Feature
 from pydantic import (
     BaseModel,
@@ -18,6 +20,7 @@ from pydantic import (
     RootModel,
     Tag,
     TypeAdapter,
+    ValidationError,
     ValidationInfo,
     model_validator,
 )
@@ -114,6 +117,57 @@ BATCH_REQUEST_SCHEMA: dict[str, Any] = BatchRequest.model_json_schema(ref_templa
 BATCH_SCHEMA_DEFS: dict[str, Any] = BATCH_REQUEST_SCHEMA.pop("$defs", {})
 RECORD_ADAPTER: TypeAdapter[Record] = TypeAdapter(Record)
 BATCH_ADAPTER: TypeAdapter[BatchRequest] = TypeAdapter(BatchRequest)
+_FEATURE_NAMES = tuple(f.name for f in FEATURES)
+_ROW_VALUES = operator.itemgetter(*_FEATURE_NAMES)
+
+
+def _records_as_columns(rows: Any, max_rows: int) -> dict[str, list[Any]] | None:
+    """{feature: values} from a list of dicts that each have exactly the 13 features, else None. C-level map/zip:
+    a Python loop over 10,000 rows to check keys and transpose cost ~50 ms on the busy machine, this ~10 ms."""
+    if not isinstance(rows, list) or len(rows) > max_rows:
+        return None
+    try:
+        if rows and set(map(len, rows)) != {len(_FEATURE_NAMES)}:
+            return None  # missing or extra keys (or rows that are not dicts)
+        values = list(map(_ROW_VALUES, rows))
+    except (KeyError, TypeError):
+        return None
+    if not values:
+        return {name: [] for name in _FEATURE_NAMES}
+    return dict(zip(_FEATURE_NAMES, map(list, zip(*values, strict=True)), strict=True))
+
+
+def _validated_as_columns(rows: Any, max_rows: int) -> BatchRequest | None:
+    """A list of records validated as columns, or None if it has another shape or a bad value (the caller then
+    validates it as records, so the error names its row). Validating 10,000 `Record`s field by field took ~8x the
+    JSON parse (~240 ms against ~30 ms on the busy project machine); 13 strict float lists take a few ms."""
+    columns = _records_as_columns(rows, max_rows)
+    if columns is None:
+        return None
+    try:
+        return BATCH_ADAPTER.validate_python({"columns": columns}, context={"max_rows": max_rows})
+    except ValidationError:
+        return None
+
+
+def validate_batch_json(raw: bytes, max_rows: int) -> BatchRequest:
+    """A batch body (JSON bytes) validated against the contract; a list of records is parsed once, then
+    validated as columns."""
+    if raw.lstrip()[:1] == b"[":
+        try:
+            fast = _validated_as_columns(pydantic_core.from_json(raw), max_rows)
+        except ValueError:
+            fast = None  # invalid JSON: the validation below reports it
+        if fast is not None:
+            return fast
+    return BATCH_ADAPTER.validate_json(raw, context={"max_rows": max_rows})
+
+
+def validate_batch_python(value: Any, max_rows: int) -> BatchRequest:
+    """The same for an already parsed body (MLflow's `/invocations` formats)."""
+    return _validated_as_columns(value, max_rows) or BATCH_ADAPTER.validate_python(
+        value, context={"max_rows": max_rows}
+    )
 
 
 class PredictResponse(BaseModel):

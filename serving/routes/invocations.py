@@ -21,7 +21,7 @@ from serving.body import read_body
 from serving.deps import CurrentModel, MetricsDep, SettingsDep
 from serving.errors import error_responses, validation_error_response
 from serving.routes.predict import batch_max_bytes, predict_rows
-from serving.schemas import BATCH_ADAPTER
+from serving.schemas import validate_batch_python
 
 router = APIRouter(tags=["mlflow"])
 FORMATS = ("dataframe_split", "dataframe_records", "inputs", "instances")
@@ -66,7 +66,7 @@ def _validate(raw: bytes, max_rows: int) -> tuple[str, Any]:
         errors = [{"type": "json_invalid", "loc": ("body",), "msg": str(exc)[:300]}]
     if errors is None:
         try:
-            return kind, BATCH_ADAPTER.validate_python(body, context={"max_rows": max_rows})
+            return kind, validate_batch_python(body, max_rows)
         except pydantic_core.ValidationError as exc:
             errors = [{**e, "loc": ("body", kind, *e["loc"])} for e in exc.errors(include_input=False)]
     raise RequestValidationError(errors)

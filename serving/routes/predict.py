@@ -4,6 +4,7 @@ by `serving.body` (bounded bytes and time, after the API-key dependency has run)
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -11,12 +12,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from serving.body import read_body, validate_json
+from serving.body import read_body, validated
 from serving.deps import BatcherDep, CurrentModel, MetricsDep, SettingsDep
 from serving.errors import error_responses
 from serving.model_store import LoadedModel
 from serving.schemas import (
-    BATCH_ADAPTER,
     BATCH_REQUEST_SCHEMA,
     EXAMPLE_RECORD,
     RECORD_ADAPTER,
@@ -24,6 +24,7 @@ from serving.schemas import (
     ColumnarBatch,
     PredictResponse,
     Record,
+    validate_batch_json,
 )
 
 router = APIRouter(tags=["predict"], responses=error_responses(400, 408, 413, 415, 422, 503))
@@ -64,7 +65,8 @@ def prediction_body(model: LoadedModel, value: float) -> dict[str, Any]:
 )  # fmt: skip
 async def predict(request: Request, model: CurrentModel, batcher: BatcherDep, settings: SettingsDep) -> Response:
     """Predict one record. Every feature is required, finite and inside its schema range."""
-    record: Record = validate_json(RECORD_ADAPTER, await read_body(request, RECORD_MAX_BYTES, settings.body_timeout_s))
+    raw = await read_body(request, RECORD_MAX_BYTES, settings.body_timeout_s)
+    record: Record = validated(lambda: RECORD_ADAPTER.validate_json(raw), raw)
     row = np.array([[record[name] for name in model.features]], dtype=np.float64)
     if model.linear is not None:
         value = float(model.predict(row)[0])  # microseconds: batching would only add overhead
@@ -82,7 +84,7 @@ async def predict_batch(request: Request, model: CurrentModel, settings: Setting
     raw = await read_body(request, batch_max_bytes(settings.max_batch_rows), settings.body_timeout_s)
     # Parsing and validating 10,000 rows takes 15-100 ms: in the threadpool, so single-row requests keep being
     # answered meanwhile (on the loop, one batch client raised single-row p90 from 14 to 132 ms; issue 14, item 7).
-    batch = await run_in_threadpool(validate_json, BATCH_ADAPTER, raw, {"max_rows": settings.max_batch_rows})
+    batch = await run_in_threadpool(validated, partial(validate_batch_json, raw, settings.max_batch_rows), raw)
     del raw
     values = await run_in_threadpool(predict_rows, model, batch.root)
     metrics.predicted_rows.inc(len(values))

@@ -72,3 +72,15 @@ def test_openapi_lists_the_error_responses(make_client, fake_source) -> None:
         assert {"401", "408", "413", "415", "422", "503"} <= set(spec["paths"][path]["post"]["responses"]), path
     assert spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert "Record" in spec["components"]["schemas"]
+
+
+@pytest.mark.parametrize(
+    ("row", "field"),
+    [({**RECORD, "Neck": True}, "Neck"), ({**RECORD, "Density": 1.05}, "Density"),
+     ({k: v for k, v in RECORD.items() if k != "Hip"}, "Hip"), ({**RECORD, "Age": 1e9}, "Age")],
+)  # fmt: skip
+def test_records_fast_path_keeps_row_and_field_in_errors(make_client, fake_source, row, field) -> None:
+    """Records are validated as columns when they are well-formed; a bad one must still be named by row."""
+    response = make_client(source=fake_source).post("/predict/batch", json=[RECORD, RECORD, row])
+    assert response.status_code == 422 and response.json()["fields"] == [field]
+    assert response.json()["detail"][0]["loc"][:3] == ["body", "records", 2]
