@@ -14,6 +14,8 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from serving.batching import MicroBatcher
@@ -21,13 +23,13 @@ from serving.deps import require_api_key
 from serving.errors import error_responses, http_error_response, validation_error_response
 from serving.metrics import MetricsMiddleware, ServingMetrics
 from serving.model_store import LoadedModel, MlflowSource, ModelSource, ModelStore, load_fallback
-from serving.routes import admin, invocations, ops, predict
+from serving.routes import admin, invocations, ops, page, predict
 from serving.schemas import BATCH_SCHEMA_DEFS
 from serving.settings import ServingSettings
 
 log = logging.getLogger("serving")
-ENDPOINTS = ("/health", "/ready", "/model", "/predict", "/predict/batch", "/invocations", "/ping", "/metrics",
-             "/admin/reload", "/docs")
+ENDPOINTS = ("/", "/features", "/health", "/ready", "/model", "/predict", "/predict/batch", "/invocations", "/ping",
+             "/metrics", "/admin/reload", "/docs", "/redoc")
 
 
 def create_app(
@@ -65,7 +67,9 @@ def create_app(
         await batcher.stop()
         store.stop()
 
-    app = FastAPI(
+    # FastAPIOffline serves /docs and /redoc with Swagger UI and ReDoc from the pinned fastapi-offline package:
+    # FastAPI's own pages load them from a CDN, blank without internet.
+    app = FastAPIOffline(
         title="bodyfat serving API",
         version="1.0.0",
         description="Body-fat percentage from 13 tape-measure features, with a 90% split-conformal interval.",
@@ -77,6 +81,8 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, http_error_response)
 
     app.include_router(ops.router)
+    app.include_router(page.router)
+    app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
     # The key check is a router dependency, so it runs before any handler reads a byte of the body.
     keyed: dict[str, Any] = (
         {"dependencies": [Depends(require_api_key)], "responses": error_responses(401)} if settings.api_key else {}

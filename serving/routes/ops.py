@@ -10,16 +10,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from serving.deps import CurrentModel, MetricsDep, StoreDep
 from serving.schemas import FeatureInfo, ModelInfo, ReadyResponse
 
-router = APIRouter(tags=["ops"])
+router = APIRouter()
 
 
-@router.get("/health")
+@router.get("/health", tags=["ops"])
 async def health() -> dict[str, str]:
     """Liveness: the process answers. Says nothing about the model (see /ready)."""
     return {"status": "ok"}
 
 
-@router.get("/ready", response_model=ReadyResponse, responses={503: {"model": ReadyResponse}})
+@router.get("/ready", tags=["ops"], response_model=ReadyResponse, responses={503: {"model": ReadyResponse}})
 async def ready(store: StoreDep) -> JSONResponse:
     """200 once a model (registry champion or bundled fallback) is loaded; the body says which."""
     model, last = store.current, store.last_outcome
@@ -46,7 +46,7 @@ async def model_info(model: CurrentModel) -> ModelInfo:
     )  # fmt: skip
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", tags=["ops"], response_class=Response)
 async def prometheus_metrics(metrics: MetricsDep, store: StoreDep) -> Response:
     """Prometheus exposition: request counts and latency by endpoint, model version, refresh outcomes."""
     metrics.record_model(store.current)
