@@ -1,12 +1,12 @@
 """FastAPI application factory: `create_app(settings)` wires settings, model store, metrics and routers together.
 
-The routes live in `serving/routes/` (predict, ops, admin) and take what they need through the `Annotated`
-dependencies in `serving/deps.py`; speed choices are explained where they are made and measured in docs/serving.md.
+The routes live in `serving/routes/` (predict, invocations, ops, page, admin) and take what they need through the
+`Annotated` dependencies in `serving/deps.py`; speed choices are explained where they are made and measured in
+docs/serving.md.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,7 +27,6 @@ from serving.routes import admin, invocations, ops, page, predict
 from serving.schemas import BATCH_SCHEMA_DEFS
 from serving.settings import ServingSettings
 
-log = logging.getLogger("serving")
 ENDPOINTS = ("/", "/features", "/health", "/ready", "/model", "/predict", "/predict/batch", "/invocations", "/ping",
              "/metrics", "/admin/reload", "/docs", "/redoc")
 
@@ -89,6 +88,7 @@ def create_app(
     )
     app.include_router(predict.router, **keyed)
     app.include_router(invocations.router, **keyed)
+    app.include_router(invocations.probes)
     if settings.admin_token is not None:
         app.include_router(admin.router)
 

@@ -9,6 +9,7 @@ endpoints: MLflow's response has no place for them.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pydantic_core
@@ -24,17 +25,19 @@ from serving.routes.predict import batch_max_bytes, predict_rows
 from serving.schemas import validate_batch_python
 
 router = APIRouter(tags=["mlflow"])
+# Probes stay open, as in `mlflow models serve`: MLflow's client polls /ping without credentials before scoring.
+probes = APIRouter(tags=["mlflow"])
 FORMATS = ("dataframe_split", "dataframe_records", "inputs", "instances")
 API_VERSION = "1.0.0"
 
 
-@router.get("/ping", response_class=PlainTextResponse)
+@probes.get("/ping", response_class=PlainTextResponse)
 async def ping(model: CurrentModel) -> str:
     """MLflow's readiness probe: 200 once a model is loaded."""
     return "\n"
 
 
-@router.get("/version", response_class=PlainTextResponse)
+@probes.get("/version", response_class=PlainTextResponse)
 async def version() -> str:
     return API_VERSION
 
@@ -99,8 +102,6 @@ async def invocations(request: Request, model: CurrentModel, settings: SettingsD
 
 def _mlflow_error(ours: JSONResponse) -> JSONResponse:
     """Our validation body with MLflow's `error_code`/`message` added; 400 as MLflow answers bad input."""
-    import json
-
     body = json.loads(ours.body)
     if ours.status_code == 413:
         return JSONResponse({"error_code": "BAD_REQUEST", "message": body["detail"], **body}, 413)

@@ -84,3 +84,11 @@ def test_records_fast_path_keeps_row_and_field_in_errors(make_client, fake_sourc
     response = make_client(source=fake_source).post("/predict/batch", json=[RECORD, RECORD, row])
     assert response.status_code == 422 and response.json()["fields"] == [field]
     assert response.json()["detail"][0]["loc"][:3] == ["body", "records", 2]
+
+
+def test_mlflow_probes_stay_open_when_scoring_needs_a_key(make_client, fake_source) -> None:
+    client = make_client(source=fake_source, api_key="k3y")
+    assert client.get("/ping").status_code == 200 and client.get("/version").status_code == 200
+    body = {"dataframe_records": [RECORD]}
+    assert client.post("/invocations", json=body).status_code == 401
+    assert client.post("/invocations", json=body, headers={"X-API-Key": "k3y"}).json()["predictions"]
