@@ -7,8 +7,9 @@ PIPELINE_JOB = "bodyfat_pipeline"
 SCORE_JOB = "score_batch"
 
 ingest_labeled_file = define_asset_job(
-    INGEST_JOB, selection=AssetSelection.assets("raw_bodyfat"),
-    description="Ingest one labeled file (a raw_bodyfat partition) and move it to landing/processed/.")
+    INGEST_JOB, selection=AssetSelection.assets("raw_bodyfat", "live_performance"),
+    description="Ingest one labeled file (a raw_bodyfat partition), move it to landing/processed/, and measure the "
+                "champion of the moment on it (live_performance) before it joins training.")
 bodyfat_pipeline = define_asset_job(
     PIPELINE_JOB, selection=AssetSelection.assets("cleaned_bodyfat", "quarantined_bodyfat", "bodyfat_splits",
                                                   "tuned_model", "champion"),

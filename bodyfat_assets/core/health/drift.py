@@ -32,6 +32,9 @@ class DriftThresholds:
     """Features that must drift at once for the drift to count as evidence for a retrain."""
 
 
+DEFAULT_THRESHOLDS = DriftThresholds()
+
+
 @dataclass(frozen=True)
 class ColumnDrift:
     column: str
@@ -78,7 +81,7 @@ def _shares(values: np.ndarray, inner_edges: np.ndarray) -> np.ndarray:
 
 
 def column_drift(column: str, reference: np.ndarray, current: np.ndarray,
-                 thresholds: DriftThresholds = DriftThresholds()) -> ColumnDrift:
+                 thresholds: DriftThresholds = DEFAULT_THRESHOLDS) -> ColumnDrift:
     reference, current = _finite(reference), _finite(current)
     if len(reference) == 0 or len(current) == 0:
         nan = float("nan")
@@ -92,7 +95,7 @@ def column_drift(column: str, reference: np.ndarray, current: np.ndarray,
 
 
 def batch_drift(reference: pd.DataFrame, batch: pd.DataFrame, columns: Sequence[str],
-                thresholds: DriftThresholds = DriftThresholds()) -> list[ColumnDrift]:
+                thresholds: DriftThresholds = DEFAULT_THRESHOLDS) -> list[ColumnDrift]:
     """One ColumnDrift per column present in both frames, in `columns` order."""
     return [column_drift(c, reference[c].to_numpy(), pd.to_numeric(batch[c], errors="coerce").to_numpy(), thresholds)
             for c in columns if c in reference.columns and c in batch.columns]

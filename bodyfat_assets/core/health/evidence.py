@@ -33,8 +33,11 @@ class EvidencePolicy:
     square root of the models' R² ≈ 0.69)."""
 
 
+DEFAULT_POLICY = EvidencePolicy()
+
+
 def retrain_evidence(live: LivePerformance | None, champion_test_rmse: float | None,
-                     drifted_features: Sequence[str], policy: EvidencePolicy = EvidencePolicy()) -> list[str]:
+                     drifted_features: Sequence[str], policy: EvidencePolicy = DEFAULT_POLICY) -> list[str]:
     """Human-readable reasons to retrain now (empty: none)."""
     reasons = []
     if live is not None and live.rows and champion_test_rmse:
@@ -50,7 +53,7 @@ def retrain_evidence(live: LivePerformance | None, champion_test_rmse: float | N
 
 
 def label_check(actual: np.ndarray, predicted: np.ndarray, half_width: float, drifted_features: Sequence[str],
-                policy: EvidencePolicy = EvidencePolicy()) -> tuple[float, float, str | None]:
+                policy: EvidencePolicy = DEFAULT_POLICY) -> tuple[float, float, str | None]:
     """(share outside the interval, correlation of actual with predicted, why the labels are suspect or None)."""
     actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
     scored = np.isfinite(actual) & np.isfinite(predicted)
