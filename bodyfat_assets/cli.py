@@ -41,7 +41,7 @@ def materialize_all(settings: Settings, run_config: dict | None = None) -> dict:
 
     from bodyfat_assets.core.landing.naming import SEED_PARTITION
     from bodyfat_assets.definitions import build_definitions
-    from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
+    from bodyfat_assets.defs.jobs import HEALTH_JOB, INGEST_JOB, PIPELINE_JOB, SCORE_JOB
     from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
 
     defs = build_definitions(settings)
@@ -51,7 +51,7 @@ def materialize_all(settings: Settings, run_config: dict | None = None) -> dict:
                 instance.add_dynamic_partitions(partitions.name, [SEED_PARTITION])
         results = {}
         for job_name, partition, config in ((INGEST_JOB, SEED_PARTITION, None), (PIPELINE_JOB, None, run_config),
-                                            (SCORE_JOB, SEED_PARTITION, None)):
+                                            (SCORE_JOB, SEED_PARTITION, None), (HEALTH_JOB, None, None)):
             result = defs.resolve_job_def(job_name).execute_in_process(
                 instance=instance, raise_on_error=False, run_config=config, partition_key=partition)
             if not result.success:
