@@ -22,8 +22,9 @@ install: $(VENV)/.installed  ## create .venv with the pinned dependencies
 demo: install  ## materialize every asset on the embedded default, report, then serve Dagit + API (Ctrl-C stops)
 	$(BIN)/python -m bodyfat_assets.cli demo
 
-test: install  ## ruff, then the whole test suite (CI=true turns PostgreSQL skips into failures)
+test: install  ## ruff, dg check defs, then the whole test suite (CI=true turns PostgreSQL skips into failures)
 	$(BIN)/ruff check .
+	DAGSTER_HOME=$$(mktemp -d) $(BIN)/dg check defs --no-check-yaml
 	$(BIN)/python -m pytest
 
 lint: install  ## ruff only

@@ -39,10 +39,10 @@ def materialize_all(settings: Settings, run_config: dict | None = None) -> dict:
     first (the landing sensor would do the same, a tick later)."""
     from dagster import DagsterInstance
 
-    from bodyfat_assets.assets.data import LABELED_FILES
-    from bodyfat_assets.assets.predictions import SCORING_FILES
-    from bodyfat_assets.definitions import INGEST_JOB, PIPELINE_JOB, SCORE_JOB, build_definitions
-    from bodyfat_assets.landing import SEED_PARTITION
+    from bodyfat_assets.core.landing.naming import SEED_PARTITION
+    from bodyfat_assets.definitions import build_definitions
+    from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
+    from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
 
     defs = build_definitions(settings)
     with DagsterInstance.from_config(str(prepare_dagster_home(settings))) as instance:

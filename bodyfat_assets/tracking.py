@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +26,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sklearn.pipeline import Pipeline
 
-from bodyfat_assets.core.promotion import decide_promotion
+from bodyfat_assets.core.promotion import ChampionDecision, GateFinding, blocked_decision, decide_champion
+from bodyfat_assets.core.training import TrainedChallenger
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 log = logging.getLogger(__name__)
@@ -128,53 +129,47 @@ class Tracker:
     def set_champion(self, version: str) -> None:
         self.client.set_registered_model_alias(self.config.model_name, CHAMPION, version)
 
+    def log_challenger(self, trained: TrainedChallenger, run_id: str) -> tuple[ModelVersion, dict[str, Any]]:
+        """Log a trained challenger into the active run (params, metrics, figures, the model with its card) and
+        register it as `challenger`. Returns the version and the card."""
+        result, metrics = trained.tuning, trained.metrics.as_dict()
+        mlflow.log_params({"family": result.best_family, "features": ",".join(trained.features),
+                           "study": result.study.study_name, "n_trials": result.trials_this_run,
+                           **{f"best_{k}": v for k, v in result.best_params.items()}})
+        mlflow.log_metrics({"cv_rmse": result.best_cv_rmse, **metrics,
+                            "interval_half_width_90": trained.half_width, "test_interval_coverage_90": trained.coverage,
+                            **{f"best_cv_rmse_{f}": v for f, v in result.best_by_family.items()}})
+        self.log_figures(run_id, trained.figures)
+        card = model_card(features=trained.features, family=result.best_family, params=result.best_params,
+                          cv_rmse=result.best_cv_rmse, test_metrics=metrics, half_width=trained.half_width,
+                          run_id=run_id)
+        return self.log_model_version(result.model, trained.training_example, card), card
 
-@dataclass(frozen=True)
-class Promotion:
-    """What the promotion gate did: both scores, the decision and where `champion` points afterwards."""
-
-    challenger_version: str
-    previous_champion_version: str | None
-    promoted: bool
-    reason: str
-    challenger_rmse: float
-    champion_rmse: float | None
-
-    @property
-    def champion_version(self) -> str | None:
-        return self.challenger_version if self.promoted else self.previous_champion_version
-
-    @property
-    def outcome(self) -> str:
-        return "promoted" if self.promoted else "rejected"
+    def record_decision(self, decision: ChampionDecision, tags: Mapping[str, str]) -> None:
+        """Tag the challenger with the decision and its figures; move `champion` when the decision says so."""
+        self.tag_version(decision.challenger_version, {
+            "promotion_decision": decision.outcome, "promotion_reason": decision.reason,
+            "challenger_test_rmse": round(decision.challenger_rmse, 4),
+            "champion_test_rmse": "none" if decision.champion_rmse is None else round(decision.champion_rmse, 4),
+            "compared_with_version": decision.previous_version or "none", **tags,
+        })
+        if decision.moves_alias:
+            self.set_champion(decision.challenger_version)
+        if decision.blocked:  # `challenger` names the candidate under review; a blocked one no longer is
+            self.client.delete_registered_model_alias(self.config.model_name, CHALLENGER)
 
 
 def promote_challenger(tracker: Tracker, challenger_version: str, test_rmse: Callable[[str], float], margin: float,
-                       tags: Mapping[str, str] | None = None) -> Promotion:
-    """Score the challenger and the current champion with `test_rmse` (same test split), record the decision as
-    tags on the challenger, and move `champion` only if the challenger wins. A registry error while looking up the
-    champion raises before anything is tagged or moved."""
+                       findings: Sequence[GateFinding] = (), tags: Mapping[str, str] | None = None) -> ChampionDecision:
+    """The `champion` step without Dagster: look up the champion, decide (blocked by a failed gate finding, or
+    compared on the same test split), record the decision on the challenger and move `champion` if it won. A
+    registry error while looking up the champion raises before anything is tagged or moved."""
     current = tracker.version_by_alias(CHAMPION)
     current_version = str(current.version) if current else None
-    challenger_rmse = test_rmse(challenger_version)
-    champion_rmse = test_rmse(current_version) if current_version else None
-    if current_version == challenger_version:
-        decision = decide_promotion(challenger_rmse, None, margin)
-        reason = "challenger is already the champion"
-    else:
-        decision = decide_promotion(challenger_rmse, champion_rmse, margin)
-        reason = decision.reason
-    promotion = Promotion(challenger_version, current_version, decision.promote, reason, challenger_rmse,
-                          champion_rmse)
-    tracker.tag_version(challenger_version, {
-        "promotion_decision": promotion.outcome, "promotion_reason": reason,
-        "challenger_test_rmse": round(challenger_rmse, 4),
-        "champion_test_rmse": "none" if champion_rmse is None else round(champion_rmse, 4),
-        "compared_with_version": current_version or "none", **(tags or {}),
-    })
-    if promotion.promoted and current_version != challenger_version:
-        tracker.set_champion(challenger_version)
-    return promotion
+    decision = (blocked_decision(challenger_version, current_version, findings)
+                or decide_champion(challenger_version, current_version, test_rmse, margin))
+    tracker.record_decision(decision, tags or {})
+    return decision
 
 
 def is_missing_alias(exc: MlflowException) -> bool:

@@ -1,53 +1,7 @@
-"""The feature schema shared by the pipeline and the serving API.
+"""Re-export of the feature contract, which now lives in the dependency-free `bodyfat_contract` package (contract/).
 
-Units follow the dataset (Johnson 1996): Weight in lb, Height in inches, circumferences in cm.
-The plausible ranges are physiological bounds for adult men, wide enough to keep real extremes (the 363 lb
-subject, row 39) and narrow enough to reject typos (a 29.5 in height, row 42).
-
-Density is kept in raw and cleaned data only to check BodyFat: BodyFat was *computed* from underwater-weighing
-Density with Siri's equation, so a model given Density learns an algebraic identity, not a prediction anyone with a
-tape measure can use. `model_features(allow_density=True)` exists for experiments, never as the default.
+This module goes away once the pipeline imports `bodyfat_contract` directly.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Feature:
-    name: str
-    unit: str
-    low: float
-    high: float
-    description: str
-
-
-FEATURES: tuple[Feature, ...] = (
-    Feature("Age", "years", 18, 100, "age"),
-    Feature("Weight", "lb", 80, 500, "body weight"),
-    Feature("Height", "in", 48, 96, "standing height"),
-    Feature("Neck", "cm", 25, 65, "neck circumference"),
-    Feature("Chest", "cm", 60, 180, "chest circumference"),
-    Feature("Abdomen", "cm", 50, 200, "abdomen circumference at the umbilicus"),
-    Feature("Hip", "cm", 60, 180, "hip circumference"),
-    Feature("Thigh", "cm", 30, 110, "thigh circumference"),
-    Feature("Knee", "cm", 25, 60, "knee circumference"),
-    Feature("Ankle", "cm", 15, 45, "ankle circumference"),
-    Feature("Biceps", "cm", 18, 60, "extended biceps circumference"),
-    Feature("Forearm", "cm", 15, 45, "forearm circumference"),
-    Feature("Wrist", "cm", 12, 28, "wrist circumference"),
-)
-
-TARGET = Feature("BodyFat", "%", 2, 60, "body fat percentage (Siri)")
-DENSITY = Feature("Density", "g/cm3", 0.95, 1.11, "body density from underwater weighing")
-ROW_ID = "row_id"
-
-FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
-FEATURES_BY_NAME: dict[str, Feature] = {f.name: f for f in (*FEATURES, TARGET, DENSITY)}
-RAW_COLUMNS: tuple[str, ...] = (DENSITY.name, TARGET.name, *FEATURE_NAMES)
-
-
-def model_features(allow_density: bool = False) -> list[str]:
-    """Columns a model may use, in the order models are fitted and served with."""
-    return [*FEATURE_NAMES, DENSITY.name] if allow_density else list(FEATURE_NAMES)
+from bodyfat_contract import *  # noqa: F403
+from bodyfat_contract import __all__  # noqa: F401

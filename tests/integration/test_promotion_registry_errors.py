@@ -75,7 +75,7 @@ def test_a_registry_500_fails_the_promotion_and_keeps_the_champion(server: str) 
     assert "promotion_decision" not in client.get_model_version(MODEL, "2").tags
     # The same call through a healthy registry compares and promotes: the failure above was the registry's.
     promotion = promote_challenger(tracker_for(server), "2", TEST_RMSE.__getitem__, margin=0.0)
-    assert (promotion.promoted, promotion.previous_champion_version, promotion.champion_rmse) == (True, "1", 4.0)
+    assert (promotion.promoted, promotion.previous_version, promotion.champion_rmse) == (True, "1", 4.0)
     assert client.get_model_version_by_alias(MODEL, CHAMPION).version == "2"
 
 

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from bodyfat_assets.core.cleaning import clean, normalize_raw
-from bodyfat_assets.landing import raw_rows
+from bodyfat_assets.core.landing.rows import raw_rows
 
 
 def test_source_and_synthetic_survive_normalization(labeled_frame):
@@ -32,8 +32,8 @@ def test_row_ids_repeat_across_sources_without_being_duplicates(labeled_frame):
 
 
 def test_splits_are_stable_as_files_arrive(labeled_frame):
-    from bodyfat_assets.assets.data import split_rows
     from bodyfat_assets.core.splits import stratified_split
+    from bodyfat_assets.defs.data.assets import split_rows
 
     seed = raw_rows(pd.read_csv("data/bodyfat.csv").iloc[:100], "seed")
     batch_a = raw_rows(labeled_frame.assign(BodyFat=labeled_frame["BodyFat"] + 0.3), "a-1")

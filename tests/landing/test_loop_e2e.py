@@ -21,11 +21,11 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 from mlflow import MlflowClient
 
-from bodyfat_assets import landing as lz
+from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
 from bodyfat_assets.feed import feed, landing_store
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
 from bodyfat_assets.settings import PROJECT_ROOT, Settings
-from tests.landing.conftest import bad_files
+from tests.support.landing_files import bad_files
 from tests.support.services import process_group, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -84,7 +84,7 @@ def loop(tmp_path_factory):
         try:
             state.timings["bootstrap_s"] = state.wait(
                 lambda: proc.poll() is None and state.champion_decisions()
-                and state.lake.exists(f"predictions/{lz.SEED_PARTITION}.parquet"),
+                and state.lake.exists(f"predictions/{SEED_PARTITION}.parquet"),
                 BOOTSTRAP_TIMEOUT_S, "seed ingested, first champion, seed scored")
             yield state
         finally:
@@ -99,7 +99,7 @@ def test_labeled_file_flows_to_a_champion_decision(loop):
     landed_at = time.monotonic()
     [url] = feed(loop.settings, labeled=1, scoring=0, rows=30, seed=7)
     name = url.rsplit("/", 1)[1]
-    key = lz.partition_key_for(name, lz.content_hash(loop.landing.read_bytes(f"train/{name}")))
+    key = partition_key_for(name, content_hash(loop.landing.read_bytes(f"train/{name}")))
     loop.wait(lambda: len(loop.champion_decisions()) > before, STEP_TIMEOUT_S, "a champion decision")
     loop.timings["labeled_landing_to_decision_s"] = round(time.monotonic() - landed_at, 1)
     assert loop.lake.exists(f"raw_bodyfat/{key}.parquet"), "its raw partition was materialized"
@@ -110,14 +110,14 @@ def test_labeled_file_flows_to_a_champion_decision(loop):
     tags = client.get_model_version(loop.settings.model_name, decision["challenger_version"]).tags
     assert tags["promotion_decision"] == decision["decision"]
     cleaned = parquet_to_frame(loop.lake.read_bytes("cleaned_bodyfat.parquet"))
-    assert {lz.SEED_PARTITION, key} <= set(cleaned["source"]) and cleaned["synthetic"].sum() > 0
+    assert {SEED_PARTITION, key} <= set(cleaned["source"]) and cleaned["synthetic"].sum() > 0
 
 
 def test_scoring_file_gets_predictions_with_a_model_version(loop):
     landed_at = time.monotonic()
     [url] = feed(loop.settings, labeled=0, scoring=1, rows=12, fmt="parquet", seed=8)
     name = url.rsplit("/", 1)[1]
-    key = lz.partition_key_for(name, lz.content_hash(loop.landing.read_bytes(f"score/{name}")))
+    key = partition_key_for(name, content_hash(loop.landing.read_bytes(f"score/{name}")))
     loop.wait(lambda: loop.lake.exists(f"predictions/{key}.parquet"), STEP_TIMEOUT_S, f"predictions/{key}.parquet")
     loop.timings["scoring_landing_to_predictions_s"] = round(time.monotonic() - landed_at, 1)
     predictions = parquet_to_frame(loop.lake.read_bytes(f"predictions/{key}.parquet"))

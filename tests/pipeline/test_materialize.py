@@ -7,17 +7,19 @@ ingested first, then the retraining job runs, then the seed rows are scored.
 import mlflow
 import pandas as pd
 import pytest
-from dagster import DagsterInstance
+from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, TableMetadataValue
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
-from bodyfat_assets.assets.data import LABELED_FILES
-from bodyfat_assets.assets.predictions import SCORING_FILES
-from bodyfat_assets.checks import KNOWN_ANOMALIES
+from bodyfat_assets.core.landing.naming import SEED_PARTITION
 from bodyfat_assets.core.schema import FEATURE_NAMES
-from bodyfat_assets.definitions import ASSETS, INGEST_JOB, PIPELINE_JOB, SCORE_JOB, build_definitions
+from bodyfat_assets.definitions import build_definitions
+from bodyfat_assets.defs.data.checks import KNOWN_ANOMALIES
+from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
-from bodyfat_assets.landing import SEED_PARTITION
+from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
 from bodyfat_assets.settings import Settings
+from tests.support.definitions import check_names, materializable_asset_names
 
 pytestmark = pytest.mark.e2e
 
@@ -71,12 +73,14 @@ def champion_version(settings) -> str:
     return str(client.get_model_version_by_alias(settings.model_name, "champion").version)
 
 
-def test_every_asset_materialized_and_every_check_passed(seed_runs, instance):
+def test_every_asset_materialized_and_every_check_passed(seed_runs, home):
     materialized = {e.asset_key.to_user_string() for r in seed_runs for e in r.get_asset_materialization_events()}
-    expected = {k.to_user_string() for a in ASSETS for k in a.keys}
-    assert materialized == expected
+    defs = build_definitions(settings_for(home))
+    assert materialized == materializable_asset_names(defs)
     checks = [c for r in seed_runs for c in r.get_asset_check_evaluations()]
-    assert len(checks) == 8 and all(c.passed for c in checks), [(c.check_name, c.passed) for c in checks]
+    assert {f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks} == check_names(defs)
+    assert len(checks) == len(check_names(defs)) and all(c.passed for c in checks), [
+        (c.check_name, c.passed) for c in checks]
 
 
 def test_seed_partition_carries_its_source(seed_runs, home):
@@ -121,15 +125,29 @@ def test_batch_predictions_carry_ids_intervals_and_version(first_run, home, seed
     assert out.set_index("row_id").loc[42, "issue"].startswith("Height")
 
 
-def test_worse_model_is_blocked_by_the_check_and_the_champion_stays(first_run, home, instance):
+def test_worse_model_is_a_green_run_with_a_blocked_decision_and_the_champion_stays(first_run, home, instance):
+    """Issue 13: a model the gate refuses is the gate working. The run stays green, `champion` records "blocked by
+    <check>: <figures>" on the version and in its own history, and `challenger` no longer points at it."""
     settings = settings_for(home)
     before = champion_version(settings)
     result = run(settings, instance, WORSE)
-    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
-    assert checks["rmse_below_ceiling"] is False
-    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert "champion" not in materialized and "batch_predictions" not in materialized
+    assert result.success
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks["rmse_below_ceiling"].passed is False or checks["beats_ridge_baseline"].passed is False
+    assert all(c.severity == AssetCheckSeverity.WARN for c in checks.values() if not c.passed)
+    decision = result.output_for_node("champion")
+    assert decision["decision"] == "blocked" and decision["champion_version"] == before
+    assert decision["reason"].startswith("blocked by ") and "test RMSE" in decision["reason"]
+    failed = [name for name, c in checks.items() if not c.passed]
+    assert all(name in decision["reason"] for name in failed)
     assert champion_version(settings) == before
+    client = MlflowClient(settings.mlflow_tracking_uri)
+    tags = client.get_model_version(settings.model_name, decision["challenger_version"]).tags
+    assert tags["promotion_decision"] == "blocked" and tags["promotion_reason"] == decision["reason"]
+    with pytest.raises(MlflowException):
+        client.get_model_version_by_alias(settings.model_name, "challenger")
+    history = instance.fetch_materializations(AssetKey("champion"), limit=1).records[0]
+    assert history.asset_materialization.metadata["decision"].value == "blocked"
 
 
 def test_worse_model_past_loose_checks_is_rejected_by_the_gate(first_run, home, instance):
@@ -151,3 +169,13 @@ def test_worse_model_past_loose_checks_is_rejected_by_the_gate(first_run, home, 
     predictions = parquet_to_frame(lake.read_bytes(f"predictions/{SEED_PARTITION}.parquet"))
     assert set(predictions["model_version"]) == {before}, "scoring keeps using the champion"
     assert isinstance(predictions, pd.DataFrame)
+
+
+def test_metadata_tables_are_typed_tables_the_ui_can_sort(first_run):
+    cleaned = next(e for e in first_run.get_asset_materialization_events()
+                   if e.asset_key.to_user_string() == "quarantined_bodyfat").materialization.metadata
+    quarantined = cleaned["quarantined"]
+    assert isinstance(quarantined, TableMetadataValue)
+    assert [c.name for c in quarantined.schema.columns] == ["source", "row_id", "reasons", "rules"]
+    assert {c.name: c.type for c in quarantined.schema.columns}["row_id"] == "int"
+    assert len(quarantined.records) == cleaned["rows"].value > 0

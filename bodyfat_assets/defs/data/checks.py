@@ -1,18 +1,16 @@
-"""Asset checks: data quality on the way in, and a blocking gate before a model can reach `champion`."""
+"""Data quality on the way in: raw schema per file, cleaned rows complete and in range, known anomalies caught,
+train and test disjoint."""
 
 
-from typing import Any
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetIn, MetadataValue, asset_check
+from dagster import AssetCheckResult, AssetIn, MetadataValue, asset_check
 
-from bodyfat_assets.assets.data import LABELED_FILES
 from bodyfat_assets.core.cleaning import REQUIRED_COLUMNS, SOURCE
-from bodyfat_assets.core.evaluation import ridge_baseline_rmse
-from bodyfat_assets.core.schema import DENSITY, FEATURES_BY_NAME, RAW_COLUMNS, ROW_ID, TARGET
+from bodyfat_assets.core.landing.naming import SEED_PARTITION
+from bodyfat_assets.core.schema import FEATURES_BY_NAME, RAW_COLUMNS, ROW_ID
 from bodyfat_assets.core.splits import SPLIT_COLUMN, train_test_frames
-from bodyfat_assets.landing import SEED_PARTITION
-from bodyfat_assets.resources import PipelineSettings
+from bodyfat_assets.partitions import LABELED_FILES
 
 KNOWN_ANOMALIES: dict[int, str] = {42: "impossible", 48: "siri_mismatch", 76: "siri_mismatch",
                                    96: "siri_mismatch", 182: "siri_mismatch"}
@@ -82,38 +80,3 @@ def splits_disjoint(bodyfat_splits: pd.DataFrame) -> AssetCheckResult:
         metadata={"train_rows": len(train), "test_rows": len(test),
                   "overlap": MetadataValue.json([f"{src}:{row}" for src, row in overlap[:20]])},
     )
-
-
-@asset_check(asset="tuned_model", blocking=True, description="Density (the target's source) is not a feature.")
-def density_not_a_feature(tuned_model: dict[str, Any], pipeline: PipelineSettings) -> AssetCheckResult:
-    uses_density = DENSITY.name in tuned_model["features"]
-    return AssetCheckResult(
-        passed=not uses_density or pipeline.allow_density,
-        metadata={"features": MetadataValue.json(tuned_model["features"]), "allow_density": pipeline.allow_density},
-    )
-
-
-@asset_check(asset="tuned_model", blocking=True, description="Test RMSE is under the configured ceiling.")
-def rmse_below_ceiling(tuned_model: dict[str, Any], pipeline: PipelineSettings) -> AssetCheckResult:
-    return AssetCheckResult(
-        passed=tuned_model["test_rmse"] <= pipeline.rmse_ceiling,
-        severity=AssetCheckSeverity.ERROR,
-        metadata={"test_rmse": tuned_model["test_rmse"], "ceiling": pipeline.rmse_ceiling},
-    )
-
-
-@asset_check(asset="tuned_model", blocking=True, additional_ins={"bodyfat_splits": AssetIn()},
-             description="Test RMSE is no worse than a default ridge on the same split (within a tolerance).")
-def beats_ridge_baseline(tuned_model: dict[str, Any], bodyfat_splits: pd.DataFrame,
-                         pipeline: PipelineSettings) -> AssetCheckResult:
-    train, test = train_test_frames(bodyfat_splits)
-    baseline = ridge_baseline_rmse(train, test, tuned_model["features"], TARGET.name)
-    limit = baseline * (1 + pipeline.baseline_tolerance)
-    return AssetCheckResult(
-        passed=tuned_model["test_rmse"] <= limit,
-        metadata={"test_rmse": tuned_model["test_rmse"], "ridge_baseline_rmse": baseline, "limit": limit},
-    )
-
-
-ALL_CHECKS = [raw_schema, cleaned_no_nulls, cleaned_in_range, known_anomalies_quarantined, splits_disjoint,
-              density_not_a_feature, rmse_below_ceiling, beats_ridge_baseline]

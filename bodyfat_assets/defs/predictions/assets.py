@@ -5,51 +5,44 @@ without their target). Written to `predictions/<partition>.parquet` in the lake,
 from typing import Any
 
 import pandas as pd
-from dagster import (
-    AssetExecutionContext,
-    DynamicPartitionsDefinition,
-    InputContext,
-    MetadataValue,
-    Output,
-    OutputContext,
-    asset,
-)
+from dagster import AssetExecutionContext, AutomationCondition, MetadataValue, Output, asset
 
-from bodyfat_assets import landing as lz
-from bodyfat_assets.assets.data import LandingZone, read_partition_file
+from bodyfat_assets.core.cleaning import SOURCE
+from bodyfat_assets.core.landing.naming import SCORE
+from bodyfat_assets.core.landing.rows import scoring_rows
+from bodyfat_assets.core.landing.validation import ID
 from bodyfat_assets.core.schema import ROW_ID
 from bodyfat_assets.core.scoring import score
-from bodyfat_assets.io_manager import LakeIOManager
-from bodyfat_assets.metadata import markdown_table
+from bodyfat_assets.landing_zone import LandingZone, read_partition_file
+from bodyfat_assets.metadata import table
+from bodyfat_assets.partitions import SCORING_FILES
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
 
-SCORING_FILES = DynamicPartitionsDefinition(name="scoring_files")
-"""batch_predictions partitions: `seed` and one per accepted file from landing/score/."""
-PREDICTIONS_PREFIX = "predictions"
-
-
-class PredictionsIOManager(LakeIOManager):
-    """The lake IO manager with predictions at `predictions/<partition>.parquet`: the folder consumers read."""
-
-    @staticmethod
-    def _stem(context: OutputContext | InputContext, partition_key: str | None = None) -> str:
-        return f"{PREDICTIONS_PREFIX}/{partition_key or 'latest'}"
+RESCORE_ON_NEW_CHAMPION = (
+    AutomationCondition.any_deps_match(AutomationCondition.data_version_changed())
+    & ~AutomationCondition.in_progress()
+).with_label("the champion's model version changed")
+"""`champion` reports its model version as its data version: a rejected challenger re-materializes `champion`
+with the same version and re-scores nothing; a promotion re-scores every scoring partition. New files are scored
+by the run the landing sensor requests."""
 
 
 @asset(group_name="predictions", partitions_def=SCORING_FILES, io_manager_key="predictions_io_manager",
+       automation_condition=RESCORE_ON_NEW_CHAMPION,
        description="Champion predictions with 90 % intervals and the model version used, one partition per scoring "
-                   "file (and `seed`), at predictions/<partition>.parquet.")
+                   "file (and `seed`), at predictions/<partition>.parquet. Re-scored by Declarative Automation "
+                   "when the champion's version changes.")
 def batch_predictions(context: AssetExecutionContext, champion: dict[str, Any], tracking: TrackingResource,
                       pipeline: PipelineSettings, landing: LandingZone) -> Output[pd.DataFrame]:
     version = champion["champion_version"]
     if version is None:
         raise RuntimeError("no champion model has been promoted yet; nothing can score the batch")
-    frame, origin = read_partition_file(context, landing, lz.SCORE, pipeline.seed_dataset)
-    rows = lz.scoring_rows(frame, context.partition_key)
+    frame, origin = read_partition_file(context, landing, SCORE, pipeline.seed_dataset)
+    rows = scoring_rows(frame, context.partition_key)
     model, card = tracking.tracker(context).load_model(str(version))
     scored = score(model, card, rows, str(version))
-    predictions = pd.concat([rows[[lz.SOURCE, lz.ID]], scored], axis=1)[
-        [lz.SOURCE, ROW_ID, lz.ID, *[c for c in scored.columns if c != ROW_ID]]]
+    predictions = pd.concat([rows[[SOURCE, ID]], scored], axis=1)[
+        [SOURCE, ROW_ID, ID, *[c for c in scored.columns if c != ROW_ID]]]
     unscored = predictions[predictions["issue"] != ""]
     context.log.info(f"scored {len(predictions) - len(unscored)} rows with v{version}; {len(unscored)} not scorable")
     return Output(predictions, metadata={
@@ -58,7 +51,7 @@ def batch_predictions(context: AssetExecutionContext, champion: dict[str, Any], 
         "model_version": str(version),
         "source_file": origin["file"],
         "mean_prediction": float(predictions["prediction"].mean()) if len(unscored) < len(predictions) else 0.0,
-        "unscored": markdown_table(unscored[[ROW_ID, lz.ID, "issue"]]),
-        "preview": markdown_table(predictions.head(10)),
+        "unscored": table(unscored[[ROW_ID, ID, "issue"]]),
+        "preview": table(predictions.head(10)),
         "interval": MetadataValue.text(f"±{card['interval_half_width_90']:.2f} percentage points (90 %)"),
     })

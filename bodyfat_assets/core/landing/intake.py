@@ -1,0 +1,101 @@
+"""The landing sensor's decision, without Dagster: list, find what is new, classify each new object, move the
+rejected ones. The sensor turns the result into partitions, run requests and an observation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from bodyfat_assets.core.landing.cursor import LandedObject, LandingCursor, list_landed
+from bodyfat_assets.core.landing.moves import reject_object
+from bodyfat_assets.core.landing.naming import (
+    KINDS,
+    PROCESSED,
+    content_hash,
+    duplicate_of,
+    partition_key_for,
+    partition_of_processed,
+)
+from bodyfat_assets.core.landing.validation import Reject, read_landed_file
+from bodyfat_assets.lake import ObjectStore
+
+ACCEPT, REJECT, SKIP = "accept", "reject", "skip"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the landing sensor does with one new object."""
+
+    obj: LandedObject
+    action: str
+    """ACCEPT (register partition, request a run), REJECT (moved to rejected/), SKIP (in flight)."""
+    partition_key: str | None = None
+    rows: int = 0
+    code: str = ""
+    detail: str = ""
+    moved_to: str = ""
+
+
+def classify(obj: LandedObject, data: bytes, existing_partitions: Iterable[str],
+             processed_partitions: Iterable[str] = (), accepted_this_tick: Iterable[str] = ()) -> Verdict:
+    """Decide one object: deduplicated by content against every partition of its kind, then validated."""
+    existing = list(existing_partitions)
+    data_hash = content_hash(data)
+    key = partition_key_for(obj.name, data_hash)
+    if key in existing and key not in set(processed_partitions):
+        # Same name and bytes as a registered partition whose run has not moved it yet: in flight, not new.
+        return Verdict(obj, SKIP, partition_key=key, detail=f"partition {key} already registered, not yet processed")
+    twin = duplicate_of(data_hash, [*existing, *accepted_this_tick])
+    if twin:
+        return Verdict(obj, REJECT, code="duplicate_content", detail=f"same bytes as partition {twin}")
+    try:
+        frame = read_landed_file(obj.kind, obj.name, data)
+    except Reject as rejection:
+        return Verdict(obj, REJECT, code=rejection.code, detail=rejection.detail)
+    return Verdict(obj, ACCEPT, partition_key=key, rows=len(frame))
+
+
+@dataclass
+class Intake:
+    """One tick's outcome: a verdict per handled object (rejected ones already moved), the objects that failed
+    and are retried next tick, and the cursor to store."""
+
+    verdicts: list[Verdict] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    """Landed key → error, for objects that could not be handled (vanished, permission): retried next tick."""
+    cursor: LandingCursor = field(default_factory=LandingCursor)
+
+    def accepted(self, kind: str) -> list[Verdict]:
+        return [v for v in self.verdicts if v.action == ACCEPT and v.obj.kind == kind]
+
+
+def processed_partitions(store: ObjectStore) -> dict[str, set[str]]:
+    return {kind: {partition_of_processed(key) for key in store.list_keys(f"{PROCESSED}/{kind}/")}
+            for kind in KINDS}
+
+
+def take_in(store: ObjectStore, cursor: LandingCursor, existing: Mapping[str, Iterable[str]]) -> Intake:
+    """Classify every object of the landing zone not in `cursor`; move rejected ones to rejected/.
+
+    `existing` maps each kind to its registered partitions. One broken object never blocks the others.
+    """
+    listed = list_landed(store)
+    new_objects = cursor.new_objects(listed)
+    # Only a tick with something new pays for this listing: processed/ grows with every file ever ingested.
+    processed = processed_partitions(store) if new_objects else {}
+    intake = Intake()
+    handled: list[LandedObject] = []
+    for obj in new_objects:
+        try:
+            data = store.read_bytes(obj.key)
+            accepted = [v.partition_key for v in intake.accepted(obj.kind) if v.partition_key]
+            verdict = classify(obj, data, existing.get(obj.kind, ()), processed[obj.kind], accepted)
+            if verdict.action == REJECT:
+                verdict = replace(verdict, moved_to=reject_object(store, obj, verdict.code, verdict.detail, data))
+        except Exception as exc:  # one broken object (vanished, permission) must not block the others: retried
+            intake.failures[obj.key] = f"{type(exc).__name__}: {exc}"
+            continue
+        intake.verdicts.append(verdict)
+        handled.append(obj)
+    intake.cursor = cursor.advance(listed, handled)
+    return intake
