@@ -18,7 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from bodyfat_assets.core.schema import FEATURE_NAMES
+from bodyfat_contract import FEATURE_NAMES
+
 from bodyfat_assets.settings import PROJECT_ROOT, Settings, process_environment
 
 # The first subject of the seed dataset, for the demo's curl (BodyFat 12.3 %).
