@@ -15,10 +15,10 @@ import time
 
 import numpy as np
 import pandas as pd
+from bodyfat_contract import FEATURE_NAMES
 
 from bodyfat_assets.core.cleaning import clean
 from bodyfat_assets.core.health.drift import DriftThresholds, batch_drift
-from bodyfat_assets.core.schema import FEATURE_NAMES
 from bodyfat_assets.core.splits import stratified_split, train_test_frames
 from bodyfat_assets.settings import SEED_DATASET
 

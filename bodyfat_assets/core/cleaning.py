@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from bodyfat_contract import DENSITY, FEATURE_NAMES, RAW_COLUMNS, ROW_ID, TARGET
 
-from bodyfat_assets.core.schema import DENSITY, FEATURE_NAMES, FEATURES_BY_NAME, RAW_COLUMNS, ROW_ID, TARGET
+from bodyfat_assets.core.contract_checks import out_of_range
 
 SIRI_TOLERANCE = 1.0
 """Percentage points. Rounding in the published table stays well under this; a copy error does not."""
@@ -69,17 +70,9 @@ def _impossible(df: pd.DataFrame) -> pd.Series:
 
 
 def _out_of_range(df: pd.DataFrame) -> pd.Series:
-    checked = [c for c in (*REQUIRED_COLUMNS, DENSITY.name) if c in df.columns]
-
-    def reason(row: pd.Series) -> str | None:
-        found = []
-        for column in checked:
-            value, spec = row[column], FEATURES_BY_NAME[column]
-            if pd.notna(value) and not spec.low <= value <= spec.high:
-                found.append(f"{column} {value:g} {spec.unit} outside [{spec.low:g}, {spec.high:g}]")
-        return "; ".join(found) or None
-
-    return df.apply(reason, axis=1)
+    # Missing values have their own rule; the ranges are the feature contract's, checked by the one shared function.
+    reasons = out_of_range(df, [c for c in (*REQUIRED_COLUMNS, DENSITY.name) if c in df.columns], missing=False)
+    return reasons.where(reasons != "", None).astype(object)
 
 
 def _duplicate(df: pd.DataFrame) -> pd.Series:

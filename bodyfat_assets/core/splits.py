@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from bodyfat_contract import TARGET
 from sklearn.model_selection import train_test_split
-
-from bodyfat_assets.core.schema import TARGET
 
 SPLIT_COLUMN = "split"
 

@@ -2,11 +2,11 @@ from dataclasses import replace
 
 import optuna
 import pytest
+from bodyfat_contract import DENSITY, TARGET, model_features
 from sklearn.pipeline import Pipeline
 
 from bodyfat_assets.core.cleaning import clean
 from bodyfat_assets.core.families import FAMILIES, build_pipeline
-from bodyfat_assets.core.schema import DENSITY, TARGET, model_features
 from bodyfat_assets.core.splits import stratified_split, train_test_frames
 from bodyfat_assets.core.tuning import TuningConfig, cv_rmse, default_study_name, tune
 

@@ -2,9 +2,9 @@
 
 import optuna
 import pytest
+from bodyfat_contract import TARGET, model_features
 
 from bodyfat_assets.core.cleaning import clean
-from bodyfat_assets.core.schema import TARGET, model_features
 from bodyfat_assets.core.splits import stratified_split, train_test_frames
 from bodyfat_assets.core.tuning import TuningConfig, default_study_name, tune
 from bodyfat_assets.lake import frame_to_parquet, store_from_url

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import optuna
 import pytest
+from bodyfat_contract import TARGET, model_features
 
 from bodyfat_assets.core import families as family_registry
 from bodyfat_assets.core.cleaning import clean
-from bodyfat_assets.core.schema import TARGET, model_features
 from bodyfat_assets.core.splits import stratified_split, train_test_frames
 from bodyfat_assets.core.tuning import TuningConfig, tune
 from tests.support.services import postgres_database

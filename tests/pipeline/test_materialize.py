@@ -7,12 +7,12 @@ ingested first, then the retraining job runs, then the seed rows are scored.
 import mlflow
 import pandas as pd
 import pytest
+from bodyfat_contract import FEATURE_NAMES
 from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, TableMetadataValue
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from bodyfat_assets.core.landing.naming import SEED_PARTITION
-from bodyfat_assets.core.schema import FEATURE_NAMES
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.data.checks import KNOWN_ANOMALIES
 from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB

@@ -5,6 +5,7 @@ The rules live in `core` (`core/landing/` for landed files); this module only wi
 
 
 import pandas as pd
+from bodyfat_contract import ROW_ID, TARGET
 from dagster import (
     AssetExecutionContext,
     AssetIn,
@@ -19,7 +20,6 @@ from bodyfat_assets.core.cleaning import SOURCE, clean
 from bodyfat_assets.core.landing.naming import SEED_PARTITION, TRAIN
 from bodyfat_assets.core.landing.rows import raw_rows, stable_test_mask
 from bodyfat_assets.core.landing.validation import SYNTHETIC
-from bodyfat_assets.core.schema import ROW_ID, TARGET
 from bodyfat_assets.core.splits import SPLIT_COLUMN, stratified_split
 from bodyfat_assets.landing_zone import LandingZone, read_partition_file
 from bodyfat_assets.metadata import table

@@ -6,11 +6,11 @@ from typing import Any
 
 import optuna
 import pandas as pd
+from bodyfat_contract import TARGET, model_features
 from dagster import AssetExecutionContext, Config, DataVersion, MetadataValue, Output, asset
 
 from bodyfat_assets.core import evaluation
 from bodyfat_assets.core.promotion import quality_gate
-from bodyfat_assets.core.schema import TARGET, model_features
 from bodyfat_assets.core.splits import train_test_frames
 from bodyfat_assets.core.training import train_challenger
 from bodyfat_assets.metadata import image, table

@@ -5,13 +5,13 @@ without their target). Written to `predictions/<partition>.parquet` in the lake,
 from typing import Any
 
 import pandas as pd
+from bodyfat_contract import ROW_ID
 from dagster import AssetExecutionContext, AutomationCondition, MetadataValue, Output, asset
 
 from bodyfat_assets.core.cleaning import SOURCE
 from bodyfat_assets.core.landing.naming import SCORE
 from bodyfat_assets.core.landing.rows import scoring_rows
 from bodyfat_assets.core.landing.validation import ID
-from bodyfat_assets.core.schema import ROW_ID
 from bodyfat_assets.core.scoring import score
 from bodyfat_assets.landing_zone import LandingZone, read_partition_file
 from bodyfat_assets.metadata import table
