@@ -1,8 +1,9 @@
 """`bodyfat demo`: materialize everything on the embedded default, report, then serve Dagit (sensors running).
 `bodyfat feed --labeled N --scoring M`: drop synthetic batches into the landing zone.
 
-Environment: BODYFAT_TRIALS (trial budget), BODYFAT_NO_UI=1 (stop after the report, for scripts),
-BODYFAT_HOME (state folder, default ./.bodyfat), DAGIT_PORT (default 3000).
+Configuration comes from `bodyfat_assets.settings` like everything else: e.g. BODYFAT_TRIALS (trial budget),
+BODYFAT_NO_UI=1 (stop after the report, for scripts), BODYFAT_HOME (state folder, default ./.bodyfat),
+DAGSTER_WEBSERVER_PORT / API_PORT (3000 / 8000).
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from pathlib import Path
 
 from bodyfat_contract import FEATURE_NAMES
 
-from bodyfat_assets.settings import PROJECT_ROOT, Settings
+from bodyfat_assets.settings import PROJECT_ROOT, Settings, process_environment
 
 # The first subject of the seed dataset, for the demo's curl (BodyFat 12.3 %).
 SAMPLE_ROW = (23, 154.25, 67.75, 36.2, 93.1, 85.2, 94.5, 59.0, 37.3, 21.9, 32.0, 27.4, 17.1)
 
 
 def prepare_dagster_home(settings: Settings) -> Path:
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.home / "dagster")))
+    home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
@@ -35,7 +36,7 @@ def prepare_dagster_home(settings: Settings) -> Path:
 
 def materialize_all(settings: Settings, run_config: dict | None = None) -> dict:
     """Ingest the seed partition, retrain, score the seed rows: three runs in this process, recorded in the
-    $DAGSTER_HOME instance so Dagit shows them. Works from a fresh clone: the `seed` partitions are registered
+    settings' DAGSTER_HOME instance so Dagit shows them. Works from a fresh clone: the `seed` partitions are registered
     first (the landing sensor would do the same, a tick later)."""
     from dagster import DagsterInstance
 
@@ -45,7 +46,7 @@ def materialize_all(settings: Settings, run_config: dict | None = None) -> dict:
     from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
 
     defs = build_definitions(settings)
-    with DagsterInstance.get() as instance:
+    with DagsterInstance.from_config(str(prepare_dagster_home(settings))) as instance:
         for partitions in (LABELED_FILES, SCORING_FILES):
             if not instance.has_dynamic_partition(partitions.name, SEED_PARTITION):
                 instance.add_dynamic_partitions(partitions.name, [SEED_PARTITION])
@@ -111,11 +112,11 @@ def _stop(proc: subprocess.Popen) -> None:
 
 def serve_ui(settings: Settings) -> int:
     """Dagit (with the daemon, for sensors) and the prediction API, until Ctrl-C."""
-    dagit_port = os.environ.get("DAGIT_PORT", "3000")
-    api_port = os.environ.get("API_PORT", "8000")
-    env = {**os.environ, "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
-           "BODYFAT_MODEL_NAME": settings.model_name, "BODYFAT_SERVING_HOST": "127.0.0.1",
-           "BODYFAT_SERVING_PORT": api_port, "OMP_NUM_THREADS": "1"}
+    dagit_port, api_port = str(settings.services.webserver_port), str(settings.services.api_port)
+    env = process_environment(
+        DAGSTER_HOME=str(settings.dagster_home), MLFLOW_TRACKING_URI=settings.mlflow_tracking_uri,
+        BODYFAT_MODEL_NAME=settings.model_name, BODYFAT_SERVING_HOST="127.0.0.1", BODYFAT_SERVING_PORT=api_port,
+        OMP_NUM_THREADS="1")
     # Ctrl-C and SIGTERM both end the demo cleanly, even when SIGINT arrived ignored (a shell's background job).
     # Set before spawning: an ignored SIGINT survives exec, so children would inherit it and outlive a stop.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -143,12 +144,11 @@ def serve_ui(settings: Settings) -> int:
 
 def demo() -> int:
     settings = Settings.from_env()
-    prepare_dagster_home(settings)
     started = time.monotonic()
     outcome = materialize_all(settings)
     report(outcome, settings)
     print(f"Materialized every asset in {time.monotonic() - started:.1f} s")
-    if os.environ.get("BODYFAT_NO_UI", "").lower() in ("1", "true", "yes"):
+    if settings.demo.no_ui:
         return 0
     return serve_ui(settings)
 

@@ -1,4 +1,4 @@
-"""Dagster resources, all built from `Settings` in `build_resources`: the one place wiring meets environment."""
+"""Dagster resources, built from the configuration model (`Settings`) in `build_resources`."""
 
 
 from dagster import AssetExecutionContext, ConfigurableResource
