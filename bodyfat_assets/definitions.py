@@ -39,7 +39,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                                         min_interval_s=settings.landing.retrain_min_interval_s),
         "ingested_partitions": IngestedPartitionsLoader(**lake),
         "predictions_io_manager": PredictionsIOManager(**lake),
-        "health": HealthMonitor(lake_url=settings.lake_url, s3_endpoint_url=settings.s3_endpoint_url),
+        "health": HealthMonitor.from_settings(settings.lake_url, settings.s3_endpoint_url, settings.health),
     }
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),

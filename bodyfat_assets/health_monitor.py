@@ -1,5 +1,5 @@
 """The health monitor as a Dagster resource: drift thresholds, retrain-evidence policy, and the champion's training
-rows as the reference every batch is compared with."""
+rows as the reference every batch is compared with. Built from the configuration model's `health` group."""
 
 from __future__ import annotations
 
@@ -9,27 +9,27 @@ from dagster import ConfigurableResource
 from bodyfat_assets.core.health.drift import DriftThresholds
 from bodyfat_assets.core.health.evidence import EvidencePolicy
 from bodyfat_assets.lake import read_training_rows, store_from_url
+from bodyfat_assets.settings import HealthSettings
 
 
 class HealthMonitor(ConfigurableResource):
     lake_url: str
     s3_endpoint_url: str | None = None
-    drift_psi: float = DriftThresholds.psi
-    drift_p_value: float = DriftThresholds.p_value
-    drift_ks: float = DriftThresholds.ks
-    drift_min_features: int = DriftThresholds.min_drifted
-    live_rmse_ratio: float = EvidencePolicy.rmse_ratio
-    live_coverage_floor: float = EvidencePolicy.coverage_floor
-    suspect_outside_share: float = EvidencePolicy.suspect_outside_share
+    health: dict[str, float]
+    """settings.HealthSettings as plain values (a resource's config must be plain data)."""
+
+    @classmethod
+    def from_settings(cls, lake_url: str, s3_endpoint_url: str | None, health: HealthSettings) -> HealthMonitor:
+        return cls(lake_url=lake_url, s3_endpoint_url=s3_endpoint_url, health=health.model_dump())
+
+    def _settings(self) -> HealthSettings:
+        return HealthSettings.model_validate(self.health)
 
     def thresholds(self) -> DriftThresholds:
-        return DriftThresholds(psi=self.drift_psi, p_value=self.drift_p_value, ks=self.drift_ks,
-                               min_drifted=self.drift_min_features)
+        return self._settings().drift_thresholds()
 
     def policy(self) -> EvidencePolicy:
-        return EvidencePolicy(rmse_ratio=self.live_rmse_ratio, coverage_floor=self.live_coverage_floor,
-                              min_drifted_features=self.drift_min_features,
-                              suspect_outside_share=self.suspect_outside_share)
+        return self._settings().evidence_policy()
 
     def reference_rows(self) -> pd.DataFrame | None:
         """The training rows of the latest split (the champion's, unless a challenger was refused since: close

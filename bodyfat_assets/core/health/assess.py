@@ -12,8 +12,8 @@ import pandas as pd
 from bodyfat_contract import FEATURE_NAMES, TARGET
 
 from bodyfat_assets.core.contract_checks import violations
-from bodyfat_assets.core.health.drift import DEFAULT_THRESHOLDS, ColumnDrift, DriftThresholds, batch_drift
-from bodyfat_assets.core.health.evidence import DEFAULT_POLICY, EvidencePolicy, label_check, retrain_evidence
+from bodyfat_assets.core.health.drift import ColumnDrift, DriftThresholds, batch_drift
+from bodyfat_assets.core.health.evidence import EvidencePolicy, label_check, retrain_evidence
 from bodyfat_assets.core.health.live import LivePerformance, live_performance
 
 
@@ -52,8 +52,8 @@ def scorable(rows: pd.DataFrame) -> pd.DataFrame:
 
 def assess_labeled_file(rows: pd.DataFrame, model: Any | None, card: dict[str, Any] | None,
                         model_version: str | None, reference: pd.DataFrame | None,
-                        thresholds: DriftThresholds = DEFAULT_THRESHOLDS,
-                        policy: EvidencePolicy = DEFAULT_POLICY) -> LabeledFileHealth:
+                        thresholds: DriftThresholds,
+                        policy: EvidencePolicy) -> LabeledFileHealth:
     """Score a labeled file with the champion of the moment, before it joins training, and weigh what it says."""
     if model is None or card is None:
         return LabeledFileHealth(None, None, None)
@@ -72,7 +72,7 @@ def assess_labeled_file(rows: pd.DataFrame, model: Any | None, card: dict[str, A
 
 
 def assess_scoring_batch(rows: pd.DataFrame, reference: pd.DataFrame | None,
-                         thresholds: DriftThresholds = DEFAULT_THRESHOLDS) -> list[ColumnDrift]:
+                         thresholds: DriftThresholds) -> list[ColumnDrift]:
     """Drift of a scoring file's features against the champion's training rows ([] before there are any)."""
     return batch_drift(reference, rows, FEATURE_NAMES, thresholds) if reference is not None else []
 

@@ -17,7 +17,6 @@ from dagster import (
     AssetRecordsFilter,
     DagsterInstance,
     DagsterRunStatus,
-    DefaultSensorStatus,
     EventLogEntry,
     RunRequest,
     RunsFilter,
@@ -33,14 +32,9 @@ from bodyfat_assets.core.landing.naming import KINDS, SCORE, SEED_PARTITION, TRA
 from bodyfat_assets.core.landing.retrain import retrain_decision
 from bodyfat_assets.defs.jobs import bodyfat_pipeline, ingest_labeled_file, score_batch
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
+from bodyfat_assets.load_time import SENSOR_INTERVAL_S, SENSOR_STATUS
 from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
-from bodyfat_assets.settings import Settings
-
-# How often the sensors look and whether they start RUNNING are fixed when the code location loads; the retrain
-# thresholds are read at each tick from the `retrain_policy` resource.
-LANDING = Settings.from_env().landing
-DEFAULT_STATUS = DefaultSensorStatus.RUNNING if LANDING.sensors_running else DefaultSensorStatus.STOPPED
 
 RAW = AssetKey("raw_bodyfat")
 CHAMPION = AssetKey("champion")
@@ -65,7 +59,7 @@ def current_champion_version(instance: DagsterInstance) -> str | None:
     return None if version in (None, "None", "none", "") else str(version)
 
 
-@sensor(name="landing_sensor", minimum_interval_seconds=LANDING.sensor_interval_s, default_status=DEFAULT_STATUS,
+@sensor(name="landing_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=SENSOR_STATUS,
         jobs=[ingest_labeled_file, score_batch],
         description="New files in landing/train/ and landing/score/: validate, register a partition, request "
                     "the run; bad files go to landing/rejected/ with a reason. Registers the `seed` partitions.")
@@ -74,7 +68,7 @@ def landing_sensor(context: SensorEvaluationContext, landing: LandingZone) -> Se
 
 
 # A sensor, not Declarative Automation: automation conditions cannot debounce on a sum of rows across partitions.
-@sensor(name="retrain_sensor", minimum_interval_seconds=LANDING.sensor_interval_s, default_status=DEFAULT_STATUS,
+@sensor(name="retrain_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=SENSOR_STATUS,
         job=bodyfat_pipeline,
         description="Retrains (cleaned → splits → tuned_model → champion) once raw_bodyfat partitions brought "
                     "enough new rows and enough time passed since the last retraining run (`retrain_policy`); the "

@@ -27,6 +27,7 @@ from bodyfat_assets.core.landing.validation import ID
 from bodyfat_assets.core.scoring import score
 from bodyfat_assets.health_monitor import HealthMonitor
 from bodyfat_assets.landing_zone import LandingZone, read_partition_file
+from bodyfat_assets.load_time import PREDICTIONS_FRESHNESS
 from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import SCORING_FILES
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
@@ -44,7 +45,7 @@ SCORING_FILE_DRIFT = "scoring_file_drift"
 
 
 @asset(group_name="predictions", partitions_def=SCORING_FILES, io_manager_key="predictions_io_manager",
-       automation_condition=RESCORE_ON_NEW_CHAMPION,
+       automation_condition=RESCORE_ON_NEW_CHAMPION, freshness_policy=PREDICTIONS_FRESHNESS,
        check_specs=[AssetCheckSpec(SCORING_FILE_DRIFT, asset="batch_predictions",
                                    description="The scoring file's 13 features against the champion's training "
                                                "rows: KS, p-value, PSI, rows outside the training range; WARN only, "
