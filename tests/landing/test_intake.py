@@ -1,5 +1,7 @@
 """The landing sensor's decision without Dagster (core/landing/intake.py): classify, then take in a whole tick."""
 
+import time
+
 import pytest
 
 from bodyfat_assets.core.landing.cursor import LandedObject, LandingCursor
@@ -28,14 +30,14 @@ def test_a_tick_accepts_rejects_and_moves_the_rejected(tmp_path, labeled_frame):
     store.write_bytes("train/good.csv", csv_bytes(labeled_frame))
     store.write_bytes("train/twin.csv", csv_bytes(labeled_frame))
     store.write_bytes("score/bad.csv", b"")
-    intake = take_in(store, LandingCursor(), {"train": ["seed"], "score": ["seed"]})
+    intake = take_in(store, LandingCursor(), {"train": ["seed"], "score": ["seed"]}, min_age_s=0)
     assert [(v.obj.key, v.action, v.code) for v in intake.verdicts] == [
         ("train/good.csv", ACCEPT, ""), ("train/twin.csv", REJECT, "duplicate_content"), ("score/bad.csv", REJECT,
                                                                                          "empty")]
     assert [v.obj.key for v in intake.accepted("train")] == ["train/good.csv"] and intake.accepted("score") == []
     assert store.list_keys("train/") == ["train/good.csv"], "accepted files stay for their run; rejected ones move"
     assert all(store.exists(v.moved_to) for v in intake.verdicts if v.action == REJECT)
-    again = take_in(store, intake.cursor, {"train": ["seed"], "score": ["seed"]})
+    again = take_in(store, intake.cursor, {"train": ["seed"], "score": ["seed"]}, min_age_s=0)
     assert again.verdicts == [] and again.failures == {}, "the cursor remembers what it handled"
 
 
@@ -49,10 +51,10 @@ def test_an_object_that_cannot_be_read_is_retried_and_blocks_nothing(tmp_path, l
     store = FlakyStore(tmp_path)
     store.write_bytes("train/locked.csv", b"x")
     store.write_bytes("train/ok.csv", csv_bytes(labeled_frame))
-    intake = take_in(store, LandingCursor(), {"train": []})
+    intake = take_in(store, LandingCursor(), {"train": []}, min_age_s=0)
     assert [v.obj.key for v in intake.verdicts] == ["train/ok.csv"]
     assert "PermissionError" in intake.failures["train/locked.csv"]
-    retried = take_in(store, intake.cursor, {"train": []})
+    retried = take_in(store, intake.cursor, {"train": []}, min_age_s=0)
     assert list(retried.failures) == ["train/locked.csv"], "not in the cursor: tried again next tick"
 
 
@@ -64,3 +66,31 @@ def test_an_empty_landing_zone_reads_nothing(tmp_path, existing):
 
     intake = take_in(NoReads(tmp_path), LandingCursor(), existing)
     assert intake.verdicts == [] and intake.cursor.seen == set()
+
+
+def test_a_young_local_file_waits_one_listing_and_a_store_of_whole_objects_does_not(tmp_path, labeled_frame):
+    store = LocalStore(tmp_path)
+    store.write_bytes("train/a.csv", csv_bytes(labeled_frame))
+    now = time.time()
+    first = take_in(store, LandingCursor(), {"train": []}, now=now, min_age_s=60)
+    assert first.verdicts == [] and [o.key for o in first.settling] == ["train/a.csv"]
+    second = take_in(store, first.cursor, {"train": []}, now=now + 1, min_age_s=60)
+    assert [v.action for v in second.verdicts] == [ACCEPT] and second.settling == []
+
+    class WholeStore(LocalStore):
+        whole_when_listed = True
+
+    assert [v.action for v in take_in(WholeStore(tmp_path), LandingCursor(), {"train": []}, now=now,
+                                      min_age_s=60).verdicts] == [ACCEPT]
+
+
+def test_a_file_that_grew_between_listing_and_reading_is_not_taken(tmp_path, labeled_frame):
+    class GrowingStore(LocalStore):
+        def read_bytes(self, key: str) -> bytes:
+            return super().read_bytes(key) + b"1,2,3\n"  # the writer appended meanwhile
+
+    store = GrowingStore(tmp_path)
+    store.write_bytes("train/a.csv", csv_bytes(labeled_frame))
+    intake = take_in(store, LandingCursor(), {"train": []}, min_age_s=0)
+    assert intake.verdicts == [] and [o.key for o in intake.settling] == ["train/a.csv"]
+    assert store.list_keys("train/") == ["train/a.csv"], "nothing moved, nothing rejected"

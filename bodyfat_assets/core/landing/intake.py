@@ -3,6 +3,7 @@ rejected ones. The sensor turns the result into partitions, run requests and an 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -20,6 +21,10 @@ from bodyfat_assets.core.landing.validation import Reject, read_landed_file
 from bodyfat_assets.lake import ObjectStore
 
 ACCEPT, REJECT, SKIP = "accept", "reject", "skip"
+MIN_FILE_AGE_S = 5.0
+"""A local file whose last change is this old is taken as whole on first sight; a younger one waits until a
+listing finds it unchanged. A writer appending in place for 10 s was rejected as `empty` after its first 31 bytes
+before this rule (tests/landing/test_partial_files.py), and the rest of its data went to the deleted file."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ class Intake:
     verdicts: list[Verdict] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     """Landed key → error, for objects that could not be handled (vanished, permission): retried next tick."""
+    settling: list[LandedObject] = field(default_factory=list)
+    """New objects that may still be being written: looked at again next tick."""
     cursor: LandingCursor = field(default_factory=LandingCursor)
 
     def accepted(self, kind: str) -> list[Verdict]:
@@ -74,20 +81,29 @@ def processed_partitions(store: ObjectStore) -> dict[str, set[str]]:
             for kind in KINDS}
 
 
-def take_in(store: ObjectStore, cursor: LandingCursor, existing: Mapping[str, Iterable[str]]) -> Intake:
-    """Classify every object of the landing zone not in `cursor`; move rejected ones to rejected/.
+def take_in(store: ObjectStore, cursor: LandingCursor, existing: Mapping[str, Iterable[str]],
+            now: float | None = None, min_age_s: float = MIN_FILE_AGE_S) -> Intake:
+    """Classify every whole object of the landing zone not in `cursor`; move rejected ones to rejected/.
 
-    `existing` maps each kind to its registered partitions. One broken object never blocks the others.
+    `existing` maps each kind to its registered partitions. One broken object never blocks the others. On a store
+    whose objects may be half-written when listed, an object is taken only once settled (`LandingCursor.is_settled`).
     """
     listed = list_landed(store)
-    new_objects = cursor.new_objects(listed)
+    now = time.time() if now is None else now
+    intake = Intake()
+    new_objects = []
+    for obj in cursor.new_objects(listed):
+        whole = store.whole_when_listed or cursor.is_settled(obj, now, min_age_s)
+        (new_objects if whole else intake.settling).append(obj)
     # Only a tick with something new pays for this listing: processed/ grows with every file ever ingested.
     processed = processed_partitions(store) if new_objects else {}
-    intake = Intake()
     handled: list[LandedObject] = []
     for obj in new_objects:
         try:
             data = store.read_bytes(obj.key)
+            if len(data) != obj.size:  # written to since it was listed: not whole yet
+                intake.settling.append(obj)
+                continue
             accepted = [v.partition_key for v in intake.accepted(obj.kind) if v.partition_key]
             verdict = classify(obj, data, existing.get(obj.kind, ()), processed[obj.kind], accepted)
             if verdict.action == REJECT:
@@ -97,5 +113,5 @@ def take_in(store: ObjectStore, cursor: LandingCursor, existing: Mapping[str, It
             continue
         intake.verdicts.append(verdict)
         handled.append(obj)
-    intake.cursor = cursor.advance(listed, handled)
+    intake.cursor = cursor.advance(listed, handled, intake.settling)
     return intake

@@ -87,7 +87,8 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
                      score_job: str) -> SensorResult:
     instance = context.instance
     existing = {kind: list(instance.get_dynamic_partitions(name)) for kind, name in PARTITIONS_BY_KIND.items()}
-    intake = take_in(landing.store(), LandingCursor.from_json(context.cursor), existing)
+    intake = take_in(landing.store(), LandingCursor.from_json(context.cursor), existing,
+                     min_age_s=landing.min_file_age_s)
 
     # A fresh instance knows no partition: the seed dataset becomes the first of each, so the loop starts itself
     # (the seed scoring partition is scored by Declarative Automation once a champion exists).
@@ -109,6 +110,8 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
         else:
             context.log.info(f"{verdict.action} {verdict.obj.key}: partition {verdict.partition_key} "
                              f"({verdict.rows} rows) {verdict.detail}")
+    for obj in intake.settling:
+        context.log.info(f"waiting for {obj.key} to settle ({obj.size} bytes so far)")
     for key, error in intake.failures.items():
         context.log.error(f"could not handle {key}: {error}; retrying next tick")
 
@@ -126,7 +129,9 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
         }))
     return SensorResult(run_requests=runs, dynamic_partitions_requests=requests, asset_events=events,
                         cursor=intake.cursor.to_json(),
-                        skip_reason=None if runs or requests or events else "no new file in the landing zone")
+                        skip_reason=None if runs or requests or events else
+                        f"{len(intake.settling)} file(s) still being written" if intake.settling else
+                        "no new file in the landing zone")
 
 
 def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
