@@ -19,7 +19,7 @@ class LandingZone(ConfigurableResource):
     prefix: str = "landing"
     s3_endpoint_url: str | None = None
     min_file_age_s: float = MIN_FILE_AGE_S
-    """A local file this old is whole on first sight; a younger one waits for a listing that finds it unchanged."""
+    """A local file is taken once its last change is this old (see `MIN_FILE_AGE_S`)."""
 
     @property
     def url(self) -> str:

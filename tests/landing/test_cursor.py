@@ -35,15 +35,3 @@ def test_list_landed_reads_nothing_and_skips_dot_files(tmp_path):
     [landed] = list_landed(store)
     assert (landed.key, landed.size) == ("train/a.csv", 5) and landed.etag
 
-
-def test_a_file_is_settled_when_unchanged_since_the_last_listing_or_old_enough():
-    young = LandedObject("train/a.csv", "10-1", 10, mtime=1000.0)
-    cursor = LandingCursor()
-    assert not cursor.is_settled(young, now=1001.0, min_age_s=5)
-    assert cursor.is_settled(young, now=1005.0, min_age_s=5), "old enough on first sight"
-    listed_again = cursor.advance([young], handled=[], settling=[young])
-    assert listed_again.is_settled(young, now=1001.5, min_age_s=5), "unchanged across two listings"
-    grown = LandedObject("train/a.csv", "20-2", 20, mtime=1001.4)
-    assert not listed_again.is_settled(grown, now=1001.5, min_age_s=5)
-    restored = LandingCursor.from_json(listed_again.to_json())
-    assert restored.settling == {"train/a.csv": "10-1"} and restored.seen == set()

@@ -68,14 +68,16 @@ def test_an_empty_landing_zone_reads_nothing(tmp_path, existing):
     assert intake.verdicts == [] and intake.cursor.seen == set()
 
 
-def test_a_young_local_file_waits_one_listing_and_a_store_of_whole_objects_does_not(tmp_path, labeled_frame):
+def test_a_young_local_file_waits_until_quiet_and_a_store_of_whole_objects_does_not(tmp_path, labeled_frame):
     store = LocalStore(tmp_path)
     store.write_bytes("train/a.csv", csv_bytes(labeled_frame))
     now = time.time()
     first = take_in(store, LandingCursor(), {"train": []}, now=now, min_age_s=60)
     assert first.verdicts == [] and [o.key for o in first.settling] == ["train/a.csv"]
     second = take_in(store, first.cursor, {"train": []}, now=now + 1, min_age_s=60)
-    assert [v.action for v in second.verdicts] == [ACCEPT] and second.settling == []
+    assert second.verdicts == [], "unchanged but still young: a paused writer may resume"
+    third = take_in(store, second.cursor, {"train": []}, now=now + 61, min_age_s=60)
+    assert [v.action for v in third.verdicts] == [ACCEPT] and third.settling == []
 
     class WholeStore(LocalStore):
         whole_when_listed = True

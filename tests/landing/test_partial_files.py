@@ -1,9 +1,10 @@
-"""Half-written files (issue 14 item 12): a local file still being written is accepted only once it is whole, and
-a run whose file changed after it was accepted drops its partition instead of failing for ever, while the sensor
-registers the new content.
+"""Half-written files (issue 14 item 12, issue 15 item 3): a local file still being written is accepted only once
+it is whole, and a run whose file changed after it was accepted drops its partition instead of failing for ever,
+while the sensor registers the new content.
 
 In-process: the landing sensor evaluated once a second (as the daemon would with a 1 s interval) while a writer
-thread appends rows to a CSV in place for 10 s."""
+thread appends rows to a CSV in place for 10 s, or pauses mid-line.
+"""
 
 import os
 import threading
@@ -60,7 +61,7 @@ def test_a_file_written_for_ten_seconds_is_accepted_once_and_whole(harness, labe
     path = harness.store.root / "train" / "slow.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = threading.Thread(target=append_slowly, args=(path, data, WRITE_FOR_S))
-    requests = run_requests_while(harness, writer, settle_ticks=4)
+    requests = run_requests_while(harness, writer, settle_ticks=int(MIN_FILE_AGE_S) + 2)
     whole = partition_key_for("slow.csv", content_hash(data))
     assert [r.partition_key for r in requests] == [whole], "one request, for the whole file, never for a part"
     assert [p for p in harness.partitions("train") if p != "seed"] == [whole]
@@ -69,6 +70,27 @@ def test_a_file_written_for_ten_seconds_is_accepted_once_and_whole(harness, labe
         resources={"landing": harness.landing})
     assert result.success and harness.store.list_keys("train/") == []
     assert harness.store.read_bytes(f"processed/train/{whole}.csv") == data
+
+
+def write_with_a_pause(path, data: bytes, pause_s: float) -> None:
+    """Half the file, cut in the middle of a line, then a pause (a stalled upload), then the rest."""
+    half = data.index(b"\n", len(data) // 2) - 3
+    with open(path, "ab") as out:
+        out.write(data[:half])
+        out.flush()
+        time.sleep(pause_s)
+        out.write(data[half:])
+
+
+def test_a_writer_pausing_mid_line_gets_its_file_accepted_whole(harness, labeled_frame):
+    """Issue 15 item 3: a pause of a few ticks (shorter than the minimum age) never splits the file."""
+    data = csv_bytes(labeled_frame)
+    path = harness.store.root / "train" / "paused.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = threading.Thread(target=write_with_a_pause, args=(path, data, MIN_FILE_AGE_S - 2))
+    requests = run_requests_while(harness, writer, settle_ticks=int(MIN_FILE_AGE_S) + 2)
+    assert [r.partition_key for r in requests] == [partition_key_for("paused.csv", content_hash(data))]
+    assert harness.store.list_keys("rejected/") == [], "no part of it rejected"
 
 
 def test_a_run_whose_file_changed_drops_its_partition_and_the_new_content_is_registered(harness, labeled_frame):
@@ -94,7 +116,7 @@ def test_a_run_whose_file_changed_drops_its_partition_and_the_new_content_is_reg
     assert harness.store.read_bytes("train/grows.csv") == second, "the changed file is never lost"
 
     requests = []
-    for _ in range(5):  # until the sensor sees it settled (at most two ticks plus the minimum age)
+    for _ in range(int(MIN_FILE_AGE_S) + 3):  # until the sensor sees it settled (quiet for the minimum age)
         requests += harness.tick().run_requests
         if requests:
             break

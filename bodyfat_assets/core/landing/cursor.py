@@ -46,32 +46,22 @@ def list_landed(store: ObjectStore) -> list[LandedObject]:
 @dataclass
 class LandingCursor:
     """Tokens of landed objects already handled and still in the landing folders (handled files leave them, so
-    the set stays small: it is pruned to what is listed), and the etag of each object still settling."""
+    the set stays small: it is pruned to what is listed)."""
 
     seen: set[str] = field(default_factory=set)
-    settling: dict[str, str] = field(default_factory=dict)
-    """Key → etag at the last listing, for objects not yet whole (see `is_settled`)."""
 
     @classmethod
     def from_json(cls, raw: str | None) -> LandingCursor:
         if not raw:
             return cls()
-        state = json.loads(raw)
-        return cls(set(state.get("seen", [])), dict(state.get("settling", {})))
+        return cls(set(json.loads(raw).get("seen", [])))
 
     def to_json(self) -> str:
-        return json.dumps({"seen": sorted(self.seen), "settling": dict(sorted(self.settling.items()))})
+        return json.dumps({"seen": sorted(self.seen)})
 
     def new_objects(self, listed: Iterable[LandedObject]) -> list[LandedObject]:
         return [obj for obj in listed if obj.token not in self.seen]
 
-    def is_settled(self, obj: LandedObject, now: float, min_age_s: float) -> bool:
-        """A file someone may still be writing in place is whole once its etag (size + mtime) is unchanged since
-        the previous listing, or its last change is at least `min_age_s` old."""
-        return self.settling.get(obj.key) == obj.etag or now - obj.mtime >= min_age_s
-
-    def advance(self, listed: Iterable[LandedObject], handled: Iterable[LandedObject],
-                settling: Iterable[LandedObject] = ()) -> LandingCursor:
+    def advance(self, listed: Iterable[LandedObject], handled: Iterable[LandedObject]) -> LandingCursor:
         still_there = {obj.token for obj in listed}
-        return LandingCursor((self.seen & still_there) | {obj.token for obj in handled},
-                             {obj.key: obj.etag for obj in settling})
+        return LandingCursor((self.seen & still_there) | {obj.token for obj in handled})

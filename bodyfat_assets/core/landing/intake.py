@@ -22,9 +22,14 @@ from bodyfat_assets.lake import ObjectStore
 
 ACCEPT, REJECT, SKIP = "accept", "reject", "skip"
 MIN_FILE_AGE_S = 5.0
-"""A local file whose last change is this old is taken as whole on first sight; a younger one waits until a
-listing finds it unchanged. A writer appending in place for 10 s was rejected as `empty` after its first 31 bytes
-before this rule (tests/landing/test_partial_files.py), and the rest of its data went to the deleted file."""
+"""A local file is taken once its last change is this old: a writer appending in place, or pausing for less than
+this, is never caught mid-file. Without it, a writer appending for 10 s had its file rejected as `empty` after
+31 bytes (the rest went to the deleted file); with "unchanged across two listings" instead, a writer pausing 3 s
+mid-line had its first half accepted as a partition of its own (tests/landing/test_partial_files.py)."""
+
+
+def is_settled(obj: LandedObject, now: float, min_age_s: float) -> bool:
+    return now - obj.mtime >= min_age_s
 
 
 @dataclass(frozen=True)
@@ -86,14 +91,14 @@ def take_in(store: ObjectStore, cursor: LandingCursor, existing: Mapping[str, It
     """Classify every whole object of the landing zone not in `cursor`; move rejected ones to rejected/.
 
     `existing` maps each kind to its registered partitions. One broken object never blocks the others. On a store
-    whose objects may be half-written when listed, an object is taken only once settled (`LandingCursor.is_settled`).
+    whose objects may be half-written when listed, an object is taken only once settled (`MIN_FILE_AGE_S`).
     """
     listed = list_landed(store)
     now = time.time() if now is None else now
     intake = Intake()
     new_objects = []
     for obj in cursor.new_objects(listed):
-        whole = store.whole_when_listed or cursor.is_settled(obj, now, min_age_s)
+        whole = store.whole_when_listed or is_settled(obj, now, min_age_s)
         (new_objects if whole else intake.settling).append(obj)
     # Only a tick with something new pays for this listing: processed/ grows with every file ever ingested.
     processed = processed_partitions(store) if new_objects else {}
@@ -113,5 +118,5 @@ def take_in(store: ObjectStore, cursor: LandingCursor, existing: Mapping[str, It
             continue
         intake.verdicts.append(verdict)
         handled.append(obj)
-    intake.cursor = cursor.advance(listed, handled, intake.settling)
+    intake.cursor = cursor.advance(listed, handled)
     return intake
