@@ -36,7 +36,8 @@ def test_new_file_gives_one_run_request_and_the_same_file_again_none(harness, la
     assert request.tags[LANDING_NAME_TAG] == "batch-1.csv" and request.run_key.startswith("train/batch-1.csv@")
     assert key in harness.partitions("train")
     assert harness.tick().run_requests == [], "seen twice, requested once"
-    harness.cursors.clear()  # even with a lost cursor: the registered partition marks it in flight
+    harness.queue(request)
+    harness.cursors.clear()  # even with a lost cursor: the queued run marks it in flight
     assert harness.tick().run_requests == []
     assert harness.store.exists("train/batch-1.csv"), "the sensor never moves an accepted file; its run does"
 
@@ -66,7 +67,7 @@ def test_each_bad_kind_is_rejected_with_its_reason(harness, labeled_frame, name)
 
 def test_duplicate_content_under_another_name_is_rejected(harness, labeled_frame):
     harness.land("train/a.csv", csv_bytes(labeled_frame))
-    harness.tick()
+    harness.queue(harness.tick().run_requests[0])
     harness.land("train/copy-of-a.csv", csv_bytes(labeled_frame))
     assert harness.tick().run_requests == []
     [reason] = [k for k in harness.store.list_keys("rejected/train/") if k.endswith(".reason.json")]

@@ -1,7 +1,7 @@
 """The landing and retrain sensors evaluated in-process, as the daemon would, on a temporary lake and an ephemeral
 Dagster instance."""
 
-from dagster import DagsterInstance, SensorResult, build_sensor_context
+from dagster import DagsterInstance, DagsterRunStatus, RunRequest, SensorResult, build_sensor_context
 
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.lake import LocalStore
@@ -34,6 +34,12 @@ class Harness:
             for request in result.dynamic_partitions_requests or []:
                 self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         return result
+
+    def queue(self, request: RunRequest) -> None:
+        """Record the run the daemon creates for `request`, not started (a queued run needs a code location)."""
+        self.instance.create_run_for_job(self.defs.resolve_job_def(request.job_name),
+                                         status=DagsterRunStatus.NOT_STARTED,
+                                         tags={**request.tags, "dagster/partition": request.partition_key})
 
     def land(self, key: str, data: bytes) -> None:
         self.store.write_bytes(key, data)

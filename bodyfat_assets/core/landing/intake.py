@@ -4,19 +4,12 @@ rejected ones. The sensor turns the result into partitions, run requests and an 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from bodyfat_assets.core.landing.cursor import LandedObject, LandingCursor, list_landed
 from bodyfat_assets.core.landing.moves import reject_object
-from bodyfat_assets.core.landing.naming import (
-    KINDS,
-    PROCESSED,
-    content_hash,
-    duplicate_of,
-    partition_key_for,
-    partition_of_processed,
-)
+from bodyfat_assets.core.landing.naming import content_hash, duplicate_of, partition_key_for
 from bodyfat_assets.core.landing.validation import Reject, read_landed_file
 from bodyfat_assets.lake import ObjectStore
 
@@ -46,16 +39,26 @@ class Verdict:
     moved_to: str = ""
 
 
-def classify(obj: LandedObject, data: bytes, existing_partitions: Iterable[str],
-             processed_partitions: Iterable[str] = (), accepted_this_tick: Iterable[str] = ()) -> Verdict:
-    """Decide one object: deduplicated by content against every partition of its kind, then validated."""
-    existing = list(existing_partitions)
+@dataclass(frozen=True)
+class KnownPartitions:
+    """What the orchestrator knows about the partitions of one kind of file."""
+
+    ingested: frozenset[str] = frozenset()
+    """Materialized at least once: the same bytes again are a duplicate."""
+    in_flight: frozenset[str] = frozenset()
+    """With a run queued or in progress: the same file again is already being handled. A partition that is
+    neither (registered, but its run failed) is as good as new: dropping its file again retries it."""
+
+
+def classify(obj: LandedObject, data: bytes, known: KnownPartitions,
+             accepted_this_tick: Iterable[str] = ()) -> Verdict:
+    """Decide one object: deduplicated by content against every partition of its kind that was ingested or is
+    being ingested, then validated."""
     data_hash = content_hash(data)
     key = partition_key_for(obj.name, data_hash)
-    if key in existing and key not in set(processed_partitions):
-        # Same name and bytes as a registered partition whose run has not moved it yet: in flight, not new.
-        return Verdict(obj, SKIP, partition_key=key, detail=f"partition {key} already registered, not yet processed")
-    twin = duplicate_of(data_hash, [*existing, *accepted_this_tick])
+    if key in known.in_flight:
+        return Verdict(obj, SKIP, partition_key=key, detail=f"partition {key} has a run queued or in progress")
+    twin = duplicate_of(data_hash, [*known.ingested, *known.in_flight, *accepted_this_tick])
     if twin:
         return Verdict(obj, REJECT, code="duplicate_content", detail=f"same bytes as partition {twin}")
     try:
@@ -81,16 +84,12 @@ class Intake:
         return [v for v in self.verdicts if v.action == ACCEPT and v.obj.kind == kind]
 
 
-def processed_partitions(store: ObjectStore) -> dict[str, set[str]]:
-    return {kind: {partition_of_processed(key) for key in store.list_keys(f"{PROCESSED}/{kind}/")}
-            for kind in KINDS}
-
-
-def take_in(store: ObjectStore, cursor: LandingCursor, existing: Mapping[str, Iterable[str]],
+def take_in(store: ObjectStore, cursor: LandingCursor, known: Callable[[], Mapping[str, KnownPartitions]],
             now: float | None = None, min_age_s: float = MIN_FILE_AGE_S) -> Intake:
     """Classify every whole object of the landing zone not in `cursor`; move rejected ones to rejected/.
 
-    `existing` maps each kind to its registered partitions. One broken object never blocks the others. On a store
+    `known` gives each kind's KnownPartitions; it is called only when there is something new to classify. One
+    broken object never blocks the others. On a store
     whose objects may be half-written when listed, an object is taken only once settled (`MIN_FILE_AGE_S`).
     """
     listed = list_landed(store)
@@ -100,8 +99,8 @@ def take_in(store: ObjectStore, cursor: LandingCursor, existing: Mapping[str, It
     for obj in cursor.new_objects(listed):
         whole = store.whole_when_listed or is_settled(obj, now, min_age_s)
         (new_objects if whole else intake.settling).append(obj)
-    # Only a tick with something new pays for this listing: processed/ grows with every file ever ingested.
-    processed = processed_partitions(store) if new_objects else {}
+    # Only a tick with something new asks: the answer grows with every file ever ingested.
+    known_by_kind = known() if new_objects else {}
     handled: list[LandedObject] = []
     for obj in new_objects:
         try:
@@ -110,7 +109,7 @@ def take_in(store: ObjectStore, cursor: LandingCursor, existing: Mapping[str, It
                 intake.settling.append(obj)
                 continue
             accepted = [v.partition_key for v in intake.accepted(obj.kind) if v.partition_key]
-            verdict = classify(obj, data, existing.get(obj.kind, ()), processed[obj.kind], accepted)
+            verdict = classify(obj, data, known_by_kind.get(obj.kind, KnownPartitions()), accepted)
             if verdict.action == REJECT:
                 verdict = replace(verdict, moved_to=reject_object(store, obj, verdict.code, verdict.detail, data))
         except Exception as exc:  # one broken object (vanished, permission) must not block the others: retried

@@ -78,6 +78,9 @@ def load_partition_file(store: ObjectStore, kind: str, partition_key: str, landi
             reject_object(store, LandedObject(file_key, "", len(data)), rejection.code, rejection.detail, data)
         raise
     if already_processed:
+        dropped_again = f"{kind}/{landing_name}" if landing_name else None
+        if dropped_again and store.exists(dropped_again) and store.read_bytes(dropped_again) == data:
+            store.delete(dropped_again)  # the sender retried a run that failed after the move: same bytes, kept once
         return PartitionFile(frame, f"{store.url}/{file_key}", content_hash(data))
     location = processed_key(kind, partition_key, name)
     move_object(store, file_key, location, data)
