@@ -33,6 +33,9 @@ class ObjectStore(Protocol):
     """What the lake needs from storage. Stores subclass it to inherit `list_keys`."""
 
     url: str
+    whole_when_listed: bool
+    """True when a listed object is always complete (an S3 PUT is atomic); False when a writer may still be
+    appending to it in place (a local file), so the landing sensor waits for it to settle."""
 
     def write_bytes(self, key: str, data: bytes) -> None: ...
     def read_bytes(self, key: str) -> bytes: ...
@@ -48,6 +51,8 @@ class ObjectStore(Protocol):
 
 
 class LocalStore(ObjectStore):
+    whole_when_listed = False
+
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.url = str(self.root)
@@ -93,6 +98,8 @@ class LocalStore(ObjectStore):
 
 
 class S3Store(ObjectStore):
+    whole_when_listed = True
+
     def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None, client: object = None) -> None:
         import boto3
 

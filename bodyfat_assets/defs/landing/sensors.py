@@ -27,7 +27,7 @@ from dagster import (
 )
 
 from bodyfat_assets.core.landing.cursor import LandingCursor
-from bodyfat_assets.core.landing.intake import take_in
+from bodyfat_assets.core.landing.intake import KnownPartitions, take_in
 from bodyfat_assets.core.landing.naming import KINDS, SCORE, SEED_PARTITION, TRAIN
 from bodyfat_assets.core.landing.retrain import retrain_decision
 from bodyfat_assets.defs.jobs import bodyfat_pipeline, ingest_labeled_file, score_batch
@@ -37,13 +37,26 @@ from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
 
 RAW = AssetKey("raw_bodyfat")
+PREDICTIONS = AssetKey("batch_predictions")
+ASSET_BY_KIND = {TRAIN: RAW, SCORE: PREDICTIONS}
 CHAMPION = AssetKey("champion")
 LANDING_ZONE = AssetKey("landing_zone")
 PARTITIONS_BY_KIND = {TRAIN: LABELED_FILES.name, SCORE: SCORING_FILES.name}
-ACTIVE_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
-                   DagsterRunStatus.STARTED, DagsterRunStatus.SUCCESS]
+IN_FLIGHT_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+                      DagsterRunStatus.STARTED]
+ACTIVE_STATUSES = [*IN_FLIGHT_STATUSES, DagsterRunStatus.SUCCESS]
 """A retraining run in these states has seen (or will see) the rows ingested before it was created; a failed or
 canceled one has not, so rows ingested before it still count as new."""
+PARTITION_TAG = "dagster/partition"  # set by Dagster on every partitioned run; not exported as a public constant
+
+
+def known_partitions(instance: DagsterInstance) -> dict[str, KnownPartitions]:
+    """Per kind of file: partitions ever materialized, and partitions with a run queued or in progress (by key:
+    partition keys carry the file's content hash, so a key names one file of one kind)."""
+    active = instance.get_run_records(RunsFilter(statuses=IN_FLIGHT_STATUSES), limit=1000)
+    in_flight = frozenset(str(r.dagster_run.tags[PARTITION_TAG]) for r in active if PARTITION_TAG in r.dagster_run.tags)
+    return {kind: KnownPartitions(frozenset(instance.get_materialized_partitions(asset)), in_flight)
+            for kind, asset in ASSET_BY_KIND.items()}
 
 
 def _metadata_value(entry: EventLogEntry, name: str) -> Any:
@@ -81,7 +94,8 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
                      score_job: str) -> SensorResult:
     instance = context.instance
     existing = {kind: list(instance.get_dynamic_partitions(name)) for kind, name in PARTITIONS_BY_KIND.items()}
-    intake = take_in(landing.store(), LandingCursor.from_json(context.cursor), existing)
+    intake = take_in(landing.store(), LandingCursor.from_json(context.cursor), lambda: known_partitions(instance),
+                     min_age_s=landing.min_file_age_s)
 
     # A fresh instance knows no partition: the seed dataset becomes the first of each, so the loop starts itself
     # (the seed scoring partition is scored by Declarative Automation once a champion exists).
@@ -95,14 +109,17 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
         runs.append(RunRequest(run_key=verdict.obj.token, partition_key=verdict.partition_key,
                                job_name=ingest_job if verdict.obj.kind == TRAIN else score_job,
                                tags={LANDING_NAME_TAG: verdict.obj.name}))
-    for kind in KINDS:
-        new_partitions[kind] += [str(verdict.partition_key) for verdict in intake.accepted(kind)]
+    for kind in KINDS:  # a retried partition (its first run failed) is registered already
+        new_partitions[kind] += [str(verdict.partition_key) for verdict in intake.accepted(kind)
+                                 if verdict.partition_key not in existing[kind]]
     for verdict in intake.verdicts:
         if verdict.moved_to:
             context.log.warning(f"rejected {verdict.obj.key} ({verdict.code}: {verdict.detail}) → {verdict.moved_to}")
         else:
             context.log.info(f"{verdict.action} {verdict.obj.key}: partition {verdict.partition_key} "
                              f"({verdict.rows} rows) {verdict.detail}")
+    for obj in intake.settling:
+        context.log.info(f"waiting for {obj.key} to settle ({obj.size} bytes so far)")
     for key, error in intake.failures.items():
         context.log.error(f"could not handle {key}: {error}; retrying next tick")
 
@@ -120,7 +137,9 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
         }))
     return SensorResult(run_requests=runs, dynamic_partitions_requests=requests, asset_events=events,
                         cursor=intake.cursor.to_json(),
-                        skip_reason=None if runs or requests or events else "no new file in the landing zone")
+                        skip_reason=None if runs or requests or events else
+                        f"{len(intake.settling)} file(s) still being written" if intake.settling else
+                        "no new file in the landing zone")
 
 
 def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
