@@ -5,6 +5,7 @@ ingested first, then the retraining job runs, then the seed rows are scored.
 """
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from bodyfat_contract import FEATURE_NAMES
@@ -226,3 +227,23 @@ def test_a_shifted_scoring_file_warns_and_an_unshifted_one_passes(first_run, hom
     assert not moved_check.passed and moved_check.severity == AssetCheckSeverity.WARN
     assert {"Abdomen", "Weight"} <= set(moved_check.description.removeprefix("drifted: ").split(", "))
     assert moved.success, "drift never blocks scoring"
+
+
+def test_a_file_of_shuffled_labels_is_held_for_review_and_never_trained_on(first_run, home, instance, seed_frame):
+    """Issue 15: 400 plausible rows with shuffled BodyFat. Features do not drift and labels no longer follow the
+    champion's predictions → suspect; cleaning quarantines the whole file, so it cannot reach the next model."""
+    settings = settings_for(home)
+    rng = np.random.default_rng(11)
+    rows = seed_frame.sample(400, replace=True, random_state=11).drop(columns=["Density"]).reset_index(drop=True)
+    rows[list(FEATURE_NAMES)] = (rows[list(FEATURE_NAMES)] * rng.normal(1, 0.005, (400, 13))).round(2)
+    rows["BodyFat"] = rng.permutation(rows["BodyFat"].to_numpy())
+    key, ingest = land_and_run(settings, instance, "train", "poison.csv", rows)
+    live = ingest.output_for_node("live_performance").iloc[0]
+    assert "labels suspect" in live["suspect_labels"] and live["evidence"] == ""
+    retrain = run(settings, instance)
+    assert retrain.success
+    quarantine = parquet_to_frame(store_from_url(str(home / "lake")).read_bytes("quarantined_bodyfat.parquet"))
+    held = quarantine[quarantine["source"] == key]
+    assert len(held) == 400 and held["rules"].str.contains("suspect_labels").all()
+    cleaned = parquet_to_frame(store_from_url(str(home / "lake")).read_bytes("cleaned_bodyfat.parquet"))
+    assert key not in set(cleaned["source"])

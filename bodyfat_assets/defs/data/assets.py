@@ -53,15 +53,19 @@ def raw_bodyfat(context: AssetExecutionContext, pipeline: PipelineSettings,
 
 @multi_asset(
     group_name=DATA_GROUP,
-    ins={"raw_bodyfat": AssetIn(input_manager_key="ingested_partitions")},
+    ins={"raw_bodyfat": AssetIn(input_manager_key="ingested_partitions"),
+         "live_performance": AssetIn(input_manager_key="ingested_partitions")},
     outs={
         "cleaned_bodyfat": AssetOut(description="Rows of every ingested file that passed every cleaning rule.",
                                     metadata=CLEANED_SCHEMA),
         "quarantined_bodyfat": AssetOut(description="Rows held back, with the rules they broke and why."),
     },
 )
-def cleaned_bodyfat(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame):  # noqa: ANN201 - two Outputs
-    result = clean(raw_bodyfat)
+def cleaned_bodyfat(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame,  # noqa: ANN201 - two Outputs
+                    live_performance: pd.DataFrame):
+    # Files whose labels the champion found suspect are held back for review (core/health/evidence.py).
+    suspect = live_performance.loc[live_performance["suspect_labels"] != "", ["source", "suspect_labels"]]
+    result = clean(raw_bodyfat, dict(zip(suspect["source"], suspect["suspect_labels"], strict=True)))
     by_rule = result.quarantine["rules"].str.split(",").explode().value_counts().to_dict()
     context.log.info(f"{len(result.cleaned)} rows kept, {len(result.quarantine)} quarantined: {by_rule}")
     per_source = pd.DataFrame({

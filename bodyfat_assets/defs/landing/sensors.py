@@ -37,6 +37,7 @@ from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
 
 RAW = AssetKey("raw_bodyfat")
+LIVE = AssetKey("live_performance")
 PREDICTIONS = AssetKey("batch_predictions")
 ASSET_BY_KIND = {TRAIN: RAW, SCORE: PREDICTIONS}
 CHAMPION = AssetKey("champion")
@@ -153,10 +154,13 @@ def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
     for record in records:  # newest first: a re-materialized partition counts once
         if record.partition_key not in rows_by_partition:
             rows_by_partition[str(record.partition_key)] = int(_metadata_value(record.event_log_entry, "rows") or 0)
+    evidence, suspect = evidence_since(instance, since)
+    for partition in suspect:  # held back for review by cleaning: their rows do not count towards a retrain
+        rows_by_partition.pop(partition, None)
     decision = retrain_decision(
         pending_rows=sum(rows_by_partition.values()), pending_files=len(rows_by_partition),
         seconds_since_last=None if since is None else time.time() - since,
-        min_rows=policy.min_rows, min_interval_s=policy.min_interval_s)
+        min_rows=policy.min_rows, min_interval_s=policy.min_interval_s, evidence=list(evidence.values()))
     if not decision.retrain:
         return SkipReason(decision.reason)
     newest = max(record.storage_id for record in records)
@@ -165,5 +169,28 @@ def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
     return RunRequest(run_key=f"retrain-after-{newest}", job_name=retrain_job, tags={
         "bodyfat/retrain_reason": decision.reason[:250],
         "bodyfat/new_partitions": ",".join(sorted(rows_by_partition))[:250],
+        **({"bodyfat/retrain_evidence": "; ".join(f"{k}: {v}" for k, v in evidence.items())[:250]}
+           if decision.reason.startswith("evidence") else {}),
         "bodyfat/requested_at": datetime.now(UTC).isoformat(),
     })
+
+
+def evidence_since(instance: DagsterInstance, since: float | None) -> tuple[dict[str, str], set[str]]:
+    """Since the last retraining run: labeled file → the retrain evidence its live_performance recorded, and the
+    files whose labels it found suspect."""
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=LIVE, after_timestamp=since),
+                                              limit=1_000).records
+    evidence: dict[str, str] = {}
+    suspect: set[str] = set()
+    seen: set[str] = set()
+    for record in records:  # newest first: the latest measurement of a file counts
+        partition = str(record.partition_key)
+        if partition in seen:
+            continue
+        seen.add(partition)
+        found = _metadata_value(record.event_log_entry, "evidence")
+        if found and found != "none":
+            evidence[partition] = str(found)
+        if _metadata_value(record.event_log_entry, "suspect_labels") not in (None, "", "no"):
+            suspect.add(partition)
+    return evidence, suspect
