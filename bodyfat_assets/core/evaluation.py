@@ -1,4 +1,4 @@
-"""Test-split metrics, a split-conformal 90 % interval, and the figures shown in Dagit and MLflow."""
+"""Test-split metrics, a split-conformal 90 % interval, and the figures shown in the Dagster UI and MLflow."""
 
 from __future__ import annotations
 
