@@ -176,7 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     feed.add_argument("--rows", type=int, default=25, help="rows per file (default 25)")
     feed.add_argument("--format", choices=["csv", "parquet"], default="csv")
     feed.add_argument("--seed", type=int, default=None, help="random seed, for reproducible batches")
+    sub.add_parser("health", help="the model's health: champion, live error, drift, stale assets, last retrain")
     args = parser.parse_args(argv)
+    if args.command == "health":
+        from bodyfat_assets.health_cli import health_command
+
+        return health_command()
     if args.command == "feed":
         return feed_command(args)
     return {"demo": demo}[args.command]()

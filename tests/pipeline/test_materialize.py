@@ -247,3 +247,16 @@ def test_a_file_of_shuffled_labels_is_held_for_review_and_never_trained_on(first
     assert len(held) == 400 and held["rules"].str.contains("suspect_labels").all()
     cleaned = parquet_to_frame(store_from_url(str(home / "lake")).read_bytes("cleaned_bodyfat.parquet"))
     assert key not in set(cleaned["source"])
+
+
+def test_the_health_report_tells_a_person_what_the_ui_shows(first_run, home, instance):
+    """`bodyfat health`, after the runs above: the champion, the measured files (the +8 one with its evidence),
+    nothing stale yet, and the last retrain."""
+    from bodyfat_assets.health_cli import gather
+
+    settings = settings_for(home)
+    run(settings, instance, job_name=HEALTH_JOB)
+    text = gather(settings, instance)
+    assert f"champion: v{champion_version(settings)} " in text
+    assert "shifted-" in text and "evidence: live RMSE" in text, text
+    assert "stale assets: none" in text and "last retrain: SUCCESS" in text
