@@ -9,7 +9,7 @@ export DAGSTER_HOME ?= $(BODYFAT_HOME)/dagster
 .PHONY: help install demo test lint feed health stack serve bench-serving test-integration tune-worker compose-up compose-down clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ health: install  ## the model's health from the embedded state: champion, live e
 stack: install  ## the docker-compose topology as local processes on loopback (no Docker)
 	$(BIN)/python scripts/stack.py
 
-serve: install  ## only the prediction API, against $$MLFLOW_TRACKING_URI (default: the demo's MLflow)
+serve: install  ## only the prediction API, against MLFLOW_TRACKING_URI (default: the demo's MLflow)
 	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(BODYFAT_HOME)/mlflow.db} \
 	BODYFAT_SERVING_HOST=127.0.0.1 OMP_NUM_THREADS=1 $(BIN)/python -m serving
 
@@ -55,7 +55,7 @@ tune-worker: install  ## add TRIALS (default 20) trials to the current study (pr
 compose-up:  ## the production topology under Docker (cp .env.example .env and fill the secrets first)
 	docker compose up -d --build
 
-compose-down:
+compose-down:  ## stop the Docker topology (keeps its volumes; `docker compose down -v` drops them)
 	docker compose down
 
 clean:  ## remove the embedded state (lake, MLflow, Dagster instance); keeps .venv
