@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export BODYFAT_HOME ?= $(CURDIR)/.bodyfat
 export DAGSTER_HOME ?= $(BODYFAT_HOME)/dagster
 
-.PHONY: help install demo test lint feed stack serve bench-serving test-integration tune-worker compose-up compose-down clean
+.PHONY: help install demo test lint feed health stack serve bench-serving test-integration tune-worker compose-up compose-down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed  ## create .venv with the pinned dependencies
 
-demo: install  ## materialize every asset on the embedded default, report, then serve Dagit + API (Ctrl-C stops)
+demo: install  ## materialize every asset on the embedded default, report, then serve Dagster UI + API (Ctrl-C stops)
 	$(BIN)/python -m bodyfat_assets.cli demo
 
 test: install  ## ruff, dg check defs, then the whole test suite (CI=true turns PostgreSQL skips into failures)
@@ -32,6 +32,9 @@ lint: install  ## ruff only
 
 feed: install  ## drop synthetic batches into the landing zone (2 labeled, 1 to score); the sensors take it from there
 	$(BIN)/python -m bodyfat_assets.cli feed --labeled 2 --scoring 1
+
+health: install  ## the model's health from the embedded state: champion, live error, drift, stale assets, last retrain
+	$(BIN)/python -m bodyfat_assets.cli health
 
 stack: install  ## the docker-compose topology as local processes on loopback (no Docker)
 	$(BIN)/python scripts/stack.py

@@ -1,4 +1,4 @@
-"""`bodyfat demo`: materialize everything on the embedded default, report, then serve Dagit (sensors running).
+"""`bodyfat demo`: materialize everything on the embedded default, report, then serve the Dagster UI (sensors running).
 `bodyfat feed --labeled N --scoring M`: drop synthetic batches into the landing zone.
 
 Configuration comes from `bodyfat_assets.settings` like everything else: e.g. BODYFAT_TRIALS (trial budget),
@@ -35,14 +35,14 @@ def prepare_dagster_home(settings: Settings) -> Path:
 
 
 def materialize_all(settings: Settings, run_config: dict | None = None) -> dict:
-    """Ingest the seed partition, retrain, score the seed rows: three runs in this process, recorded in the
-    settings' DAGSTER_HOME instance so Dagit shows them. Works from a fresh clone: the `seed` partitions are registered
-    first (the landing sensor would do the same, a tick later)."""
+    """Ingest the seed partition, retrain, score the seed rows, report health: four runs in this process, recorded
+    in the settings' DAGSTER_HOME instance so the Dagster UI shows them. Works from a fresh clone: the `seed`
+    partitions are registered first (the landing sensor would do the same, a tick later)."""
     from dagster import DagsterInstance
 
     from bodyfat_assets.core.landing.naming import SEED_PARTITION
     from bodyfat_assets.definitions import build_definitions
-    from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
+    from bodyfat_assets.defs.jobs import HEALTH_JOB, INGEST_JOB, PIPELINE_JOB, SCORE_JOB
     from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
 
     defs = build_definitions(settings)
@@ -52,12 +52,12 @@ def materialize_all(settings: Settings, run_config: dict | None = None) -> dict:
                 instance.add_dynamic_partitions(partitions.name, [SEED_PARTITION])
         results = {}
         for job_name, partition, config in ((INGEST_JOB, SEED_PARTITION, None), (PIPELINE_JOB, None, run_config),
-                                            (SCORE_JOB, SEED_PARTITION, None)):
+                                            (SCORE_JOB, SEED_PARTITION, None), (HEALTH_JOB, None, None)):
             result = defs.resolve_job_def(job_name).execute_in_process(
                 instance=instance, raise_on_error=False, run_config=config, partition_key=partition)
             if not result.success:
                 failed = [e.step_key for e in result.all_events if e.is_step_failure]
-                raise SystemExit(f"{job_name} failed at {failed}; see Dagit or the log above")
+                raise SystemExit(f"{job_name} failed at {failed}; see the Dagster UI or the log above")
             results[job_name] = result
         checks = [c for r in results.values() for c in r.get_asset_check_evaluations()]
         return {
@@ -111,8 +111,8 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def serve_ui(settings: Settings) -> int:
-    """Dagit (with the daemon, for sensors) and the prediction API, until Ctrl-C."""
-    dagit_port, api_port = str(settings.services.webserver_port), str(settings.services.api_port)
+    """The Dagster UI (with the daemon, for sensors) and the prediction API, until Ctrl-C."""
+    ui_port, api_port = str(settings.services.webserver_port), str(settings.services.api_port)
     env = process_environment(
         DAGSTER_HOME=str(settings.dagster_home), MLFLOW_TRACKING_URI=settings.mlflow_tracking_uri,
         BODYFAT_MODEL_NAME=settings.model_name, BODYFAT_SERVING_HOST="127.0.0.1", BODYFAT_SERVING_PORT=api_port,
@@ -124,11 +124,13 @@ def serve_ui(settings: Settings) -> int:
     sample = json.dumps(dict(zip(FEATURE_NAMES, SAMPLE_ROW, strict=True)))
     started: list[subprocess.Popen] = []
     try:
+        # `dagster dev` rather than `dg dev`: dg warns unless the project's venv is activated, and `make demo` does not
+        # activate it; both run the same webserver and daemon on the same workspace.
         started.append(_start([sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
-                               "-h", "127.0.0.1", "-p", dagit_port], env))
+                               "-h", "127.0.0.1", "-p", ui_port], env))
         started.append(_start([sys.executable, "-m", "serving"], env))
-        print(f"\nDagit  http://127.0.0.1:{dagit_port}")
-        print(f"API    http://127.0.0.1:{api_port}/docs")
+        print(f"\nDagster UI  http://127.0.0.1:{ui_port}")
+        print(f"API         http://127.0.0.1:{api_port}/docs")
         print(f"Try:   curl -s -X POST http://127.0.0.1:{api_port}/predict -H 'Content-Type: application/json' "
               f"-d '{sample}'")
         print("Ctrl-C stops both.", flush=True)
@@ -167,14 +169,19 @@ def feed_command(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bodyfat", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="materialize every asset on the embedded default, report, start Dagit")
+    sub.add_parser("demo", help="materialize every asset on the embedded default, report, start the Dagster UI")
     feed = sub.add_parser("feed", help="drop synthetic labeled and scoring files into the landing zone")
     feed.add_argument("--labeled", type=int, default=1, help="labeled files for landing/train/ (default 1)")
     feed.add_argument("--scoring", type=int, default=0, help="unlabeled files for landing/score/ (default 0)")
     feed.add_argument("--rows", type=int, default=25, help="rows per file (default 25)")
     feed.add_argument("--format", choices=["csv", "parquet"], default="csv")
     feed.add_argument("--seed", type=int, default=None, help="random seed, for reproducible batches")
+    sub.add_parser("health", help="the model's health: champion, live error, drift, stale assets, last retrain")
     args = parser.parse_args(argv)
+    if args.command == "health":
+        from bodyfat_assets.health_cli import health_command
+
+        return health_command()
     if args.command == "feed":
         return feed_command(args)
     return {"demo": demo}[args.command]()

@@ -33,6 +33,9 @@ class ObjectStore(Protocol):
     """What the lake needs from storage. Stores subclass it to inherit `list_keys`."""
 
     url: str
+    whole_when_listed: bool
+    """True when a listed object is always complete (an S3 PUT is atomic); False when a writer may still be
+    appending to it in place (a local file), so the landing sensor waits for it to settle."""
 
     def write_bytes(self, key: str, data: bytes) -> None: ...
     def read_bytes(self, key: str) -> bytes: ...
@@ -48,6 +51,8 @@ class ObjectStore(Protocol):
 
 
 class LocalStore(ObjectStore):
+    whole_when_listed = False
+
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.url = str(self.root)
@@ -93,6 +98,8 @@ class LocalStore(ObjectStore):
 
 
 class S3Store(ObjectStore):
+    whole_when_listed = True
+
     def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None, client: object = None) -> None:
         import boto3
 
@@ -154,3 +161,16 @@ def frame_to_parquet(df: pd.DataFrame) -> bytes:
 
 def parquet_to_frame(data: bytes) -> pd.DataFrame:
     return pd.read_parquet(io.BytesIO(data))
+
+
+SPLITS_KEY = "bodyfat_splits.parquet"
+"""Where the IO manager keeps bodyfat_splits: read by processes that need the training rows without Dagster."""
+
+
+def read_training_rows(store: ObjectStore) -> pd.DataFrame | None:
+    """The training side of the latest bodyfat_splits in the lake, or None before the first split exists."""
+    from bodyfat_assets.core.splits import train_test_frames  # here, not at the top: core/landing imports this module
+
+    if not store.exists(SPLITS_KEY):
+        return None
+    return train_test_frames(parquet_to_frame(store.read_bytes(SPLITS_KEY)))[0]

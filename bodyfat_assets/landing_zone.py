@@ -3,9 +3,10 @@
 from typing import Any
 
 import pandas as pd
-from dagster import AssetExecutionContext, ConfigurableResource, Failure
+from dagster import AssetExecutionContext, AssetRecordsFilter, ConfigurableResource, Failure
 
-from bodyfat_assets.core.landing.partition_file import load_partition_file
+from bodyfat_assets.core.landing.intake import MIN_FILE_AGE_S
+from bodyfat_assets.core.landing.partition_file import PartitionFileGone, load_partition_file
 from bodyfat_assets.core.landing.validation import Reject
 from bodyfat_assets.lake import ObjectStore, store_from_url
 from bodyfat_assets.partitions import LANDING_NAME_TAG
@@ -17,6 +18,8 @@ class LandingZone(ConfigurableResource):
     lake_url: str
     prefix: str = "landing"
     s3_endpoint_url: str | None = None
+    min_file_age_s: float = MIN_FILE_AGE_S
+    """A local file is taken once its last change is this old (see `MIN_FILE_AGE_S`)."""
 
     @property
     def url(self) -> str:
@@ -28,12 +31,24 @@ class LandingZone(ConfigurableResource):
 
 def read_partition_file(context: AssetExecutionContext, landing: LandingZone, kind: str,
                         seed_path: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The validated frame behind this run's partition, and where it came from (see `load_partition_file`)."""
+    """The validated frame behind this run's partition, and where it came from (see `load_partition_file`).
+
+    A partition never materialized whose file changed or vanished after it was accepted is deleted, so nothing
+    requests it again (a re-scoring after each promotion did, for ever); the landing sensor registers the file's
+    new content as a new partition."""
+    key = context.partition_key
     try:
-        loaded = load_partition_file(landing.store(), kind, context.partition_key,
-                                     context.run.tags.get(LANDING_NAME_TAG), seed_path)
+        loaded = load_partition_file(landing.store(), kind, key, context.run.tags.get(LANDING_NAME_TAG), seed_path)
     except Reject as rejection:  # passed the sensor, fails now: the contract changed; moved to rejected/
-        raise Failure(f"{kind} partition {context.partition_key}: {rejection}") from rejection
+        raise Failure(f"{kind} partition {key}: {rejection}", allow_retries=False) from rejection
+    except PartitionFileGone as gone:
+        history = context.instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[key]), limit=1).records
+        if history:
+            raise
+        context.instance.delete_dynamic_partition(context.assets_def.partitions_def.name, key)
+        raise Failure(f"{gone}; partition {key} deleted: the landing sensor registers the file's current content "
+                      f"as a new partition", allow_retries=False) from gone
     if loaded.moved_from:
         context.log.info(f"moved {loaded.moved_from} to {loaded.location}")
     return loaded.frame, {"file": loaded.location, "sha256": loaded.sha256}

@@ -1,7 +1,7 @@
 """The one configuration model, and the only module that reads the environment.
 
 Every knob is declared once below, with its variable name, type, default and description. The groups (`tuning`,
-`promotion`, `landing`, `services`, `demo`) are the config objects the rest of the code receives; the Dagster
+`promotion`, `landing`, `health`, `services`, `demo`) are the config objects the rest of the code receives; the Dagster
 resources are built from them (`resources.py`). `BODYFAT_ENV=embedded` (the default) keeps everything in a
 project-local folder: the lake is a directory, MLflow tracks into SQLite with local artifacts, Optuna studies stay in
 memory unless OPTUNA_STORAGE is set. `BODYFAT_ENV=production` takes the service locations from the environment
@@ -21,6 +21,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bodyfat_assets.core.health.drift import DriftThresholds
+from bodyfat_assets.core.health.evidence import EvidencePolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEED_DATASET = PROJECT_ROOT / "data" / "bodyfat.csv"
@@ -95,6 +98,36 @@ class LandingSettings(Group):
         return self.sensors == "running"
 
 
+class HealthSettings(Group):
+    """How the platform watches its model: drift thresholds, retrain evidence, freshness (core/health/)."""
+
+    drift_psi: float = knob(0.2, "BODYFAT_DRIFT_PSI", "a feature drifts at this PSI (and above sampling noise)", gt=0)
+    drift_p_value: float = knob(0.01, "BODYFAT_DRIFT_P_VALUE", "...or at a KS p-value below this", gt=0, lt=1)
+    drift_ks: float = knob(0.1, "BODYFAT_DRIFT_KS", "...together with a KS statistic of at least this", ge=0, le=1)
+    drift_min_features: int = knob(3, "BODYFAT_DRIFT_MIN_FEATURES", "drifted features that justify a retrain", ge=1)
+    live_rmse_ratio: float = knob(1.25, "BODYFAT_LIVE_RMSE_RATIO",
+                                  "retrain when live RMSE on new labels exceeds champion test RMSE times this", gt=1)
+    live_coverage_floor: float = knob(0.75, "BODYFAT_LIVE_COVERAGE_FLOOR",
+                                      "retrain when live 90 % coverage falls below this (on 30+ rows)", gt=0, lt=1)
+    suspect_outside_share: float = knob(0.40, "BODYFAT_SUSPECT_LABEL_SHARE",
+                                        "labels are suspect when this share falls outside the champion's 90 % "
+                                        "interval, features do not drift and labels do not follow predictions",
+                                        gt=0.1, lt=1)
+    champion_fresh_hours: float = knob(168, "BODYFAT_CHAMPION_FRESH_HOURS",
+                                       "the Dagster UI marks `champion` stale after this long without a decision", gt=0)
+    predictions_fresh_hours: float = knob(48, "BODYFAT_PREDICTIONS_FRESH_HOURS",
+                                          "...and `batch_predictions` after this long without scoring", gt=0)
+
+    def drift_thresholds(self) -> DriftThresholds:
+        return DriftThresholds(psi=self.drift_psi, p_value=self.drift_p_value, ks=self.drift_ks,
+                               min_drifted=self.drift_min_features)
+
+    def evidence_policy(self) -> EvidencePolicy:
+        return EvidencePolicy(rmse_ratio=self.live_rmse_ratio, coverage_floor=self.live_coverage_floor,
+                              min_drifted_features=self.drift_min_features,
+                              suspect_outside_share=self.suspect_outside_share)
+
+
 class ServiceSettings(Group):
     """Where the deployed services listen and what they are called: docker-compose.yml, `make stack`, `make demo`."""
 
@@ -167,6 +200,7 @@ class Settings(BaseSettings):
     tuning: TuningSettings = Field(default_factory=TuningSettings)
     promotion: PromotionSettings = Field(default_factory=PromotionSettings)
     landing: LandingSettings = Field(default_factory=LandingSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
     services: ServiceSettings = Field(default_factory=ServiceSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
 

@@ -142,7 +142,7 @@ class Tracker:
         self.log_figures(run_id, trained.figures)
         card = model_card(features=trained.features, family=result.best_family, params=result.best_params,
                           cv_rmse=result.best_cv_rmse, test_metrics=metrics, half_width=trained.half_width,
-                          run_id=run_id)
+                          run_id=run_id, profile=trained.training_profile)
         return self.log_model_version(result.model, trained.training_example, card), card
 
     def record_decision(self, decision: ChampionDecision, tags: Mapping[str, str]) -> None:
@@ -230,9 +230,12 @@ class TrialLogger:
 
 
 def model_card(*, features: list[str], family: str, params: dict[str, Any], cv_rmse: float,
-               test_metrics: dict[str, float], half_width: float, run_id: str) -> dict[str, Any]:
-    """The metadata stored with the model (MLmodel `metadata`): everything serving needs besides the weights."""
+               test_metrics: dict[str, float], half_width: float, run_id: str,
+               profile: dict[str, list[float]] | None = None) -> dict[str, Any]:
+    """The metadata stored with the model (MLmodel `metadata`): everything serving needs besides the weights,
+    including the training rows' profile (bodyfat_contract.training_profile) its monitoring bins with."""
     return {
+        "training_profile": profile or {},
         "features": list(features),
         "family": family,
         "params": {k: (v if isinstance(v, int | float | str) else str(v)) for k, v in params.items()},

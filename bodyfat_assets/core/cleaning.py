@@ -6,7 +6,7 @@ so a row can carry several reasons (row 182 is both impossible and inconsistent 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,9 +126,13 @@ def normalize_raw(df: pd.DataFrame) -> pd.DataFrame:
     return out[[*leading, ROW_ID, *RAW_COLUMNS, *trailing]]
 
 
-def clean(raw: pd.DataFrame) -> CleaningResult:
+def clean(raw: pd.DataFrame, suspect_sources: Mapping[str, str] | None = None) -> CleaningResult:
+    """`suspect_sources`: file (source) → why its labels are suspect (core/health/evidence.py). Every row of such a
+    file is quarantined for review under the rule `suspect_labels`, whatever the other rules say."""
     df = normalize_raw(raw)
     findings = pd.DataFrame({rule.name: rule.check(df) for rule in RULES}, index=df.index)
+    if suspect_sources and SOURCE in df.columns:
+        findings["suspect_labels"] = df[SOURCE].map(dict(suspect_sources)).astype(object)
     flagged = findings.notna().any(axis=1)
     quarantine = df[flagged].copy()
     quarantine["rules"] = findings[flagged].apply(lambda r: ",".join(r.dropna().index), axis=1)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from bodyfat_contract import TARGET
+from bodyfat_contract import TARGET, training_profile
 
 from bodyfat_assets.core import evaluation
 from bodyfat_assets.core.splits import train_test_frames
@@ -29,6 +29,8 @@ class TrainedChallenger:
     """PNG plots by name: predicted vs actual, residuals, study history."""
     training_example: pd.DataFrame
     """A few training rows: the logged model's signature and input example."""
+    training_profile: dict[str, list[float]]
+    """Quantile edges of each feature and of the target on the training rows (serving's monitoring bins)."""
 
     def best_by_family(self) -> pd.DataFrame:
         """One row per family: its best cross-validated RMSE over completed trials, best first."""
@@ -58,4 +60,5 @@ def train_challenger(splits: pd.DataFrame, features: Sequence[str], config: Tuni
             "study_history": evaluation.study_history_png(result.study),
         },
         training_example=X.head(20),
+        training_profile=training_profile({c: train[c] for c in [*features, TARGET.name]}),
     )

@@ -11,6 +11,8 @@ tape measure can use. `model_features(allow_density=True)` exists for experiment
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "TARGET",
     "Feature",
     "model_features",
+    "training_profile",
 ]
 
 
@@ -65,3 +68,21 @@ RAW_COLUMNS: tuple[str, ...] = (DENSITY.name, TARGET.name, *FEATURE_NAMES)
 def model_features(allow_density: bool = False) -> list[str]:
     """Columns a model may use, in the order models are fitted and served with."""
     return [*FEATURE_NAMES, DENSITY.name] if allow_density else list(FEATURE_NAMES)
+
+
+PROFILE_BINS = 10
+
+
+def training_profile(columns: Mapping[str, Iterable[float]], bins: int = PROFILE_BINS) -> dict[str, list[float]]:
+    """Per column of the training rows: minimum, the inner quantile edges of `bins` equal-count bins, maximum.
+
+    Stored in the model card, so serving bins what it sees (Prometheus histograms) and counts inputs outside the
+    training range with the champion's own training data, without reading it."""
+    profile = {}
+    for name, values in columns.items():
+        data = sorted(float(v) for v in values if v == v)  # NaN is not equal to itself
+        if len(data) < 2:
+            continue
+        inner = statistics.quantiles(data, n=bins, method="inclusive")
+        profile[name] = [data[0], *sorted(set(inner)), data[-1]]
+    return profile

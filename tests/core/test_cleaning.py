@@ -95,3 +95,15 @@ def test_normalize_adds_row_ids_and_density_column():
     out = normalize_raw(raw)
     assert list(out.columns) == ["row_id", *RAW_COLUMNS]
     assert out.loc[0, "row_id"] == 1 and np.isnan(out.loc[0, "Density"])
+
+
+def test_every_row_of_a_file_with_suspect_labels_is_quarantined_for_review(seed_frame):
+    from bodyfat_assets.core.landing.rows import raw_rows
+
+    raw = pd.concat([raw_rows(seed_frame.iloc[:20], "seed"), raw_rows(seed_frame.iloc[20:30], "poison-1")])
+    reason = "62% of BodyFat values outside the champion's 90 % interval: labels suspect"
+    result = clean(raw, {"poison-1": reason})
+    held = result.quarantine[result.quarantine["source"] == "poison-1"]
+    assert len(held) == 10 and set(held["reasons"]) == {reason} and set(held["rules"]) == {"suspect_labels"}
+    assert "poison-1" not in set(result.cleaned["source"])
+    assert set(clean(raw).cleaned["source"]) == {"seed", "poison-1"}

@@ -34,3 +34,4 @@ def test_list_landed_reads_nothing_and_skips_dot_files(tmp_path):
     (tmp_path / "score" / ".partial.csv").write_bytes(b"half")  # a writer's temporary name
     [landed] = list_landed(store)
     assert (landed.key, landed.size) == ("train/a.csv", 5) and landed.etag
+

@@ -7,59 +7,15 @@ from dagster import (
     AssetKey,
     AssetMaterialization,
     AssetSelection,
-    DagsterInstance,
-    SensorResult,
     SkipReason,
-    build_sensor_context,
     evaluate_automation_conditions,
 )
 
 from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
-from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
-from bodyfat_assets.lake import LocalStore
-from bodyfat_assets.landing_zone import LandingZone
-from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
-from bodyfat_assets.settings import Settings
+from bodyfat_assets.partitions import LANDING_NAME_TAG, SCORING_FILES
 from tests.support.landing_files import BAD_NAMES, bad_files, csv_bytes, parquet_bytes
-
-
-class Harness:
-    """One sensor, one instance, one lake: `tick()` evaluates like the daemon would and applies the partitions."""
-
-    def __init__(self, tmp_path, **env: str) -> None:
-        self.settings = Settings.from_env({"BODYFAT_HOME": str(tmp_path), **env})
-        self.defs = build_definitions(self.settings)
-        self.instance = DagsterInstance.ephemeral()
-        self.landing = LandingZone(lake_url=self.settings.lake_url)
-        self.store = LocalStore(f"{self.settings.lake_url}/landing")
-        self.cursors: dict[str, str | None] = {}
-
-    def tick(self, name: str = "landing_sensor"):
-        context = build_sensor_context(instance=self.instance, cursor=self.cursors.get(name),
-                                       definitions=self.defs,
-                                       resources={"landing": self.landing,
-                                                  "retrain_policy": self.defs.resources["retrain_policy"]})
-        result = self.defs.resolve_sensor_def(name)(context)
-        if isinstance(result, SensorResult):
-            self.cursors[name] = result.cursor
-            for request in result.dynamic_partitions_requests or []:
-                self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-        return result
-
-    def land(self, key: str, data: bytes) -> None:
-        self.store.write_bytes(key, data)
-
-    def partitions(self, kind: str) -> list[str]:
-        return list(self.instance.get_dynamic_partitions({"train": LABELED_FILES, "score": SCORING_FILES}[kind].name))
-
-
-@pytest.fixture
-def harness(tmp_path) -> Harness:
-    h = Harness(tmp_path)
-    first = h.tick()  # bootstraps the seed partitions
-    assert [r.partition_key for r in first.run_requests] == [SEED_PARTITION]
-    return h
+from tests.support.sensor_harness import Harness
 
 
 def test_a_fresh_instance_registers_seed_and_ingests_it(tmp_path):
@@ -80,7 +36,8 @@ def test_new_file_gives_one_run_request_and_the_same_file_again_none(harness, la
     assert request.tags[LANDING_NAME_TAG] == "batch-1.csv" and request.run_key.startswith("train/batch-1.csv@")
     assert key in harness.partitions("train")
     assert harness.tick().run_requests == [], "seen twice, requested once"
-    harness.cursors.clear()  # even with a lost cursor: the registered partition marks it in flight
+    harness.queue(request)
+    harness.cursors.clear()  # even with a lost cursor: the queued run marks it in flight
     assert harness.tick().run_requests == []
     assert harness.store.exists("train/batch-1.csv"), "the sensor never moves an accepted file; its run does"
 
@@ -110,7 +67,7 @@ def test_each_bad_kind_is_rejected_with_its_reason(harness, labeled_frame, name)
 
 def test_duplicate_content_under_another_name_is_rejected(harness, labeled_frame):
     harness.land("train/a.csv", csv_bytes(labeled_frame))
-    harness.tick()
+    harness.queue(harness.tick().run_requests[0])
     harness.land("train/copy-of-a.csv", csv_bytes(labeled_frame))
     assert harness.tick().run_requests == []
     [reason] = [k for k in harness.store.list_keys("rejected/train/") if k.endswith(".reason.json")]
@@ -192,3 +149,33 @@ def test_retrain_sensor_respects_the_minimum_interval(tmp_path):
     h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="a-1",
                                                                metadata={"rows": 500}))
     assert "minimum 3600 s" in h.tick("retrain_sensor").skip_message
+
+
+def test_retrain_sensor_retrains_on_evidence_before_enough_rows_and_tags_the_run(tmp_path):
+    h = Harness(tmp_path, BODYFAT_RETRAIN_MIN_ROWS="100", BODYFAT_RETRAIN_MIN_INTERVAL_S="0")
+    h.instance.create_run_for_job(h.defs.resolve_job_def(PIPELINE_JOB))
+    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="a-1",
+                                                               metadata={"rows": 30}))
+    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("live_performance"), partition="a-1",
+                                                               metadata={"evidence": "none"}))
+    assert "waiting for 100" in h.tick("retrain_sensor").skip_message, "a healthy file is not evidence"
+    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="b-2",
+                                                               metadata={"rows": 30}))
+    h.instance.report_runless_asset_event(AssetMaterialization(
+        AssetKey("live_performance"), partition="b-2",
+        metadata={"evidence": "live RMSE 9.10 > 1.25 × champion test RMSE 4.50 on 30 rows"}))
+    request = h.tick("retrain_sensor")
+    assert request.tags["bodyfat/retrain_reason"].startswith("evidence: live RMSE 9.10")
+    assert request.tags["bodyfat/retrain_evidence"] == "b-2: live RMSE 9.10 > 1.25 × champion test RMSE 4.50 on 30 rows"
+
+
+def test_a_file_with_suspect_labels_neither_triggers_nor_counts_towards_a_retrain(tmp_path):
+    h = Harness(tmp_path, BODYFAT_RETRAIN_MIN_ROWS="50", BODYFAT_RETRAIN_MIN_INTERVAL_S="0")
+    h.instance.create_run_for_job(h.defs.resolve_job_def(PIPELINE_JOB))
+    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="poison-1",
+                                                               metadata={"rows": 400}))
+    h.instance.report_runless_asset_event(AssetMaterialization(
+        AssetKey("live_performance"), partition="poison-1",
+        metadata={"evidence": "none", "suspect_labels": "62% of BodyFat values outside the 90 % interval"}))
+    skip = h.tick("retrain_sensor")
+    assert isinstance(skip, SkipReason) and "no file ingested" in skip.skip_message

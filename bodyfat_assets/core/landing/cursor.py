@@ -28,8 +28,9 @@ class LandedObject:
 
     @property
     def token(self) -> str:
-        """Identity of this version of the object: a re-uploaded, changed file gets a new token."""
-        return f"{self.key}@{self.etag or self.size}"
+        """Identity of this version of the object: a re-uploaded file gets a new token, even with the same bytes
+        (S3 keeps the ETag of identical content; the modification time moves), so dropping a file again retries it."""
+        return f"{self.key}@{self.etag or self.size}@{self.mtime:.6f}"
 
 
 def landed_objects(listed: Iterable[StoredObject]) -> list[LandedObject]:

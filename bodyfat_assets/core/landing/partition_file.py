@@ -22,6 +22,11 @@ from bodyfat_assets.core.landing.validation import Reject, read_landed_file
 from bodyfat_assets.lake import ObjectStore
 
 
+class PartitionFileGone(FileNotFoundError):
+    """Neither the landed file with this partition's content nor its processed copy exists: the file changed (a new
+    version is a new partition) or was removed after the sensor accepted it."""
+
+
 def locate_partition_file(store: ObjectStore, kind: str, partition_key: str,
                           landing_name: str | None) -> tuple[str, bool]:
     """Where a partition's file is now: its processed copy (re-materialization) or the landed original.
@@ -37,7 +42,7 @@ def locate_partition_file(store: ObjectStore, kind: str, partition_key: str,
         if store.exists(key) and partition_key_for(key.split("/", 1)[1], content_hash(store.read_bytes(key))) \
                 == partition_key:
             return key, False
-    raise FileNotFoundError(f"no file for partition {partition_key} in {store.url}/{kind}/ or "
+    raise PartitionFileGone(f"no file for partition {partition_key} in {store.url}/{kind}/ or "
                             f"{store.url}/{PROCESSED}/{kind}/ (changed or removed after it landed?)")
 
 
@@ -73,6 +78,9 @@ def load_partition_file(store: ObjectStore, kind: str, partition_key: str, landi
             reject_object(store, LandedObject(file_key, "", len(data)), rejection.code, rejection.detail, data)
         raise
     if already_processed:
+        dropped_again = f"{kind}/{landing_name}" if landing_name else None
+        if dropped_again and store.exists(dropped_again) and store.read_bytes(dropped_again) == data:
+            store.delete(dropped_again)  # the sender retried a run that failed after the move: same bytes, kept once
         return PartitionFile(frame, f"{store.url}/{file_key}", content_hash(data))
     location = processed_key(kind, partition_key, name)
     move_object(store, file_key, location, data)

@@ -33,7 +33,7 @@ REJECTION_CODES: dict[str, str] = {
     "wrong_header": "required columns missing, unknown or repeated columns",
     "non_numeric": "a measurement column that is mostly text",
     "beyond_repair": "most rows missing or outside the physiological ranges",
-    "duplicate_content": "byte-identical to a file already accepted",
+    "duplicate_content": "byte-identical to a file already ingested or being ingested",
 }
 
 

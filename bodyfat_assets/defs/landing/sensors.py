@@ -17,7 +17,6 @@ from dagster import (
     AssetRecordsFilter,
     DagsterInstance,
     DagsterRunStatus,
-    DefaultSensorStatus,
     EventLogEntry,
     RunRequest,
     RunsFilter,
@@ -28,28 +27,37 @@ from dagster import (
 )
 
 from bodyfat_assets.core.landing.cursor import LandingCursor
-from bodyfat_assets.core.landing.intake import take_in
+from bodyfat_assets.core.landing.intake import KnownPartitions, take_in
 from bodyfat_assets.core.landing.naming import KINDS, SCORE, SEED_PARTITION, TRAIN
 from bodyfat_assets.core.landing.retrain import retrain_decision
 from bodyfat_assets.defs.jobs import bodyfat_pipeline, ingest_labeled_file, score_batch
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
+from bodyfat_assets.load_time import SENSOR_INTERVAL_S, SENSOR_STATUS
 from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
-from bodyfat_assets.settings import Settings
-
-# How often the sensors look and whether they start RUNNING are fixed when the code location loads; the retrain
-# thresholds are read at each tick from the `retrain_policy` resource.
-LANDING = Settings.from_env().landing
-DEFAULT_STATUS = DefaultSensorStatus.RUNNING if LANDING.sensors_running else DefaultSensorStatus.STOPPED
 
 RAW = AssetKey("raw_bodyfat")
+LIVE = AssetKey("live_performance")
+PREDICTIONS = AssetKey("batch_predictions")
+ASSET_BY_KIND = {TRAIN: RAW, SCORE: PREDICTIONS}
 CHAMPION = AssetKey("champion")
 LANDING_ZONE = AssetKey("landing_zone")
 PARTITIONS_BY_KIND = {TRAIN: LABELED_FILES.name, SCORE: SCORING_FILES.name}
-ACTIVE_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
-                   DagsterRunStatus.STARTED, DagsterRunStatus.SUCCESS]
+IN_FLIGHT_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+                      DagsterRunStatus.STARTED]
+ACTIVE_STATUSES = [*IN_FLIGHT_STATUSES, DagsterRunStatus.SUCCESS]
 """A retraining run in these states has seen (or will see) the rows ingested before it was created; a failed or
 canceled one has not, so rows ingested before it still count as new."""
+PARTITION_TAG = "dagster/partition"  # set by Dagster on every partitioned run; not exported as a public constant
+
+
+def known_partitions(instance: DagsterInstance) -> dict[str, KnownPartitions]:
+    """Per kind of file: partitions ever materialized, and partitions with a run queued or in progress (by key:
+    partition keys carry the file's content hash, so a key names one file of one kind)."""
+    active = instance.get_run_records(RunsFilter(statuses=IN_FLIGHT_STATUSES), limit=1000)
+    in_flight = frozenset(str(r.dagster_run.tags[PARTITION_TAG]) for r in active if PARTITION_TAG in r.dagster_run.tags)
+    return {kind: KnownPartitions(frozenset(instance.get_materialized_partitions(asset)), in_flight)
+            for kind, asset in ASSET_BY_KIND.items()}
 
 
 def _metadata_value(entry: EventLogEntry, name: str) -> Any:
@@ -65,7 +73,7 @@ def current_champion_version(instance: DagsterInstance) -> str | None:
     return None if version in (None, "None", "none", "") else str(version)
 
 
-@sensor(name="landing_sensor", minimum_interval_seconds=LANDING.sensor_interval_s, default_status=DEFAULT_STATUS,
+@sensor(name="landing_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=SENSOR_STATUS,
         jobs=[ingest_labeled_file, score_batch],
         description="New files in landing/train/ and landing/score/: validate, register a partition, request "
                     "the run; bad files go to landing/rejected/ with a reason. Registers the `seed` partitions.")
@@ -74,7 +82,7 @@ def landing_sensor(context: SensorEvaluationContext, landing: LandingZone) -> Se
 
 
 # A sensor, not Declarative Automation: automation conditions cannot debounce on a sum of rows across partitions.
-@sensor(name="retrain_sensor", minimum_interval_seconds=LANDING.sensor_interval_s, default_status=DEFAULT_STATUS,
+@sensor(name="retrain_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=SENSOR_STATUS,
         job=bodyfat_pipeline,
         description="Retrains (cleaned → splits → tuned_model → champion) once raw_bodyfat partitions brought "
                     "enough new rows and enough time passed since the last retraining run (`retrain_policy`); the "
@@ -87,7 +95,8 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
                      score_job: str) -> SensorResult:
     instance = context.instance
     existing = {kind: list(instance.get_dynamic_partitions(name)) for kind, name in PARTITIONS_BY_KIND.items()}
-    intake = take_in(landing.store(), LandingCursor.from_json(context.cursor), existing)
+    intake = take_in(landing.store(), LandingCursor.from_json(context.cursor), lambda: known_partitions(instance),
+                     min_age_s=landing.min_file_age_s)
 
     # A fresh instance knows no partition: the seed dataset becomes the first of each, so the loop starts itself
     # (the seed scoring partition is scored by Declarative Automation once a champion exists).
@@ -101,14 +110,17 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
         runs.append(RunRequest(run_key=verdict.obj.token, partition_key=verdict.partition_key,
                                job_name=ingest_job if verdict.obj.kind == TRAIN else score_job,
                                tags={LANDING_NAME_TAG: verdict.obj.name}))
-    for kind in KINDS:
-        new_partitions[kind] += [str(verdict.partition_key) for verdict in intake.accepted(kind)]
+    for kind in KINDS:  # a retried partition (its first run failed) is registered already
+        new_partitions[kind] += [str(verdict.partition_key) for verdict in intake.accepted(kind)
+                                 if verdict.partition_key not in existing[kind]]
     for verdict in intake.verdicts:
         if verdict.moved_to:
             context.log.warning(f"rejected {verdict.obj.key} ({verdict.code}: {verdict.detail}) → {verdict.moved_to}")
         else:
             context.log.info(f"{verdict.action} {verdict.obj.key}: partition {verdict.partition_key} "
                              f"({verdict.rows} rows) {verdict.detail}")
+    for obj in intake.settling:
+        context.log.info(f"waiting for {obj.key} to settle ({obj.size} bytes so far)")
     for key, error in intake.failures.items():
         context.log.error(f"could not handle {key}: {error}; retrying next tick")
 
@@ -126,7 +138,9 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
         }))
     return SensorResult(run_requests=runs, dynamic_partitions_requests=requests, asset_events=events,
                         cursor=intake.cursor.to_json(),
-                        skip_reason=None if runs or requests or events else "no new file in the landing zone")
+                        skip_reason=None if runs or requests or events else
+                        f"{len(intake.settling)} file(s) still being written" if intake.settling else
+                        "no new file in the landing zone")
 
 
 def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
@@ -140,10 +154,13 @@ def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
     for record in records:  # newest first: a re-materialized partition counts once
         if record.partition_key not in rows_by_partition:
             rows_by_partition[str(record.partition_key)] = int(_metadata_value(record.event_log_entry, "rows") or 0)
+    evidence, suspect = evidence_since(instance, since)
+    for partition in suspect:  # held back for review by cleaning: their rows do not count towards a retrain
+        rows_by_partition.pop(partition, None)
     decision = retrain_decision(
         pending_rows=sum(rows_by_partition.values()), pending_files=len(rows_by_partition),
         seconds_since_last=None if since is None else time.time() - since,
-        min_rows=policy.min_rows, min_interval_s=policy.min_interval_s)
+        min_rows=policy.min_rows, min_interval_s=policy.min_interval_s, evidence=list(evidence.values()))
     if not decision.retrain:
         return SkipReason(decision.reason)
     newest = max(record.storage_id for record in records)
@@ -152,5 +169,28 @@ def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
     return RunRequest(run_key=f"retrain-after-{newest}", job_name=retrain_job, tags={
         "bodyfat/retrain_reason": decision.reason[:250],
         "bodyfat/new_partitions": ",".join(sorted(rows_by_partition))[:250],
+        **({"bodyfat/retrain_evidence": "; ".join(f"{k}: {v}" for k, v in evidence.items())[:250]}
+           if decision.reason.startswith("evidence") else {}),
         "bodyfat/requested_at": datetime.now(UTC).isoformat(),
     })
+
+
+def evidence_since(instance: DagsterInstance, since: float | None) -> tuple[dict[str, str], set[str]]:
+    """Since the last retraining run: labeled file → the retrain evidence its live_performance recorded, and the
+    files whose labels it found suspect."""
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=LIVE, after_timestamp=since),
+                                              limit=1_000).records
+    evidence: dict[str, str] = {}
+    suspect: set[str] = set()
+    seen: set[str] = set()
+    for record in records:  # newest first: the latest measurement of a file counts
+        partition = str(record.partition_key)
+        if partition in seen:
+            continue
+        seen.add(partition)
+        found = _metadata_value(record.event_log_entry, "evidence")
+        if found and found != "none":
+            evidence[partition] = str(found)
+        if _metadata_value(record.event_log_entry, "suspect_labels") not in (None, "", "no"):
+            suspect.add(partition)
+    return evidence, suspect

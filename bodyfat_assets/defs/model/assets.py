@@ -13,6 +13,7 @@ from bodyfat_assets.core import evaluation
 from bodyfat_assets.core.promotion import quality_gate
 from bodyfat_assets.core.splits import train_test_frames
 from bodyfat_assets.core.training import train_challenger
+from bodyfat_assets.load_time import CHAMPION_FRESHNESS
 from bodyfat_assets.metadata import image, table
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
 from bodyfat_assets.tracking import promote_challenger
@@ -67,7 +68,8 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
     })
 
 
-@asset(group_name=MODEL_GROUP, description="The registry's `champion` alias, moved only for a better model.")
+@asset(group_name=MODEL_GROUP, freshness_policy=CHAMPION_FRESHNESS,
+       description="The registry's `champion` alias, moved only for a better model.")
 def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfat_splits: pd.DataFrame,
              pipeline: PipelineSettings, tracking: TrackingResource) -> Output[dict[str, Any]]:
     tracker = tracking.tracker(context)
