@@ -83,7 +83,7 @@ def first_runs(production_stack: ProductionStack, instance: DagsterInstance) -> 
     instance.add_dynamic_partitions(SCORING_FILES.name, [SEED])
     ingest = run(instance, jobs.INGEST_JOB, partition_key=SEED)
     pipeline = run(instance)
-    score = run(instance, definitions.SCORE_JOB, partition_key=SEED)
+    score = run(instance, jobs.SCORE_JOB, partition_key=SEED)
     results = [ingest, pipeline, score]
     return {"run_ids": [r.run_id for r in results], "pipeline_run_id": pipeline.run_id,
             "tuned_model": pipeline.output_for_node("tuned_model")}
