@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed  ## create .venv with the pinned dependencies
 
-demo: install  ## materialize every asset on the embedded default, report, then serve Dagit + API (Ctrl-C stops)
+demo: install  ## materialize every asset on the embedded default, report, then serve Dagster UI + API (Ctrl-C stops)
 	$(BIN)/python -m bodyfat_assets.cli demo
 
 test: install  ## ruff, dg check defs, then the whole test suite (CI=true turns PostgreSQL skips into failures)

@@ -5,7 +5,8 @@
 Reference: the training split of the cleaned seed rows (what the champion was fitted on). Cost: one batch_drift
 over the 13 features on `--rows` scoring rows resampled from the seed with measurement jitter. False alarms: `--files`
 files of 50 rows resampled from the seed rows *without* any shift; a file alarms when any feature is marked drifted,
-and it counts as evidence for a retrain when at least DriftThresholds.min_drifted features drift.
+and it counts as evidence for a retrain when at least BODYFAT_DRIFT_MIN_FEATURES features drift (defaults of the
+configuration model).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import time
 
 import numpy as np
 import pandas as pd
+from bodyfat_contract import FEATURE_NAMES
 
 from bodyfat_assets.core.cleaning import clean
-from bodyfat_assets.core.health.drift import DriftThresholds, batch_drift
-from bodyfat_assets.core.schema import FEATURE_NAMES
+from bodyfat_assets.core.health.drift import batch_drift
 from bodyfat_assets.core.splits import stratified_split, train_test_frames
-from bodyfat_assets.settings import SEED_DATASET
+from bodyfat_assets.settings import SEED_DATASET, HealthSettings
 
 
 def main() -> None:
@@ -37,10 +38,10 @@ def main() -> None:
     big = cleaned[list(FEATURE_NAMES)].sample(args.rows, replace=True, random_state=1).reset_index(drop=True)
     big = big * rng.normal(1, 0.01, big.shape)
     started = time.perf_counter()
-    batch_drift(reference, big, FEATURE_NAMES)
+    thresholds = HealthSettings().drift_thresholds()
+    batch_drift(reference, big, FEATURE_NAMES, thresholds)
     cost_ms = (time.perf_counter() - started) * 1000
 
-    thresholds = DriftThresholds()
     any_feature, evidence, drifted_total = 0, 0, 0
     for seed in range(args.files):
         sample = cleaned[list(FEATURE_NAMES)].sample(args.file_rows, replace=True, random_state=100 + seed)

@@ -5,7 +5,9 @@
 One bounded run on 127.0.0.1 only: for each model family it registers a champion in a throwaway SQLite registry,
 then starts one server at a time (1 worker each) and measures
   * single-row POSTs with wrk (-t1 -c16, fixed duration, Lua script for the body): req/s, p50, p99, errors;
-  * one 10,000-row request, best of --batch-runs (mlflow: `dataframe_split`; ours: columnar and list of records).
+  * one 10,000-row request, median of --batch-runs (mlflow: `dataframe_split`; ours: columnar and list of records);
+  * ours again with an API key configured (the key check must not cost throughput), and single-row latency while
+    one client loops 10,000-row columnar batches (a batch must not stall single rows).
 The ceiling app parses the same validated `Record` body and returns a constant: no model, no metrics.
 Needs `wrk` (Debian: apt-get install -y wrk). Results are printed as a Markdown table.
 """
@@ -27,15 +29,25 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bodyfat_assets.core.schema import model_features  # noqa: E402
+from bodyfat_contract import model_features  # noqa: E402
+
+from bodyfat_assets.settings import process_environment  # noqa: E402
 from tests.support.services import free_port, process_group, wait_until  # noqa: E402
 
 BATCH_ROWS = 10_000
 WRK_LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+{extra_headers}
 wrk.body = {body}
 """
+API_KEY = "bench-key"
+
+
+def with_venv_on_path(env: dict[str, str]) -> dict[str, str]:
+    """`mlflow models serve --env-manager local` runs `uvicorn` found on PATH: put this interpreter's bin first, so
+    `make bench-serving` works from a fresh clone without an activated virtualenv (issue 14, item 11)."""
+    return {**env, "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)])}
 
 
 def ceiling_app():  # FastAPI app, imported lazily so the bench process stays light
@@ -69,6 +81,7 @@ def _http_ok(url: str) -> bool:
 @contextmanager
 def server(kind: str, model_uri: str, env: dict[str, str], workdir: Path) -> Iterator[str]:
     port = free_port()
+    env = with_venv_on_path(env)
     if kind == "mlflow":
         cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local",
                "-h", "127.0.0.1", "-p", str(port), "-w", "1"]  # fmt: skip
@@ -77,7 +90,8 @@ def server(kind: str, model_uri: str, env: dict[str, str], workdir: Path) -> Ite
         cmd = [sys.executable, "-m", "serving"]
         env = {**env, "BODYFAT_SERVING_FOLD_LINEAR": "false" if kind == "ours_sklearn" else "true",
                "BODYFAT_SERVING_HOST": "127.0.0.1", "BODYFAT_SERVING_PORT": str(port),
-               "BODYFAT_SERVING_LOG_LEVEL": "warning", "OMP_NUM_THREADS": "1"}  # fmt: skip
+               "BODYFAT_SERVING_LOG_LEVEL": "warning", "OMP_NUM_THREADS": "1",
+               **({"BODYFAT_SERVING_API_KEY": API_KEY} if kind == "ours_key" else {})}  # fmt: skip
         health = "/ready"
     else:
         cmd = [sys.executable, "-m", "uvicorn", "--factory", "bench.serving:ceiling_app", "--host", "127.0.0.1",
@@ -95,9 +109,11 @@ def server(kind: str, model_uri: str, env: dict[str, str], workdir: Path) -> Ite
         yield url
 
 
-def wrk(url: str, body: str, duration_s: int, connections: int, workdir: Path) -> dict[str, float]:
+def wrk(url: str, body: str, duration_s: int, connections: int, workdir: Path,
+        headers: dict[str, str] | None = None) -> dict[str, float]:  # fmt: skip
     script = workdir / "post.lua"
-    script.write_text(WRK_LUA.format(body=json.dumps(body)))
+    extra = "\n".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in (headers or {}).items())
+    script.write_text(WRK_LUA.format(body=json.dumps(body), extra_headers=extra))
     # Warm-up: first requests pay for imports, JIT-free but cache-cold paths, connection setup.
     subprocess.run(["wrk", "-t1", f"-c{connections}", "-d2s", "-s", str(script), url],
                    capture_output=True, check=True, timeout=60)  # fmt: skip
@@ -122,6 +138,9 @@ def wrk(url: str, body: str, duration_s: int, connections: int, workdir: Path) -
 
 
 def time_post(url: str, body: bytes, runs: int) -> tuple[float, dict]:
+    """Median of `runs` timed POSTs after one warm-up (a median, not a best-of: the busy machine's tail counts)."""
+    import statistics
+
     import httpx
 
     timings, last = [], {}
@@ -132,7 +151,31 @@ def time_post(url: str, body: bytes, runs: int) -> tuple[float, dict]:
             timings.append((time.perf_counter() - start) * 1000)
             response.raise_for_status()
             last = response.json()
-    return min(timings[1:]), last
+    return statistics.median(timings[1:]), last
+
+
+@contextmanager
+def batch_loop(url: str, body: bytes) -> Iterator[list[float]]:
+    """One client posting `body` back to back while the caller measures something else."""
+    import threading
+
+    import httpx
+
+    stop, done = threading.Event(), []
+
+    def loop() -> None:
+        with httpx.Client(timeout=120) as client:
+            while not stop.is_set():
+                client.post(url, content=body, headers={"content-type": "application/json"}).raise_for_status()
+                done.append(1.0)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield done
+    finally:
+        stop.set()
+        thread.join(timeout=120)
 
 
 def register(family: str, workdir: Path) -> tuple[str, dict[str, str]]:
@@ -145,7 +188,7 @@ def register(family: str, workdir: Path) -> tuple[str, dict[str, str]]:
     os.chdir(workdir)  # the SQLite store puts artifacts under ./mlartifacts
     name = f"bench_{family}"
     version = log_contract_model(name, family=family)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "BODYFAT_MODEL_NAME": name}
+    env = process_environment(MLFLOW_TRACKING_URI=uri, BODYFAT_MODEL_NAME=name)
     return f"models:/{name}/{version}", env
 
 
@@ -177,6 +220,11 @@ def bench_family(family: str, args: argparse.Namespace, workdir: Path) -> dict[s
         results["ours"]["batch_records_ms"], _ = time_post(
             url + "/predict/batch", bodies["ours_records"], args.batch_runs
         )
+        with batch_loop(url + "/predict/batch", bodies["ours_columns"]) as batches:
+            results["ours_under_batches"] = wrk(url + "/predict", bodies["ours_one"], *wrk_args)
+        results["ours_under_batches"]["batches_done"] = len(batches)
+    with server("ours_key", model_uri, env, workdir) as url:
+        results["ours_key"] = wrk(url + "/predict", bodies["ours_one"], *wrk_args, headers={"X-API-Key": API_KEY})
     if family == "ridge":  # the same API calling the sklearn pipeline instead of the folded affine map
         with server("ours_sklearn", model_uri, env, workdir) as url:
             results["ours_sklearn"] = wrk(url + "/predict", bodies["ours_one"], *wrk_args)
@@ -192,13 +240,15 @@ def bench_family(family: str, args: argparse.Namespace, workdir: Path) -> dict[s
 def table(all_results: dict[str, dict[str, dict]], args: argparse.Namespace) -> str:
     lines = [
         f"Single-row POSTs: wrk -t1 -c{args.connections} -d{args.duration}s on 127.0.0.1, 1 uvicorn worker each; "
-        f"10k-row batch: best of {args.batch_runs} after a warm-up.",
+        f"10k-row batch: median of {args.batch_runs} after a warm-up.",
         "",
         "| model | server | req/s | p50 ms | p99 ms | errors | 10k batch ms |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for family, results in all_results.items():
         for kind, label in (("mlflow", "`mlflow models serve`"), ("ours", "bodyfat API"),
+                            ("ours_key", "bodyfat API with X-API-Key"),
+                            ("ours_under_batches", "bodyfat API while one client loops 10k batches"),
                             ("ours_sklearn", "bodyfat API, sklearn predict (fold off)"), ("ceiling", "bare FastAPI")):
             if kind not in results:
                 continue
@@ -213,7 +263,11 @@ def table(all_results: dict[str, dict[str, dict]], args: argparse.Namespace) -> 
         if "mlflow" in results and "ours" in results:
             m, o = results["mlflow"], results["ours"]
             lines.append(f"| {family} | **ratio ours/mlflow** | {o['rps'] / m['rps']:.1f}x | | | | "
-                         f"{o['batch_ms'] / m['batch_ms']:.2f}x |")  # fmt: skip
+                         f"{o['batch_ms'] / m['batch_ms']:.2f}x (columnar) / "
+                         f"{o['batch_records_ms'] / m['batch_ms']:.2f}x (records) |")  # fmt: skip
+        if "ours_key" in results and "ours" in results:
+            lines.append(f"| {family} | **ratio with key/without** | "
+                         f"{results['ours_key']['rps'] / results['ours']['rps']:.2f}x | | | | |")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from bodyfat_assets.health_monitor import HealthMonitor
 from bodyfat_assets.io_manager import IngestedPartitionsLoader, PredictionsIOManager
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
 from bodyfat_assets.resources import build_resources
@@ -38,6 +39,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                                         min_interval_s=settings.landing.retrain_min_interval_s),
         "ingested_partitions": IngestedPartitionsLoader(**lake),
         "predictions_io_manager": PredictionsIOManager(**lake),
+        "health": HealthMonitor.from_settings(settings.lake_url, settings.s3_endpoint_url, settings.health),
     }
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),

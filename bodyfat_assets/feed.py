@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+from bodyfat_contract import FEATURE_NAMES, FEATURES_BY_NAME, TARGET
 
 from bodyfat_assets.core.cleaning import clean
 from bodyfat_assets.core.landing.naming import SCORE, TRAIN
 from bodyfat_assets.core.landing.validation import ID, SYNTHETIC
-from bodyfat_assets.core.schema import FEATURE_NAMES, FEATURES_BY_NAME, TARGET
 from bodyfat_assets.lake import ObjectStore, frame_to_parquet, store_from_url
 from bodyfat_assets.settings import SEED_DATASET, Settings
 

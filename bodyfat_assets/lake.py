@@ -184,3 +184,16 @@ def frame_to_parquet(df: pd.DataFrame) -> bytes:
 
 def parquet_to_frame(data: bytes) -> pd.DataFrame:
     return pd.read_parquet(io.BytesIO(data))
+
+
+SPLITS_KEY = "bodyfat_splits.parquet"
+"""Where the IO manager keeps bodyfat_splits: read by processes that need the training rows without Dagster."""
+
+
+def read_training_rows(store: ObjectStore) -> pd.DataFrame | None:
+    """The training side of the latest bodyfat_splits in the lake, or None before the first split exists."""
+    from bodyfat_assets.core.splits import train_test_frames  # here, not at the top: core/landing imports this module
+
+    if not store.exists(SPLITS_KEY):
+        return None
+    return train_test_frames(parquet_to_frame(store.read_bytes(SPLITS_KEY)))[0]

@@ -7,7 +7,8 @@ import base64
 import math
 
 import pandas as pd
-from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
+from bodyfat_contract import FEATURES_BY_NAME
+from dagster import MetadataValue, TableColumn, TableColumnConstraints, TableRecord, TableSchema
 
 MAX_TABLE_ROWS = 50
 
@@ -45,3 +46,15 @@ def table(df: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> MetadataValue:
 
 def image(png: bytes, title: str) -> MetadataValue:
     return MetadataValue.md(f"![{title}](data:image/png;base64,{base64.b64encode(png).decode()})")
+
+
+def contract_column_schema(columns: list[str]) -> TableSchema:
+    """The feature contract as the Dagster UI's column schema (`dagster/column_schema`): unit, meaning and range of
+    each contract column, in the given order; other columns (source, row_id, ...) are listed untyped."""
+    def column(name: str) -> TableColumn:
+        spec = FEATURES_BY_NAME.get(name)
+        if spec is None:
+            return TableColumn(name)
+        return TableColumn(name, "float", description=f"{spec.description} ({spec.unit})",
+                           constraints=TableColumnConstraints(other=[f"{spec.low:g} ≤ {name} ≤ {spec.high:g}"]))
+    return TableSchema(columns=[column(name) for name in columns])

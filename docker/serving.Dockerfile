@@ -21,10 +21,9 @@ WORKDIR /app
 COPY serving/requirements.txt /app/serving/requirements.txt
 RUN pip install -r /app/serving/requirements.txt
 
-# Only the shared feature schema from the pipeline package: its root and core __init__ import nothing heavy.
-COPY bodyfat_assets/__init__.py /app/bodyfat_assets/__init__.py
-COPY bodyfat_assets/core/__init__.py /app/bodyfat_assets/core/__init__.py
-COPY bodyfat_assets/core/schema.py /app/bodyfat_assets/core/schema.py
+# The shared feature contract is a package of its own (stdlib only): installed, not copied from the pipeline.
+COPY contract/ /tmp/contract/
+RUN pip install /tmp/contract && rm -rf /tmp/contract
 COPY serving/ /app/serving/
 
 USER serving

@@ -10,19 +10,16 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def main() -> None:
-    import logging
-
     import uvicorn
 
+    from serving import logs
     from serving.app import create_app
+    from serving.server import server_config
     from serving.settings import ServingSettings
 
     settings = ServingSettings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # access_log off: one log line per request costs more than a Ridge prediction; /metrics counts requests.
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False
-    )
+    logs.configure(settings.log_level)
+    uvicorn.Server(server_config(create_app(settings), settings)).run()
 
 
 if __name__ == "__main__":

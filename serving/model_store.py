@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import threading
 import time
 import warnings
@@ -19,12 +20,12 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 import sklearn
-
-from bodyfat_assets.core.schema import FEATURE_NAMES, FEATURES_BY_NAME
+from bodyfat_contract import FEATURE_NAMES, FEATURES_BY_NAME
 
 log = logging.getLogger("serving.model_store")
 Source = Literal["registry", "fallback"]
 METRIC_KEYS = ("test_rmse", "test_mae", "test_r2")
+MAX_REJECT_BACKOFF_S = 3600.0
 
 # Models are fitted on DataFrames but served numpy rows (3x cheaper for one row); the columns are put in the
 # model's own feature order, so sklearn's "X does not have valid feature names" warning carries no information.
@@ -203,13 +204,17 @@ class MlflowSource:
             raise
 
     def load(self, version: str) -> LoadedModel:
+        import mlflow.artifacts
         import mlflow.models
         import mlflow.sklearn
 
-        # Pin the version, not the alias: the alias may move between resolving it and downloading.
-        uri = f"models:/{self.name}/{version}"
-        card = mlflow.models.get_model_info(uri).metadata or {}
-        estimator = mlflow.sklearn.load_model(uri)
+        # Pin the version, not the alias: the alias may move between resolving it and downloading. Download once
+        # into a directory removed right after loading: `get_model_info` + `load_model` on the URI left two
+        # temporary directories behind per load (issue 14, item 5).
+        with tempfile.TemporaryDirectory(prefix="bodyfat-model-") as tmp:
+            local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{self.name}/{version}", dst_path=tmp)
+            card = mlflow.models.Model.load(local).metadata or {}
+            estimator = mlflow.sklearn.load_model(local)
         run_id = self._client.get_model_version(self.name, version).run_id
         return from_card(
             estimator, {"run_id": run_id, **card}, fold=self.fold, name=self.name, version=version, alias=self.alias,
@@ -219,7 +224,7 @@ class MlflowSource:
 
 @dataclass(frozen=True)
 class RefreshOutcome:
-    outcome: Literal["swapped", "unchanged", "no_champion", "error"]
+    outcome: Literal["swapped", "unchanged", "no_champion", "rejected", "error"]
     version: str | None
     source: Source | None
     detail: str | None = None
@@ -229,16 +234,22 @@ class RefreshOutcome:
 class ModelStore:
     def __init__(
         self,
-        source: ModelSource | None,
+        connect: Callable[[], ModelSource | None],
         fallback: Callable[[], LoadedModel],
         poll_interval_s: float,
         on_refresh: Callable[[RefreshOutcome], None] | None = None,
     ) -> None:
-        self._source = source
+        """`connect` builds the registry client at `start()` (not at import or app creation, so a misconfigured
+        registry costs only the registry, never the fallback)."""
+        self._connect = connect
+        self._source: ModelSource | None = None
         self._fallback = fallback
         self._poll_interval_s = poll_interval_s
         self._on_refresh = on_refresh
         self._current: LoadedModel | None = None
+        # version -> (failed attempts, monotonic time of the next try): a champion that fails the model contract
+        # is not downloaded again on every poll (issue 14, item 5).
+        self._rejected: dict[str, tuple[int, float]] = {}
         self._refresh_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -250,6 +261,10 @@ class ModelStore:
 
     def start(self) -> None:
         """Load something servable now, then keep polling. Never raises: no model means /ready says 503."""
+        try:
+            self._source = self._connect()
+        except Exception:  # a misconfigured registry must still leave the fallback serving
+            log.exception("model registry client could not be created; serving the fallback only")
         self.refresh()
         if self._current is None:
             try:
@@ -270,16 +285,17 @@ class ModelStore:
         while not self._stop.wait(self._poll_interval_s):
             self.refresh()
 
-    def refresh(self) -> RefreshOutcome:
-        """Check the alias once and swap if it points elsewhere. Serialised: the poller and /admin/reload share it."""
+    def refresh(self, force: bool = False) -> RefreshOutcome:
+        """Check the alias once and swap if it points elsewhere. Serialised: the poller and /admin/reload share it.
+        `force` retries a rejected version before its backoff has elapsed (an operator asked for it)."""
         with self._refresh_lock:
-            outcome = self._refresh_locked()
+            outcome = self._refresh_locked(force)
         self.last_outcome = outcome
         if self._on_refresh is not None:
             self._on_refresh(outcome)
         return outcome
 
-    def _refresh_locked(self) -> RefreshOutcome:
+    def _refresh_locked(self, force: bool) -> RefreshOutcome:
         current = self._current
         here = (current.version, current.source) if current else (None, None)
         if self._source is None:
@@ -291,10 +307,21 @@ class ModelStore:
                 return RefreshOutcome("no_champion", *here, detail="registry has no champion alias")
             if current is not None and current.source == "registry" and current.version == version:
                 return RefreshOutcome("unchanged", *here)
+            attempts, retry_at = self._rejected.get(version, (0, 0.0))
+            if attempts and not force and time.monotonic() < retry_at:
+                return RefreshOutcome("rejected", *here, detail=f"version {version} was refused; retry pending")
             model = self._source.load(version)
+        except ModelError as exc:
+            backoff = min(self._poll_interval_s * 2**attempts, MAX_REJECT_BACKOFF_S)
+            self._rejected[version] = (attempts + 1, time.monotonic() + backoff)
+            log.warning("champion version %s refused (next try in %.0f s): %s", version, backoff, exc)
+            return RefreshOutcome("rejected", *here, detail=f"version {version} was refused: ModelError")
         except Exception as exc:  # registry down or bad model: keep serving, retry next poll
+            # Public answers (/ready, /admin/reload) carry the class only: MLflow's messages contain the tracking
+            # URI, credentials included. The log has the message, with credentials redacted (serving.logs).
             log.warning("model refresh failed: %r", exc)
-            return RefreshOutcome("error", *here, detail=repr(exc)[:500])
+            return RefreshOutcome("error", *here, detail=type(exc).__name__)
+        self._rejected.pop(version, None)
         self._current = model  # the atomic swap
         log.info("now serving %s version %s (was %s)", model.name, model.version, here[0])
         return RefreshOutcome("swapped", model.version, model.source)

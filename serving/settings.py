@@ -35,6 +35,12 @@ class ServingSettings(BaseSettings):
     micro_batch: bool = True
     micro_batch_max_rows: int = Field(default=64, gt=0)
     max_batch_rows: int = Field(default=10_000, gt=0)
+    # Slow or stalled clients (issue 14, item 6): a request's headers must arrive within header_timeout_s and its
+    # body within body_timeout_s (408); on SIGTERM, in-flight requests get shutdown_grace_s, then are cancelled.
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    body_timeout_s: float = Field(default=30.0, gt=0)
+    shutdown_grace_s: int = Field(default=10, ge=0)
+    keep_alive_s: int = Field(default=5, gt=0)
     # Predict endpoints require `X-API-Key` only when this is set.
     api_key: SecretStr | None = None
     # `POST /admin/reload` answers 404 (as if it did not exist) unless this is set.

@@ -1,4 +1,4 @@
-"""Range checks derived from the feature contract (`core/schema.py`: each column's unit and [low, high]), written
+"""Range checks derived from the feature contract (`bodyfat_contract`: each column's unit and [low, high]), written
 once and vectorized. Landing validation and scoring call these; cleaning and the asset checks are meant to as well,
 so a range changed in the contract changes every check at once.
 
@@ -11,8 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-
-from bodyfat_assets.core.schema import FEATURES_BY_NAME
+from bodyfat_contract import FEATURES_BY_NAME
 
 
 def contract_columns(frame: pd.DataFrame) -> list[str]:

@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
+from bodyfat_contract import DENSITY, TARGET
 
 from bodyfat_assets.core.evaluation import ridge_baseline_rmse
-from bodyfat_assets.core.schema import DENSITY, TARGET
 from bodyfat_assets.core.splits import train_test_frames
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from bodyfat_contract import ROW_ID
 
 from bodyfat_assets.core.contract_checks import out_of_range
-from bodyfat_assets.core.schema import ROW_ID
 
 
 def score(model: Any, card: dict[str, Any], rows: pd.DataFrame, model_version: str) -> pd.DataFrame:

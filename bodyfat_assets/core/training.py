@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
+from bodyfat_contract import TARGET
 
 from bodyfat_assets.core import evaluation
-from bodyfat_assets.core.schema import TARGET
 from bodyfat_assets.core.splits import train_test_frames
 from bodyfat_assets.core.tuning import TrialCallback, TuningConfig, TuningResult, tune
 

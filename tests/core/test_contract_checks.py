@@ -6,11 +6,11 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from bodyfat_contract import FEATURE_NAMES, FEATURES_BY_NAME
 
 from bodyfat_assets.core.contract_checks import contract_columns, out_of_range, violations
 from bodyfat_assets.core.landing.naming import TRAIN
 from bodyfat_assets.core.landing.validation import Reject, read_landed_file
-from bodyfat_assets.core.schema import FEATURE_NAMES, FEATURES_BY_NAME
 from bodyfat_assets.core.scoring import score
 
 ROWS = pd.DataFrame({"Height": [70.0, 29.5, np.nan, 100.0], "Weight": ["180", "205", "heavy", "600"]})

@@ -1,10 +1,10 @@
 """The core behind tuned_model and champion, without Dagster or MLflow: train a challenger, decide a champion."""
 
 import pytest
+from bodyfat_contract import model_features
 
 from bodyfat_assets.core.cleaning import clean
 from bodyfat_assets.core.promotion import blocked_decision, decide_champion, quality_gate
-from bodyfat_assets.core.schema import model_features
 from bodyfat_assets.core.splits import stratified_split
 from bodyfat_assets.core.training import train_challenger
 from bodyfat_assets.core.tuning import TuningConfig

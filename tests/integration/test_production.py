@@ -20,10 +20,10 @@ import mlflow
 import optuna
 import pytest
 import sqlalchemy as sa
+from bodyfat_contract import FEATURE_NAMES
 from dagster import AssetKey, DagsterInstance, execute_job, reconstructable
 
 from bodyfat_assets import definitions
-from bodyfat_assets.core.schema import FEATURE_NAMES
 from bodyfat_assets.defs import jobs
 from bodyfat_assets.lake import parquet_to_frame
 from bodyfat_assets.settings import Settings

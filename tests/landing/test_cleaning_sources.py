@@ -31,11 +31,10 @@ def test_row_ids_repeat_across_sources_without_being_duplicates(labeled_frame):
     assert result.quarantine.empty and len(result.cleaned) == 6
 
 
-def test_splits_are_stable_as_files_arrive(labeled_frame):
-    from bodyfat_assets.core.splits import stratified_split
-    from bodyfat_assets.defs.data.assets import split_rows
+def test_splits_are_stable_as_files_arrive(labeled_frame, seed_frame):
+    from bodyfat_assets.core.splits import split_rows, stratified_split
 
-    seed = raw_rows(pd.read_csv("data/bodyfat.csv").iloc[:100], "seed")
+    seed = raw_rows(seed_frame.iloc[:100], "seed")
     batch_a = raw_rows(labeled_frame.assign(BodyFat=labeled_frame["BodyFat"] + 0.3), "a-1")
     batch_b = raw_rows(labeled_frame.assign(BodyFat=labeled_frame["BodyFat"] + 0.6), "b-2")
     before = split_rows(pd.concat([seed, batch_a], ignore_index=True), 0.2, 42)

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from bodyfat_contract import FEATURE_NAMES
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 from mlflow import MlflowClient
 
@@ -165,3 +166,23 @@ def test_landing_to_decision_meets_the_target(loop):
     print(f"\nlanded → champion decision: {measured} s (target ≤ {DECISION_TARGET_S} s)")
     if measured > DECISION_TARGET_S:
         pytest.xfail(f"{measured} s on this machine (shared 2 cores); target {DECISION_TARGET_S} s")
+
+
+def test_a_degraded_labeled_file_triggers_a_retrain_on_evidence(loop):
+    """Issue 9, through the daemon: labels 8 points above what the champion predicts (still in range) → its
+    live_performance records the degradation → the retrain sensor starts a run whose tags carry the evidence."""
+    rows = parquet_to_frame(loop.lake.read_bytes("cleaned_bodyfat.parquet")).sample(40, random_state=9)
+    rows = rows[rows["BodyFat"] < 50].assign(BodyFat=lambda f: f["BodyFat"] + 8)
+    rows[list(FEATURE_NAMES)] = rows[list(FEATURE_NAMES)] + 0.05  # not byte-identical to rows already ingested
+    landed_at = time.monotonic()
+    loop.landing.write_bytes("train/degraded.csv", rows[[*FEATURE_NAMES, "BodyFat"]].to_csv(index=False).encode())
+
+    def evidence_run():
+        runs = loop.instance.get_runs(RunsFilter(tags={"dagster/sensor_name": "retrain_sensor"}))
+        return next((r for r in runs if "bodyfat/retrain_evidence" in r.tags), None)
+
+    loop.wait(evidence_run, STEP_TIMEOUT_S, "a retrain run started on evidence")
+    loop.timings["degraded_file_to_evidence_retrain_s"] = round(time.monotonic() - landed_at, 1)
+    run = evidence_run()
+    assert run.tags["bodyfat/retrain_reason"].startswith("evidence: live RMSE")
+    assert "degraded" in run.tags["bodyfat/retrain_evidence"]

@@ -149,3 +149,33 @@ def test_retrain_sensor_respects_the_minimum_interval(tmp_path):
     h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="a-1",
                                                                metadata={"rows": 500}))
     assert "minimum 3600 s" in h.tick("retrain_sensor").skip_message
+
+
+def test_retrain_sensor_retrains_on_evidence_before_enough_rows_and_tags_the_run(tmp_path):
+    h = Harness(tmp_path, BODYFAT_RETRAIN_MIN_ROWS="100", BODYFAT_RETRAIN_MIN_INTERVAL_S="0")
+    h.instance.create_run_for_job(h.defs.resolve_job_def(PIPELINE_JOB))
+    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="a-1",
+                                                               metadata={"rows": 30}))
+    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("live_performance"), partition="a-1",
+                                                               metadata={"evidence": "none"}))
+    assert "waiting for 100" in h.tick("retrain_sensor").skip_message, "a healthy file is not evidence"
+    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="b-2",
+                                                               metadata={"rows": 30}))
+    h.instance.report_runless_asset_event(AssetMaterialization(
+        AssetKey("live_performance"), partition="b-2",
+        metadata={"evidence": "live RMSE 9.10 > 1.25 × champion test RMSE 4.50 on 30 rows"}))
+    request = h.tick("retrain_sensor")
+    assert request.tags["bodyfat/retrain_reason"].startswith("evidence: live RMSE 9.10")
+    assert request.tags["bodyfat/retrain_evidence"] == "b-2: live RMSE 9.10 > 1.25 × champion test RMSE 4.50 on 30 rows"
+
+
+def test_a_file_with_suspect_labels_neither_triggers_nor_counts_towards_a_retrain(tmp_path):
+    h = Harness(tmp_path, BODYFAT_RETRAIN_MIN_ROWS="50", BODYFAT_RETRAIN_MIN_INTERVAL_S="0")
+    h.instance.create_run_for_job(h.defs.resolve_job_def(PIPELINE_JOB))
+    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="poison-1",
+                                                               metadata={"rows": 400}))
+    h.instance.report_runless_asset_event(AssetMaterialization(
+        AssetKey("live_performance"), partition="poison-1",
+        metadata={"evidence": "none", "suspect_labels": "62% of BodyFat values outside the 90 % interval"}))
+    skip = h.tick("retrain_sensor")
+    assert isinstance(skip, SkipReason) and "no file ingested" in skip.skip_message

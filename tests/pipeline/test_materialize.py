@@ -5,19 +5,20 @@ ingested first, then the retraining job runs, then the seed rows are scored.
 """
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
+from bodyfat_contract import FEATURE_NAMES
 from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, TableMetadataValue
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from bodyfat_assets.core.landing.naming import SEED_PARTITION
-from bodyfat_assets.core.schema import FEATURE_NAMES
+from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.data.checks import KNOWN_ANOMALIES
-from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
+from bodyfat_assets.defs.jobs import HEALTH_JOB, INGEST_JOB, PIPELINE_JOB, SCORE_JOB
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
-from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
+from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
 from bodyfat_assets.settings import Settings
 from tests.support.definitions import check_names, materializable_asset_names
 
@@ -60,7 +61,9 @@ def seed_runs(home, instance):
     assert retrain.success
     scoring = run(settings, instance, job_name=SCORE_JOB, partition_key=SEED_PARTITION)
     assert scoring.success
-    return ingest, retrain, scoring
+    health = run(settings, instance, job_name=HEALTH_JOB)
+    assert health.success
+    return ingest, retrain, scoring, health
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +182,68 @@ def test_metadata_tables_are_typed_tables_the_ui_can_sort(first_run):
     assert [c.name for c in quarantined.schema.columns] == ["source", "row_id", "reasons", "rules"]
     assert {c.name: c.type for c in quarantined.schema.columns}["row_id"] == "int"
     assert len(quarantined.records) == cleaned["rows"].value > 0
+
+
+def land_and_run(settings, instance, kind: str, name: str, frame: pd.DataFrame):
+    """Drop a file in landing/<kind>/, register its partition as the landing sensor would, run its job."""
+    data = frame.to_csv(index=False).encode()
+    store_from_url(f"{settings.lake_url}/landing").write_bytes(f"{kind}/{name}", data)
+    key = partition_key_for(name, content_hash(data))
+    instance.add_dynamic_partitions((LABELED_FILES if kind == "train" else SCORING_FILES).name, [key])
+    job = INGEST_JOB if kind == "train" else SCORE_JOB
+    result = build_definitions(settings).resolve_job_def(job).execute_in_process(
+        instance=instance, partition_key=key, tags={LANDING_NAME_TAG: name}, raise_on_error=False)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return key, result
+
+
+def test_a_degraded_labeled_file_shows_in_live_performance_with_evidence(first_run, home, instance, seed_frame):
+    """Issue 9: labels 8 points higher than the model expects (still in range) → live RMSE far above the champion's
+    test RMSE, coverage collapses, and the file carries retrain evidence; model_health shows it."""
+    settings = settings_for(home)
+    shifted = seed_frame.sample(60, random_state=3).assign(BodyFat=lambda f: (f["BodyFat"] + 8).clip(upper=59))
+    shifted = shifted[shifted["BodyFat"] > 10].drop(columns=["Density"])
+    key, ingest = land_and_run(settings, instance, "train", "shifted.csv", shifted)
+    live = ingest.output_for_node("live_performance").iloc[0]
+    assert live["model_version"] == champion_version(settings) and live["rows"] == len(shifted)
+    assert live["rmse"] > 1.25 * live["champion_test_rmse"] and live["bias"] > 5 and live["coverage"] < 0.5
+    assert "live RMSE" in live["evidence"] and live["suspect_labels"] == "", "a shift keeps the correlation"
+    health = run(settings, instance, job_name=HEALTH_JOB)
+    history = health.output_for_node("model_health")
+    assert key in set(history["source"]) and history.iloc[-1]["source"] == key, "landing order"
+
+
+def test_a_shifted_scoring_file_warns_and_an_unshifted_one_passes(first_run, home, instance, seed_frame):
+    settings = settings_for(home)
+    features = seed_frame[list(FEATURE_NAMES)]
+    _, plain = land_and_run(settings, instance, "score", "plain.csv", features.sample(80, random_state=4))
+    shifted = features.sample(80, random_state=5).assign(Abdomen=lambda f: f["Abdomen"] + 15,
+                                                         Weight=lambda f: f["Weight"] + 40)
+    _, moved = land_and_run(settings, instance, "score", "moved.csv", shifted)
+    [plain_check] = plain.get_asset_check_evaluations()
+    [moved_check] = moved.get_asset_check_evaluations()
+    assert plain_check.check_name == moved_check.check_name == "scoring_file_drift"
+    assert plain_check.passed
+    assert not moved_check.passed and moved_check.severity == AssetCheckSeverity.WARN
+    assert {"Abdomen", "Weight"} <= set(moved_check.description.removeprefix("drifted: ").split(", "))
+    assert moved.success, "drift never blocks scoring"
+
+
+def test_a_file_of_shuffled_labels_is_held_for_review_and_never_trained_on(first_run, home, instance, seed_frame):
+    """Issue 15: 400 plausible rows with shuffled BodyFat. Features do not drift and labels no longer follow the
+    champion's predictions → suspect; cleaning quarantines the whole file, so it cannot reach the next model."""
+    settings = settings_for(home)
+    rng = np.random.default_rng(11)
+    rows = seed_frame.sample(400, replace=True, random_state=11).drop(columns=["Density"]).reset_index(drop=True)
+    rows[list(FEATURE_NAMES)] = (rows[list(FEATURE_NAMES)] * rng.normal(1, 0.005, (400, 13))).round(2)
+    rows["BodyFat"] = rng.permutation(rows["BodyFat"].to_numpy())
+    key, ingest = land_and_run(settings, instance, "train", "poison.csv", rows)
+    live = ingest.output_for_node("live_performance").iloc[0]
+    assert "labels suspect" in live["suspect_labels"] and live["evidence"] == ""
+    retrain = run(settings, instance)
+    assert retrain.success
+    quarantine = parquet_to_frame(store_from_url(str(home / "lake")).read_bytes("quarantined_bodyfat.parquet"))
+    held = quarantine[quarantine["source"] == key]
+    assert len(held) == 400 and held["rules"].str.contains("suspect_labels").all()
+    cleaned = parquet_to_frame(store_from_url(str(home / "lake")).read_bytes("cleaned_bodyfat.parquet"))
+    assert key not in set(cleaned["source"])

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bodyfat_contract import FEATURES, TARGET, model_features
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-
-from bodyfat_assets.core.schema import FEATURES, TARGET, model_features
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "bodyfat.csv"
 # What skops must be told to trust for a HistGradientBoosting pipeline (MLflow refuses to log it otherwise).

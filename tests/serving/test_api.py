@@ -6,8 +6,8 @@ import json
 import math
 
 import pytest
+from bodyfat_contract import FEATURES, model_features
 
-from bodyfat_assets.core.schema import FEATURES, model_features
 from serving.schemas import EXAMPLE_RECORD
 from tests.serving.conftest import FakeSource
 

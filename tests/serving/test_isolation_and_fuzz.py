@@ -18,20 +18,51 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 
 
-def test_serving_app_imports_without_dagster() -> None:
-    code = (
-        "import sys\n"
-        "from serving.app import create_app\n"
-        "from serving.__main__ import main\n"
-        "create_app()\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in {'dagster', 'optuna', 'boto3'})\n"
-        "print(heavy)\n"
-    )
+# Makes the pipeline package (and Dagster) unimportable, as in the serving image, which installs only
+# `bodyfat_contract`: any `import bodyfat_assets` left in serving/ fails here.
+_BLOCK_PIPELINE = """
+import sys
+from importlib.abc import MetaPathFinder
+
+class Block(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in {'bodyfat_assets', 'dagster', 'optuna'}:
+            raise ImportError(f'{name} is blocked: serving must not import it')
+        return None
+
+sys.meta_path.insert(0, Block())
+"""
+
+
+def _run_python(code: str) -> str:
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_serving_app_imports_without_dagster_or_the_pipeline_package() -> None:
+    code = _BLOCK_PIPELINE + (
+        "from serving.app import create_app\n"
+        "from serving.__main__ import main\n"
+        "import serving.fallback.build_fallback\n"
+        "create_app()\n"
+        "heavy = {'dagster', 'optuna', 'boto3', 'bodyfat_assets'}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    assert _run_python(code) == "[]"
+
+
+def test_the_contract_needs_only_the_standard_library() -> None:
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "import bodyfat_contract\n"
+        "new = {m.split('.')[0] for m in set(sys.modules) - before}\n"
+        "print(sorted(new - set(sys.stdlib_module_names) - {'bodyfat_contract'}))\n"
+    )
+    assert _run_python(code) == "[]"
 
 
 # A fresh in-process app with a registry model; the API key and admin token are left off so the fuzzer

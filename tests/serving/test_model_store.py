@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from bodyfat_contract import model_features
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 
-from bodyfat_assets.core.schema import model_features
 from serving.model_store import ModelError, ModelStore, from_card, load_fallback
 from serving.settings import FALLBACK_DIR
 from tests.serving.conftest import FakeSource, registry_model
@@ -21,7 +21,7 @@ ROW = np.array([[23, 154.25, 67.75, 36.2, 93.1, 85.2, 94.5, 59.0, 37.3, 21.9, 32
 
 
 def store_for(source: FakeSource, poll_s: float = 3600) -> ModelStore:
-    return ModelStore(source, fallback=lambda: load_fallback(FALLBACK_DIR), poll_interval_s=poll_s)
+    return ModelStore(lambda: source, fallback=lambda: load_fallback(FALLBACK_DIR), poll_interval_s=poll_s)
 
 
 def test_in_flight_reference_survives_a_swap() -> None:
@@ -61,7 +61,7 @@ def test_registry_failure_or_bad_model_keeps_the_current_model() -> None:
     assert store.refresh().outcome == "no_champion" and store.current.version == "1"
     source.champion = "9"
     source.load = Broken().load
-    assert store.refresh().outcome == "error" and store.current.version == "1"
+    assert store.refresh().outcome == "rejected" and store.current.version == "1"
     store.stop()
 
 
@@ -125,3 +125,31 @@ def test_non_linear_pipeline_is_not_folded() -> None:
     model = from_card(pipeline, card, name="m", version="1", source="registry")
     assert model.linear is None and not model.needs_frame
     assert model.predict(ROW) == pytest.approx(pipeline.predict(pd.DataFrame(ROW, columns=model_features())))
+
+
+def test_a_refused_champion_is_not_downloaded_on_every_poll() -> None:
+    class RefusedThenFixed(FakeSource):
+        def load(self, version: str):
+            self.loads.append(version)
+            raise ModelError("smoke prediction failed")
+
+    source = RefusedThenFixed({}, champion="7")
+    store = store_for(source, poll_s=3600)
+    store.start()  # first try: refused, fallback served
+    outcomes = [store.refresh().outcome for _ in range(10)]
+    assert outcomes == ["rejected"] * 10 and store.current.source == "fallback"
+    assert source.loads == ["7"], "a refused version waits for its backoff"
+    assert store.refresh(force=True).outcome == "rejected" and source.loads == ["7", "7"], "an operator may force it"
+    store.stop()
+
+
+def test_registry_errors_say_their_class_only() -> None:
+    class Leaky(FakeSource):
+        def champion_version(self):
+            raise ConnectionError("API request to http://user:hunter2@mlflow:5000/api failed")
+
+    store = store_for(Leaky())
+    store.start()
+    outcome = store.refresh()
+    assert outcome.outcome == "error" and outcome.detail == "ConnectionError"
+    store.stop()

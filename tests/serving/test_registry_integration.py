@@ -7,8 +7,6 @@ comes up. Waits are bounded conditions (wait_until), never sleeps standing in fo
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +17,8 @@ import pytest
 
 from serving.schemas import EXAMPLE_RECORD
 from tests.serving.contract_model import log_contract_model
-from tests.support.services import free_port, mlflow_server, process_group, wait_until
+from tests.support.services import free_port, mlflow_server, wait_until
+from tests.support.serving_process import serving_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::UserWarning")]
 REPO = Path(__file__).resolve().parents[2]
@@ -29,31 +28,8 @@ MAX_LOOP_REQUESTS = 20_000
 
 @contextmanager
 def serving_api(tracking_uri: str, log_dir: Path, **extra_env: str) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "MLFLOW_TRACKING_URI": tracking_uri,
-        "BODYFAT_MODEL_NAME": "bodyfat",
-        "BODYFAT_SERVING_HOST": "127.0.0.1",
-        "BODYFAT_SERVING_PORT": str(port),
-        "BODYFAT_SERVING_POLL_INTERVAL_S": str(POLL_S),
-        "BODYFAT_SERVING_REGISTRY_TIMEOUT_S": "3",
-        **extra_env,
-    }
-    url = f"http://127.0.0.1:{port}"
-    with process_group([sys.executable, "-m", "serving"], env, log_dir / f"serving-{port}.log") as proc:
-
-        def up() -> bool:
-            if proc.poll() is not None:
-                raise RuntimeError(f"serving exited with {proc.returncode}; see {log_dir}")
-            try:
-                return httpx.get(f"{url}/health", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, 60, f"serving API on {url}")
-        yield url
+    with serving_process(log_dir, tracking_uri, BODYFAT_SERVING_POLL_INTERVAL_S=str(POLL_S), **extra_env) as api:
+        yield api.url
 
 
 def ready(url: str) -> dict:

@@ -19,16 +19,18 @@ file worth +0.7 PSI, and unshifted files alarmed on it (bench/drift.py)."""
 
 @dataclass(frozen=True)
 class DriftThresholds:
-    psi: float = 0.2
+    """Defaults and meanings live in the configuration model (settings.HealthSettings)."""
+
+    psi: float
     """PSI at or above this, and above what sampling noise alone reaches 99 times in 100, marks a column drifted
     (0.1–0.2 is the usual 'moderate', ≥ 0.2 'significant'). Without the noise bound, 50-row files drawn from the
-    very rows the model trained on alarmed 20 times in 20 (bench/drift.py); with it and a pseudocount, 2 in 20
-    (0.4 % of feature tests)."""
-    p_value: float = 0.01
-    ks: float = 0.1
+    very rows the model trained on alarmed 20 times in 20 (bench/drift.py); with it and a pseudocount, 2 in 100
+    (0.15 % of feature tests)."""
+    p_value: float
+    ks: float
     """A KS p-value below `p_value` marks drift only together with a KS statistic of at least `ks`: with thousands
     of rows a negligible shift is 'significant'."""
-    min_drifted: int = 3
+    min_drifted: int
     """Features that must drift at once for the drift to count as evidence for a retrain."""
 
 
@@ -78,7 +80,7 @@ def _shares(values: np.ndarray, inner_edges: np.ndarray) -> np.ndarray:
 
 
 def column_drift(column: str, reference: np.ndarray, current: np.ndarray,
-                 thresholds: DriftThresholds = DriftThresholds()) -> ColumnDrift:
+                 thresholds: DriftThresholds) -> ColumnDrift:
     reference, current = _finite(reference), _finite(current)
     if len(reference) == 0 or len(current) == 0:
         nan = float("nan")
@@ -92,7 +94,7 @@ def column_drift(column: str, reference: np.ndarray, current: np.ndarray,
 
 
 def batch_drift(reference: pd.DataFrame, batch: pd.DataFrame, columns: Sequence[str],
-                thresholds: DriftThresholds = DriftThresholds()) -> list[ColumnDrift]:
+                thresholds: DriftThresholds) -> list[ColumnDrift]:
     """One ColumnDrift per column present in both frames, in `columns` order."""
     return [column_drift(c, reference[c].to_numpy(), pd.to_numeric(batch[c], errors="coerce").to_numpy(), thresholds)
             for c in columns if c in reference.columns and c in batch.columns]

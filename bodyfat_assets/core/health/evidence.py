@@ -19,22 +19,24 @@ from bodyfat_assets.core.health.live import LivePerformance
 
 @dataclass(frozen=True)
 class EvidencePolicy:
-    rmse_ratio: float = 1.25
+    """The configurable figures' defaults and meanings live in the configuration model (settings.HealthSettings)."""
+
+    rmse_ratio: float
     """Live RMSE above champion test RMSE × this is evidence."""
-    coverage_floor: float = 0.75
+    coverage_floor: float
     """Live 90 % interval coverage below this is evidence, on at least `coverage_min_rows` rows."""
-    coverage_min_rows: int = 30
-    min_drifted_features: int = 3
+    min_drifted_features: int
     """This many drifted features are evidence on their own."""
-    suspect_outside_share: float = 0.40
+    suspect_outside_share: float
     """Share of rows outside the champion's 90 % interval (10 % expected) above which labels may be suspect."""
+    coverage_min_rows: int = 30
     suspect_max_correlation: float = 0.3
     """...and they are, when actual and predicted correlate less than this (honest seed rows: about 0.83, the
     square root of the models' R² ≈ 0.69)."""
 
 
 def retrain_evidence(live: LivePerformance | None, champion_test_rmse: float | None,
-                     drifted_features: Sequence[str], policy: EvidencePolicy = EvidencePolicy()) -> list[str]:
+                     drifted_features: Sequence[str], policy: EvidencePolicy) -> list[str]:
     """Human-readable reasons to retrain now (empty: none)."""
     reasons = []
     if live is not None and live.rows and champion_test_rmse:
@@ -50,7 +52,7 @@ def retrain_evidence(live: LivePerformance | None, champion_test_rmse: float | N
 
 
 def label_check(actual: np.ndarray, predicted: np.ndarray, half_width: float, drifted_features: Sequence[str],
-                policy: EvidencePolicy = EvidencePolicy()) -> tuple[float, float, str | None]:
+                policy: EvidencePolicy) -> tuple[float, float, str | None]:
     """(share outside the interval, correlation of actual with predicted, why the labels are suspect or None)."""
     actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
     scored = np.isfinite(actual) & np.isfinite(predicted)

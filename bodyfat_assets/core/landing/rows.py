@@ -6,10 +6,10 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+from bodyfat_contract import DENSITY, FEATURE_NAMES, ROW_ID, TARGET
 
 from bodyfat_assets.core.cleaning import SOURCE  # (source, row_id) identifies a row everywhere
 from bodyfat_assets.core.landing.validation import ID, SYNTHETIC
-from bodyfat_assets.core.schema import DENSITY, FEATURE_NAMES, ROW_ID, TARGET
 
 
 def raw_rows(frame: pd.DataFrame, source: str) -> pd.DataFrame:

@@ -6,10 +6,10 @@ import io
 from pathlib import PurePosixPath
 
 import pandas as pd
+from bodyfat_contract import DENSITY, FEATURE_NAMES, TARGET
 
 from bodyfat_assets.core.contract_checks import violations
 from bodyfat_assets.core.landing.naming import SCORE, TRAIN
-from bodyfat_assets.core.schema import DENSITY, FEATURE_NAMES, TARGET
 
 SYNTHETIC = "synthetic"
 ID = "id"

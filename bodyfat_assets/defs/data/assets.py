@@ -5,6 +5,7 @@ The rules live in `core` (`core/landing/` for landed files); this module only wi
 
 
 import pandas as pd
+from bodyfat_contract import RAW_COLUMNS, ROW_ID, TARGET
 from dagster import (
     AssetExecutionContext,
     AssetIn,
@@ -16,20 +17,24 @@ from dagster import (
 )
 
 from bodyfat_assets.core.cleaning import SOURCE, clean
-from bodyfat_assets.core.landing.naming import SEED_PARTITION, TRAIN
-from bodyfat_assets.core.landing.rows import raw_rows, stable_test_mask
+from bodyfat_assets.core.landing.naming import TRAIN
+from bodyfat_assets.core.landing.rows import raw_rows
 from bodyfat_assets.core.landing.validation import SYNTHETIC
-from bodyfat_assets.core.schema import ROW_ID, TARGET
-from bodyfat_assets.core.splits import SPLIT_COLUMN, stratified_split
+from bodyfat_assets.core.splits import SPLIT_COLUMN, split_rows
 from bodyfat_assets.landing_zone import LandingZone, read_partition_file
-from bodyfat_assets.metadata import table
+from bodyfat_assets.metadata import contract_column_schema, table
 from bodyfat_assets.partitions import LABELED_FILES
 from bodyfat_assets.resources import PipelineSettings
 
 DATA_GROUP = "data"
 
 
-@asset(group_name=DATA_GROUP, partitions_def=LABELED_FILES,
+# The feature contract, shown as each asset's column schema in the Dagster UI.
+RAW_SCHEMA = {"dagster/column_schema": contract_column_schema([SOURCE, ROW_ID, *RAW_COLUMNS, SYNTHETIC])}
+CLEANED_SCHEMA = {"dagster/column_schema": contract_column_schema([SOURCE, ROW_ID, *RAW_COLUMNS])}
+
+
+@asset(group_name=DATA_GROUP, partitions_def=LABELED_FILES, metadata=RAW_SCHEMA,
        description="Labeled rows as delivered, one partition per file: `seed` (data/bodyfat.csv) and every accepted "
                    "file from landing/train/. `source` is the partition key; `row_id` is 1-based within it.")
 def raw_bodyfat(context: AssetExecutionContext, pipeline: PipelineSettings,
@@ -48,14 +53,19 @@ def raw_bodyfat(context: AssetExecutionContext, pipeline: PipelineSettings,
 
 @multi_asset(
     group_name=DATA_GROUP,
-    ins={"raw_bodyfat": AssetIn(input_manager_key="ingested_partitions")},
+    ins={"raw_bodyfat": AssetIn(input_manager_key="ingested_partitions"),
+         "live_performance": AssetIn(input_manager_key="ingested_partitions")},
     outs={
-        "cleaned_bodyfat": AssetOut(description="Rows of every ingested file that passed every cleaning rule."),
+        "cleaned_bodyfat": AssetOut(description="Rows of every ingested file that passed every cleaning rule.",
+                                    metadata=CLEANED_SCHEMA),
         "quarantined_bodyfat": AssetOut(description="Rows held back, with the rules they broke and why."),
     },
 )
-def cleaned_bodyfat(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame):  # noqa: ANN201 - two Outputs
-    result = clean(raw_bodyfat)
+def cleaned_bodyfat(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame,  # noqa: ANN201 - two Outputs
+                    live_performance: pd.DataFrame):
+    # Files whose labels the champion found suspect are held back for review (core/health/evidence.py).
+    suspect = live_performance.loc[live_performance["suspect_labels"] != "", ["source", "suspect_labels"]]
+    result = clean(raw_bodyfat, dict(zip(suspect["source"], suspect["suspect_labels"], strict=True)))
     by_rule = result.quarantine["rules"].str.split(",").explode().value_counts().to_dict()
     context.log.info(f"{len(result.cleaned)} rows kept, {len(result.quarantine)} quarantined: {by_rule}")
     per_source = pd.DataFrame({
@@ -75,16 +85,6 @@ def cleaned_bodyfat(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame): 
         "rows_by_rule": MetadataValue.json(by_rule),
         "quarantined": table(result.quarantine[[SOURCE, ROW_ID, "reasons", "rules"]]),
     })
-
-
-def split_rows(cleaned: pd.DataFrame, test_fraction: float, seed: int) -> pd.DataFrame:
-    """Seed rows: the seeded, target-stratified split (unchanged by new files). Rows of landed files: a stable
-    per-row hash, so every row keeps its side as data grows and the gate compares models on rows neither saw."""
-    is_seed = cleaned[SOURCE] == SEED_PARTITION
-    landed = cleaned[~is_seed].copy()
-    landed[SPLIT_COLUMN] = stable_test_mask(landed, test_fraction, seed).map({True: "test", False: "train"})
-    parts = [stratified_split(cleaned[is_seed], test_fraction, seed)] if is_seed.any() else []
-    return pd.concat([*parts, landed]).loc[cleaned.index]
 
 
 @asset(group_name=DATA_GROUP, description="cleaned_bodyfat with a train/test label: seeded and target-stratified for "

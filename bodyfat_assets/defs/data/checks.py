@@ -4,16 +4,17 @@ train and test disjoint."""
 
 
 import pandas as pd
+from bodyfat_contract import RAW_COLUMNS, ROW_ID
 from dagster import AssetCheckResult, AssetIn, MetadataValue, asset_check
 
 from bodyfat_assets.core.cleaning import REQUIRED_COLUMNS, SOURCE
+from bodyfat_assets.core.contract_checks import violations
 from bodyfat_assets.core.landing.naming import SEED_PARTITION
-from bodyfat_assets.core.schema import FEATURES_BY_NAME, RAW_COLUMNS, ROW_ID
 from bodyfat_assets.core.splits import SPLIT_COLUMN, train_test_frames
 from bodyfat_assets.partitions import LABELED_FILES
 
-KNOWN_ANOMALIES: dict[int, str] = {42: "impossible", 48: "siri_mismatch", 76: "siri_mismatch",
-                                   96: "siri_mismatch", 182: "siri_mismatch"}
+KNOWN_ANOMALIES: dict[int, str] = {31: "out_of_range", 42: "impossible", 48: "siri_mismatch", 76: "siri_mismatch",
+                                   86: "out_of_range", 96: "siri_mismatch", 182: "siri_mismatch"}
 """Seed-dataset rows documented as bad (data/README.md), with a rule that must catch each. Row ids are per source:
 these apply to source `seed` only."""
 
@@ -41,19 +42,16 @@ def cleaned_no_nulls(cleaned_bodyfat: pd.DataFrame) -> AssetCheckResult:
     return AssetCheckResult(passed=not nulls, metadata={"null_counts": MetadataValue.json(nulls)})
 
 
-@asset_check(asset="cleaned_bodyfat", blocking=True, description="Every value lies in its physiological range.")
+@asset_check(asset="cleaned_bodyfat", blocking=True,
+             description="Every value lies in its feature-contract range (bodyfat_contract).")
 def cleaned_in_range(cleaned_bodyfat: pd.DataFrame) -> AssetCheckResult:
-    violations = {}
-    for column in REQUIRED_COLUMNS:
-        spec = FEATURES_BY_NAME[column]
-        count = int((~cleaned_bodyfat[column].between(spec.low, spec.high)).sum())
-        if count:
-            violations[column] = count
-    return AssetCheckResult(passed=not violations, metadata={"out_of_range": MetadataValue.json(violations)})
+    flags = violations(cleaned_bodyfat, REQUIRED_COLUMNS)
+    counts = {column: int(n) for column, n in flags.sum().items() if n}
+    return AssetCheckResult(passed=not counts, metadata={"out_of_range": MetadataValue.json(counts)})
 
 
 @asset_check(asset="cleaned_bodyfat", additional_ins={"quarantined_bodyfat": AssetIn()},
-             description="The seed dataset's documented bad rows (source `seed`, rows 42, 48, 76, 96, 182) "
+             description="The seed dataset's documented bad rows (source `seed`, rows 31, 42, 48, 76, 86, 96, 182) "
                          "are all quarantined.")
 def known_anomalies_quarantined(cleaned_bodyfat: pd.DataFrame, quarantined_bodyfat: pd.DataFrame) -> AssetCheckResult:
     seed_quarantine = quarantined_bodyfat[quarantined_bodyfat[SOURCE] == SEED_PARTITION]

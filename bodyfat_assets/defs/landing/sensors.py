@@ -17,7 +17,6 @@ from dagster import (
     AssetRecordsFilter,
     DagsterInstance,
     DagsterRunStatus,
-    DefaultSensorStatus,
     EventLogEntry,
     RunRequest,
     RunsFilter,
@@ -33,16 +32,12 @@ from bodyfat_assets.core.landing.naming import KINDS, SCORE, SEED_PARTITION, TRA
 from bodyfat_assets.core.landing.retrain import retrain_decision
 from bodyfat_assets.defs.jobs import bodyfat_pipeline, ingest_labeled_file, score_batch
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
+from bodyfat_assets.load_time import SENSOR_INTERVAL_S, SENSOR_STATUS
 from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
-from bodyfat_assets.settings import Settings
-
-# How often the sensors look and whether they start RUNNING are fixed when the code location loads; the retrain
-# thresholds are read at each tick from the `retrain_policy` resource.
-LANDING = Settings.from_env().landing
-DEFAULT_STATUS = DefaultSensorStatus.RUNNING if LANDING.sensors_running else DefaultSensorStatus.STOPPED
 
 RAW = AssetKey("raw_bodyfat")
+LIVE = AssetKey("live_performance")
 PREDICTIONS = AssetKey("batch_predictions")
 ASSET_BY_KIND = {TRAIN: RAW, SCORE: PREDICTIONS}
 CHAMPION = AssetKey("champion")
@@ -78,7 +73,7 @@ def current_champion_version(instance: DagsterInstance) -> str | None:
     return None if version in (None, "None", "none", "") else str(version)
 
 
-@sensor(name="landing_sensor", minimum_interval_seconds=LANDING.sensor_interval_s, default_status=DEFAULT_STATUS,
+@sensor(name="landing_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=SENSOR_STATUS,
         jobs=[ingest_labeled_file, score_batch],
         description="New files in landing/train/ and landing/score/: validate, register a partition, request "
                     "the run; bad files go to landing/rejected/ with a reason. Registers the `seed` partitions.")
@@ -87,7 +82,7 @@ def landing_sensor(context: SensorEvaluationContext, landing: LandingZone) -> Se
 
 
 # A sensor, not Declarative Automation: automation conditions cannot debounce on a sum of rows across partitions.
-@sensor(name="retrain_sensor", minimum_interval_seconds=LANDING.sensor_interval_s, default_status=DEFAULT_STATUS,
+@sensor(name="retrain_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=SENSOR_STATUS,
         job=bodyfat_pipeline,
         description="Retrains (cleaned → splits → tuned_model → champion) once raw_bodyfat partitions brought "
                     "enough new rows and enough time passed since the last retraining run (`retrain_policy`); the "
@@ -161,10 +156,13 @@ def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
     for record in records:  # newest first: a re-materialized partition counts once
         if record.partition_key not in rows_by_partition:
             rows_by_partition[str(record.partition_key)] = int(_metadata_value(record.event_log_entry, "rows") or 0)
+    evidence, suspect = evidence_since(instance, since)
+    for partition in suspect:  # held back for review by cleaning: their rows do not count towards a retrain
+        rows_by_partition.pop(partition, None)
     decision = retrain_decision(
         pending_rows=sum(rows_by_partition.values()), pending_files=len(rows_by_partition),
         seconds_since_last=None if since is None else time.time() - since,
-        min_rows=policy.min_rows, min_interval_s=policy.min_interval_s)
+        min_rows=policy.min_rows, min_interval_s=policy.min_interval_s, evidence=list(evidence.values()))
     if not decision.retrain:
         return SkipReason(decision.reason)
     newest = max(record.storage_id for record in records)
@@ -173,5 +171,28 @@ def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
     return RunRequest(run_key=f"retrain-after-{newest}", job_name=retrain_job, tags={
         "bodyfat/retrain_reason": decision.reason[:250],
         "bodyfat/new_partitions": ",".join(sorted(rows_by_partition))[:250],
+        **({"bodyfat/retrain_evidence": "; ".join(f"{k}: {v}" for k, v in evidence.items())[:250]}
+           if decision.reason.startswith("evidence") else {}),
         "bodyfat/requested_at": datetime.now(UTC).isoformat(),
     })
+
+
+def evidence_since(instance: DagsterInstance, since: float | None) -> tuple[dict[str, str], set[str]]:
+    """Since the last retraining run: labeled file → the retrain evidence its live_performance recorded, and the
+    files whose labels it found suspect."""
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=LIVE, after_timestamp=since),
+                                              limit=1_000).records
+    evidence: dict[str, str] = {}
+    suspect: set[str] = set()
+    seen: set[str] = set()
+    for record in records:  # newest first: the latest measurement of a file counts
+        partition = str(record.partition_key)
+        if partition in seen:
+            continue
+        seen.add(partition)
+        found = _metadata_value(record.event_log_entry, "evidence")
+        if found and found != "none":
+            evidence[partition] = str(found)
+        if _metadata_value(record.event_log_entry, "suspect_labels") not in (None, "", "no"):
+            suspect.add(partition)
+    return evidence, suspect

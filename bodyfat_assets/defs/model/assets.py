@@ -6,15 +6,17 @@ from typing import Any
 
 import optuna
 import pandas as pd
+from bodyfat_contract import TARGET, model_features
 from dagster import AssetExecutionContext, Config, DataVersion, MetadataValue, Output, asset
 
 from bodyfat_assets.core import evaluation
-from bodyfat_assets.core.promotion import blocked_decision, decide_champion, quality_gate
-from bodyfat_assets.core.schema import TARGET, model_features
+from bodyfat_assets.core.promotion import quality_gate
 from bodyfat_assets.core.splits import train_test_frames
 from bodyfat_assets.core.training import train_challenger
+from bodyfat_assets.load_time import CHAMPION_FRESHNESS
 from bodyfat_assets.metadata import image, table
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
+from bodyfat_assets.tracking import promote_challenger
 
 MODEL_GROUP = "model"
 
@@ -66,7 +68,8 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
     })
 
 
-@asset(group_name=MODEL_GROUP, description="The registry's `champion` alias, moved only for a better model.")
+@asset(group_name=MODEL_GROUP, freshness_policy=CHAMPION_FRESHNESS,
+       description="The registry's `champion` alias, moved only for a better model.")
 def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfat_splits: pd.DataFrame,
              pipeline: PipelineSettings, tracking: TrackingResource) -> Output[dict[str, Any]]:
     tracker = tracking.tracker(context)
@@ -76,14 +79,11 @@ def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfa
         model, card = tracker.load_model(version)
         return evaluation.regression_metrics(test[TARGET.name], model.predict(test[card["features"]])).rmse
 
-    current = tracker.version_by_alias("champion")
-    challenger_version, current_version = str(tuned_model["model_version"]), str(current.version) if current else None
     findings = quality_gate(tuned_model["features"], tuned_model["test_rmse"], bodyfat_splits,
                             allow_density=pipeline.allow_density, rmse_ceiling=pipeline.rmse_ceiling,
                             baseline_tolerance=pipeline.baseline_tolerance)
-    decision = (blocked_decision(challenger_version, current_version, findings)
-                or decide_champion(challenger_version, current_version, test_rmse, pipeline.promotion_margin))
-    tracker.record_decision(decision, context.run_id)
+    decision = promote_challenger(tracker, str(tuned_model["model_version"]), test_rmse, pipeline.promotion_margin,
+                                  findings, {"dagster_run_id": context.run_id})
     context.log.info(f"{decision.outcome} v{decision.challenger_version}: {decision.reason}; "
                      f"champion is v{decision.champion_version}")
     result = {"model_name": tuned_model["model_name"], "champion_version": decision.champion_version,

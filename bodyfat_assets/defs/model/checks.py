@@ -5,11 +5,11 @@ ridge baseline. Not blocking: `champion` applies the same findings (core/promoti
 from typing import Any
 
 import pandas as pd
+from bodyfat_contract import DENSITY, TARGET
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetIn, MetadataValue, asset_check
 
 from bodyfat_assets.core.evaluation import ridge_baseline_rmse
 from bodyfat_assets.core.promotion import GateFinding, baseline_finding, ceiling_finding, density_finding
-from bodyfat_assets.core.schema import DENSITY, TARGET
 from bodyfat_assets.core.splits import train_test_frames
 from bodyfat_assets.resources import PipelineSettings
 

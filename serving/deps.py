@@ -1,0 +1,74 @@
+"""Request dependencies, as `Annotated` aliases the routes declare (the full-stack-fastapi-template's `api/deps.py`).
+
+Everything a route needs comes from `app.state`, set once by `create_app`: the settings, the model store, the
+metrics and the micro-batcher. Credential checks are `async def`: a sync dependency hops to Starlette's threadpool
+on every request, which halved predict throughput with an API key configured (issue 14, item 4).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyHeader
+
+from serving.batching import MicroBatcher
+from serving.metrics import ServingMetrics
+from serving.model_store import LoadedModel, ModelStore
+from serving.settings import ServingSettings
+
+
+def get_settings(request: Request) -> ServingSettings:
+    return request.app.state.settings
+
+
+def get_store(request: Request) -> ModelStore:
+    return request.app.state.store
+
+
+def get_metrics(request: Request) -> ServingMetrics:
+    return request.app.state.metrics
+
+
+def get_batcher(request: Request) -> MicroBatcher:
+    return request.app.state.batcher
+
+
+SettingsDep = Annotated[ServingSettings, Depends(get_settings)]
+StoreDep = Annotated[ModelStore, Depends(get_store)]
+MetricsDep = Annotated[ServingMetrics, Depends(get_metrics)]
+BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
+
+
+async def get_current_model(store: StoreDep) -> LoadedModel:
+    """The model for this whole request: read once, so a swap mid-request cannot change it."""
+    model = store.current
+    if model is None:
+        raise HTTPException(503, "no model loaded")
+    return model
+
+
+CurrentModel = Annotated[LoadedModel, Depends(get_current_model)]
+
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="required when the server has a key")
+_admin_token_header = APIKeyHeader(name="X-Admin-Token", auto_error=False)
+
+
+def _matches(given: str | None, expected: str) -> bool:
+    return given is not None and secrets.compare_digest(given.encode(), expected.encode())
+
+
+async def require_api_key(settings: SettingsDep, given: Annotated[str | None, Depends(_api_key_header)]) -> None:
+    """401 unless `X-API-Key` matches the configured key. Routers include it only when a key is configured."""
+    if settings.api_key is not None and not _matches(given, settings.api_key.get_secret_value()):
+        raise HTTPException(401, "missing or invalid X-API-Key", headers={"WWW-Authenticate": "ApiKey"})
+
+
+async def require_admin_token(
+    settings: SettingsDep, given: Annotated[str | None, Depends(_admin_token_header)]
+) -> None:
+    """401 unless `X-Admin-Token` matches; with no token configured nothing matches (the router is not even
+    mounted then)."""
+    if settings.admin_token is None or not _matches(given, settings.admin_token.get_secret_value()):
+        raise HTTPException(401, "missing or invalid X-Admin-Token")
