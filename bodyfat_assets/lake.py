@@ -39,6 +39,10 @@ class ObjectStore(Protocol):
 
     def write_bytes(self, key: str, data: bytes) -> None: ...
     def read_bytes(self, key: str) -> bytes: ...
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """Up to `length` bytes from offset `start` (fewer at the end of the object)."""
+        ...
+
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
 
@@ -69,6 +73,11 @@ class LocalStore(ObjectStore):
 
     def read_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        with open(self._path(key), "rb") as file:
+            file.seek(start)
+            return file.read(length)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -115,6 +124,20 @@ class S3Store(ObjectStore):
 
     def read_bytes(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key),
+                                              Range=f"bytes={start}-{start + length - 1}")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "InvalidRange":  # start at or past the end
+                return b""
+            raise
+        return response["Body"].read()
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError

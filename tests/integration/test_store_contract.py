@@ -63,3 +63,10 @@ def test_dot_files_are_not_listed(store: ObjectStore) -> None:
     store.write_bytes("train/.partial.csv", b"half")
     store.write_bytes("train/done.csv", b"whole")
     assert store.list_keys("train/") == ["train/done.csv"]
+
+
+def test_ranges_read_part_of_an_object(store: ObjectStore) -> None:
+    store.write_bytes("big.bin", bytes(range(256)) * 4)
+    assert store.read_range("big.bin", 0, 4) == b"\x00\x01\x02\x03"
+    assert store.read_range("big.bin", 1020, 100) == bytes(range(252, 256)), "fewer bytes at the end"
+    assert store.read_range("big.bin", 1024, 10) == b"" and store.read_range("big.bin", 5, 0) == b""

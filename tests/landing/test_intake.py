@@ -47,9 +47,9 @@ def test_a_tick_accepts_rejects_and_moves_the_rejected(tmp_path, labeled_frame):
     store.write_bytes("train/twin.csv", csv_bytes(labeled_frame))
     store.write_bytes("score/bad.csv", b"")
     intake = take_in(store, LandingCursor(), seed_only, min_age_s=0)
-    assert [(v.obj.key, v.action, v.code) for v in intake.verdicts] == [
-        ("train/good.csv", ACCEPT, ""), ("train/twin.csv", REJECT, "duplicate_content"), ("score/bad.csv", REJECT,
-                                                                                         "empty")]
+    assert [(v.obj.key, v.action, v.code) for v in intake.verdicts] == [  # smallest first, then by key
+        ("score/bad.csv", REJECT, "empty"), ("train/good.csv", ACCEPT, ""), ("train/twin.csv", REJECT,
+                                                                              "duplicate_content")]
     assert [v.obj.key for v in intake.accepted("train")] == ["train/good.csv"] and intake.accepted("score") == []
     assert store.list_keys("train/") == ["train/good.csv"], "accepted files stay for their run; rejected ones move"
     assert all(store.exists(v.moved_to) for v in intake.verdicts if v.action == REJECT)

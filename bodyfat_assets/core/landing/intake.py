@@ -10,10 +10,18 @@ from dataclasses import dataclass, field, replace
 from bodyfat_assets.core.landing.cursor import LandedObject, LandingCursor, list_landed
 from bodyfat_assets.core.landing.moves import reject_object
 from bodyfat_assets.core.landing.naming import content_hash, duplicate_of, partition_key_for
+from bodyfat_assets.core.landing.sample import check_sample, streamed_hash
 from bodyfat_assets.core.landing.validation import Reject, read_landed_file
 from bodyfat_assets.lake import ObjectStore
 
 ACCEPT, REJECT, SKIP = "accept", "reject", "skip"
+FULL_CHECK_BYTES = 64 << 20
+"""Files up to this size are read whole and validated row by row in the tick; larger ones from a bounded sample
+(`classify_large`). An 8M-row file (727 MB) read whole took longer than Dagster's 60 s sensor timeout, every tick,
+and a 30-row file beside it waited until it was removed."""
+TICK_BUDGET_S = 20.0
+"""Once a tick has spent this long on files, the rest wait for the next one (a third of Dagster's 60 s sensor
+timeout: a timed-out tick loses all its work). Smallest files go first, so one large file never holds up a small one."""
 MIN_FILE_AGE_S = 5.0
 """A local file is taken once its last change is this old: a writer appending in place, or pausing for less than
 this, is never caught mid-file. Without it, a writer appending for 10 s had its file rejected as `empty` after
@@ -52,9 +60,25 @@ class KnownPartitions:
 
 def classify(obj: LandedObject, data: bytes, known: KnownPartitions,
              accepted_this_tick: Iterable[str] = ()) -> Verdict:
-    """Decide one object: deduplicated by content against every partition of its kind that was ingested or is
-    being ingested, then validated."""
-    data_hash = content_hash(data)
+    """Decide one object read whole: deduplicated by content against every partition of its kind that was ingested
+    or is being ingested, then validated."""
+    return decide(obj, content_hash(data), known, accepted_this_tick,
+                  validate=lambda: len(read_landed_file(obj.kind, obj.name, data)))
+
+
+def classify_large(store: ObjectStore, obj: LandedObject, known: KnownPartitions,
+                   accepted_this_tick: Iterable[str] = ()) -> Verdict:
+    """Decide one large object from its head or footer (`sample.check_sample`) and a chunked hash: the tick's
+    memory and parsing stay bounded; its run validates every row."""
+    try:
+        rows = check_sample(store, obj)  # before hashing: a wrong header is rejected without reading the body
+    except Reject as rejection:
+        return Verdict(obj, REJECT, code=rejection.code, detail=rejection.detail)
+    return decide(obj, streamed_hash(store, obj.key, obj.size), known, accepted_this_tick, validate=lambda: rows)
+
+
+def decide(obj: LandedObject, data_hash: str, known: KnownPartitions, accepted_this_tick: Iterable[str],
+           validate: Callable[[], int]) -> Verdict:
     key = partition_key_for(obj.name, data_hash)
     if key in known.in_flight:
         return Verdict(obj, SKIP, partition_key=key, detail=f"partition {key} has a run queued or in progress")
@@ -62,10 +86,10 @@ def classify(obj: LandedObject, data: bytes, known: KnownPartitions,
     if twin:
         return Verdict(obj, REJECT, code="duplicate_content", detail=f"same bytes as partition {twin}")
     try:
-        frame = read_landed_file(obj.kind, obj.name, data)
+        rows = validate()
     except Reject as rejection:
         return Verdict(obj, REJECT, code=rejection.code, detail=rejection.detail)
-    return Verdict(obj, ACCEPT, partition_key=key, rows=len(frame))
+    return Verdict(obj, ACCEPT, partition_key=key, rows=rows)
 
 
 @dataclass
@@ -78,6 +102,8 @@ class Intake:
     """Landed key → error, for objects that could not be handled (vanished, permission): retried next tick."""
     settling: list[LandedObject] = field(default_factory=list)
     """New objects that may still be being written: looked at again next tick."""
+    deferred: list[LandedObject] = field(default_factory=list)
+    """New objects left for the next tick once this one had used its time budget."""
     cursor: LandingCursor = field(default_factory=LandingCursor)
 
     def accepted(self, kind: str) -> list[Verdict]:
@@ -85,12 +111,14 @@ class Intake:
 
 
 def take_in(store: ObjectStore, cursor: LandingCursor, known: Callable[[], Mapping[str, KnownPartitions]],
-            now: float | None = None, min_age_s: float = MIN_FILE_AGE_S) -> Intake:
+            now: float | None = None, min_age_s: float = MIN_FILE_AGE_S, full_check_bytes: int = FULL_CHECK_BYTES,
+            budget_s: float = TICK_BUDGET_S) -> Intake:
     """Classify every whole object of the landing zone not in `cursor`; move rejected ones to rejected/.
 
     `known` gives each kind's KnownPartitions; it is called only when there is something new to classify. One
-    broken object never blocks the others. On a store
-    whose objects may be half-written when listed, an object is taken only once settled (`MIN_FILE_AGE_S`).
+    broken object never blocks the others: smallest first, files above `full_check_bytes` from a sample, and what
+    is left once `budget_s` is spent waits for the next tick. On a store whose objects may be half-written when
+    listed, an object is taken only once settled (`MIN_FILE_AGE_S`).
     """
     listed = list_landed(store)
     now = time.time() if now is None else now
@@ -102,14 +130,22 @@ def take_in(store: ObjectStore, cursor: LandingCursor, known: Callable[[], Mappi
     # Only a tick with something new asks: the answer grows with every file ever ingested.
     known_by_kind = known() if new_objects else {}
     handled: list[LandedObject] = []
-    for obj in new_objects:
+    started = time.monotonic()
+    for obj in sorted(new_objects, key=lambda o: (o.size, o.key)):
+        if handled and time.monotonic() - started > budget_s:
+            intake.deferred.append(obj)
+            continue
+        accepted = [v.partition_key for v in intake.accepted(obj.kind) if v.partition_key]
+        known_here = known_by_kind.get(obj.kind, KnownPartitions())
         try:
-            data = store.read_bytes(obj.key)
-            if len(data) != obj.size:  # written to since it was listed: not whole yet
-                intake.settling.append(obj)
-                continue
-            accepted = [v.partition_key for v in intake.accepted(obj.kind) if v.partition_key]
-            verdict = classify(obj, data, known_by_kind.get(obj.kind, KnownPartitions()), accepted)
+            if obj.size > full_check_bytes:
+                verdict, data = classify_large(store, obj, known_here, accepted), None
+            else:
+                data = store.read_bytes(obj.key)
+                if len(data) != obj.size:  # written to since it was listed: not whole yet
+                    intake.settling.append(obj)
+                    continue
+                verdict = classify(obj, data, known_here, accepted)
             if verdict.action == REJECT:
                 verdict = replace(verdict, moved_to=reject_object(store, obj, verdict.code, verdict.detail, data))
         except Exception as exc:  # one broken object (vanished, permission) must not block the others: retried

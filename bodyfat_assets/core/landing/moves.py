@@ -37,9 +37,10 @@ def rejection_record(obj: LandedObject, code: str, detail: str, landing_url: str
     }
 
 
-def reject_object(store: ObjectStore, obj: LandedObject, code: str, detail: str, data: bytes,
+def reject_object(store: ObjectStore, obj: LandedObject, code: str, detail: str, data: bytes | None = None,
                   when: datetime | None = None) -> str:
-    """Move `obj` to rejected/<kind>/ with `<name>.reason.json` beside it; return where it went."""
+    """Move `obj` to rejected/<kind>/ with `<name>.reason.json` beside it (`data`: its bytes, when already read);
+    return where it went."""
     when = when or datetime.now(UTC)
     destination = rejected_key(obj.kind, obj.name, when)
     record = rejection_record(obj, code, detail, store.url, when)

@@ -46,9 +46,7 @@ class Reject(Exception):
 
 
 def _read_table(name: str, data: bytes) -> pd.DataFrame:
-    fmt = FORMATS.get(PurePosixPath(name).suffix.lower())
-    if fmt is None:
-        raise Reject("unsupported_format", f"{name}: expected one of {sorted(FORMATS)}")
+    fmt = file_format(name)
     if not data.strip():
         raise Reject("empty", f"{name} has no content")
     try:
@@ -122,6 +120,19 @@ def _check_repairable(coerced: pd.DataFrame, kind: str) -> None:
         detail = ", ".join(f"{column} ({count})" for column, count in worst[worst > 0].head(5).items())
         raise Reject("beyond_repair", f"{int(bad.sum())}/{len(coerced)} rows missing or outside the physiological "
                                       f"ranges (docs/landing.md); worst columns: {detail}")
+
+
+def check_columns(kind: str, columns: list[str]) -> None:
+    """The header check alone (a Parquet footer's schema): raises `Reject("wrong_header", ...)`."""
+    _canonical_columns(pd.DataFrame(columns=columns), kind)
+
+
+def file_format(name: str) -> str:
+    """`csv` or `parquet` by extension; raises `Reject("unsupported_format", ...)` otherwise."""
+    fmt = FORMATS.get(PurePosixPath(name).suffix.lower())
+    if fmt is None:
+        raise Reject("unsupported_format", f"{name}: expected one of {sorted(FORMATS)}")
+    return fmt
 
 
 def read_landed_file(kind: str, name: str, data: bytes) -> pd.DataFrame:

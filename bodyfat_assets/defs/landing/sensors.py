@@ -121,6 +121,8 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
                              f"({verdict.rows} rows) {verdict.detail}")
     for obj in intake.settling:
         context.log.info(f"waiting for {obj.key} to settle ({obj.size} bytes so far)")
+    if intake.deferred:
+        context.log.info(f"tick budget spent: {len(intake.deferred)} file(s) left for the next tick")
     for key, error in intake.failures.items():
         context.log.error(f"could not handle {key}: {error}; retrying next tick")
 
