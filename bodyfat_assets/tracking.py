@@ -30,6 +30,7 @@ from bodyfat_assets.core.promotion import ChampionDecision, GateFinding, blocked
 from bodyfat_assets.core.training import TrainedChallenger
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+FINGERPRINT_TAG = "training_fingerprint"
 log = logging.getLogger(__name__)
 
 # What a process needs to load the model: explicit, because the inferred list picks up test tools.
@@ -129,10 +130,21 @@ class Tracker:
     def set_champion(self, version: str) -> None:
         self.client.set_registered_model_alias(self.config.model_name, CHAMPION, version)
 
-    def log_challenger(self, trained: TrainedChallenger, run_id: str) -> tuple[ModelVersion, dict[str, Any]]:
+    def log_challenger(self, trained: TrainedChallenger, run_id: str) -> tuple[ModelVersion, dict[str, Any], bool]:
         """Log a trained challenger into the active run (params, metrics, figures, the model with its card) and
-        register it as `challenger`. Returns the version and the card."""
+        register it as `challenger`. Returns the version, its card, and whether it was newly registered: a model
+        identical to a registered version (same fingerprint) is not registered again; that version is reused."""
         result, metrics = trained.tuning, trained.metrics.as_dict()
+        fingerprint = trained.fingerprint()
+        mlflow.set_tag(FINGERPRINT_TAG, fingerprint)
+        existing = self.client.search_model_versions(
+            f"name='{self.config.model_name}' and tags.{FINGERPRINT_TAG}='{fingerprint}'", max_results=1)
+        if existing:
+            version = existing[0]
+            mlflow.set_tag("reused_model_version", version.version)
+            self.client.set_registered_model_alias(version.name, CHALLENGER, version.version)
+            card = dict(mlflow.models.get_model_info(self.model_uri(version.version)).metadata or {})
+            return version, card, False
         mlflow.log_params({"family": result.best_family, "features": ",".join(trained.features),
                            "study": result.study.study_name, "n_trials": result.trials_this_run,
                            **{f"best_{k}": v for k, v in result.best_params.items()}})
@@ -143,7 +155,9 @@ class Tracker:
         card = model_card(features=trained.features, family=result.best_family, params=result.best_params,
                           cv_rmse=result.best_cv_rmse, test_metrics=metrics, half_width=trained.half_width,
                           run_id=run_id, profile=trained.training_profile)
-        return self.log_model_version(result.model, trained.training_example, card), card
+        version = self.log_model_version(result.model, trained.training_example, card)
+        self.client.set_model_version_tag(version.name, version.version, FINGERPRINT_TAG, fingerprint)
+        return version, card, True
 
     def record_decision(self, decision: ChampionDecision, tags: Mapping[str, str]) -> None:
         """Tag the challenger with the decision and its figures; move `champion` when the decision says so."""

@@ -4,6 +4,8 @@ what this returns."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +33,14 @@ class TrainedChallenger:
     """A few training rows: the logged model's signature and input example."""
     training_profile: dict[str, list[float]]
     """Quantile edges of each feature and of the target on the training rows (serving's monitoring bins)."""
+
+    def fingerprint(self) -> str:
+        """Same training rows, search space, seed and chosen configuration → the same model, bit for bit: the
+        registry keeps one version per fingerprint (a re-run of `make demo` registered identical v3 and v4)."""
+        result = self.tuning
+        identity = json.dumps([result.study.study_name, self.features, result.best_family,
+                               sorted((k, str(v)) for k, v in result.best_params.items())])
+        return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
     def best_by_family(self) -> pd.DataFrame:
         """One row per family: its best cross-validated RMSE over completed trials, best first."""

@@ -128,6 +128,24 @@ def test_batch_predictions_carry_ids_intervals_and_version(first_run, home, seed
     assert out.set_index("row_id").loc[42, "issue"].startswith("Height")
 
 
+def test_retraining_on_the_same_data_and_search_reuses_the_registered_version(first_run, home, instance):
+    """Issue 13: a re-run of the demo on unchanged data, search space and seed produced an identical model that was
+    registered again (v4 = v3). It is now recognised by its fingerprint and reused, and the log says so."""
+    settings = settings_for(home)
+    client = MlflowClient(settings.mlflow_tracking_uri)
+    before = client.search_model_versions(f"name='{settings.model_name}'")
+    again = run(settings, instance)
+    assert again.success
+    tuned = again.output_for_node("tuned_model")
+    assert tuned["model_version"] == first_run.output_for_node("tuned_model")["model_version"]
+    assert len(client.search_model_versions(f"name='{settings.model_name}'")) == len(before)
+    metadata = again.asset_materializations_for_node("tuned_model")[0].metadata
+    assert metadata["newly_registered"].value is False
+    tags = client.get_run(metadata["mlflow_run_id"].value).data.tags
+    assert tags["reused_model_version"] == tuned["model_version"] and tags["training_fingerprint"]
+    assert again.output_for_node("champion")["reason"] == "challenger is already the champion"
+
+
 def test_worse_model_is_a_green_run_with_a_blocked_decision_and_the_champion_stays(first_run, home, instance):
     """Issue 13: a model the gate refuses is the gate working. The run stays green, `champion` records "blocked by
     <check>: <figures>" on the version and in its own history, and `challenger` no longer points at it."""

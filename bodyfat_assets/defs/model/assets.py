@@ -44,9 +44,10 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
                          f"trials, {tuning.cv_folds}-fold CV")
         with tracker.trial_logger(run_id, context.log.info, tuning.n_trials) as log_trial:
             trained = train_challenger(bodyfat_splits, features, tuning, callbacks=[log_trial])
-        version, card = tracker.log_challenger(trained, run_id)
+        version, card, registered = tracker.log_challenger(trained, run_id)
     result, metrics = trained.tuning, trained.metrics
-    context.log.info(f"registered {version.name} v{version.version} ({result.best_family}) as challenger: "
+    how = "registered" if registered else "identical to an existing version, not registered again; reused"
+    context.log.info(f"{how} {version.name} v{version.version} ({result.best_family}) as challenger: "
                      f"test RMSE {metrics.rmse:.3f}, 90% interval ±{trained.half_width:.2f}, "
                      f"coverage {trained.coverage:.0%}")
     summary = {**card, "model_name": version.name, "model_version": str(version.version),
@@ -54,6 +55,7 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
                "trials_this_run": result.trials_this_run, "trials_in_study": len(result.study.trials)}
     return Output(summary, metadata={
         "model_version": str(version.version),
+        "newly_registered": registered,
         "family": result.best_family,
         "best_params": MetadataValue.json(result.best_params),
         "cv_rmse": result.best_cv_rmse,
