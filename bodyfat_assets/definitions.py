@@ -4,6 +4,7 @@ Assets, checks, jobs and sensors are collected from `defs/` (one folder per area
 the environment: resources built from the one configuration model, and the executor.
 """
 
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -13,6 +14,11 @@ from bodyfat_assets.io_manager import IngestedPartitionsLoader, PredictionsIOMan
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
 from bodyfat_assets.resources import build_resources
 from bodyfat_assets.settings import Settings
+
+# Deliberate choices, not accidents: partitioned asset checks (preview) and Output(data_version=...) (beta) are what
+# this project shows; their warnings repeated 13 times in one demo run and on every code-server load.
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 
 def production_executor() -> dg.ExecutorDefinition:
