@@ -6,10 +6,10 @@ BIN := $(VENV)/bin
 export BODYFAT_HOME ?= $(CURDIR)/.bodyfat
 export DAGSTER_HOME ?= $(BODYFAT_HOME)/dagster
 
-.PHONY: help install demo test lint feed stack serve bench-serving test-integration tune-worker compose-up compose-down clean
+.PHONY: help install demo test lint feed health stack serve bench-serving test-integration tune-worker compose-up compose-down clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +19,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed  ## create .venv with the pinned dependencies
 
-demo: install  ## materialize every asset on the embedded default, report, then serve Dagit + API (Ctrl-C stops)
+demo: install  ## materialize every asset on the embedded default, report, then serve Dagster UI + API (Ctrl-C stops)
 	$(BIN)/python -m bodyfat_assets.cli demo
 
-test: install  ## ruff, then the whole test suite (CI=true turns PostgreSQL skips into failures)
+test: install  ## ruff, dg check defs, then the whole test suite (CI=true turns PostgreSQL skips into failures)
 	$(BIN)/ruff check .
+	DAGSTER_HOME=$$(mktemp -d) $(BIN)/dg check defs --no-check-yaml
 	$(BIN)/python -m pytest
 
 lint: install  ## ruff only
@@ -32,10 +33,13 @@ lint: install  ## ruff only
 feed: install  ## drop synthetic batches into the landing zone (2 labeled, 1 to score); the sensors take it from there
 	$(BIN)/python -m bodyfat_assets.cli feed --labeled 2 --scoring 1
 
+health: install  ## the model's health from the embedded state: champion, live error, drift, stale assets, last retrain
+	$(BIN)/python -m bodyfat_assets.cli health
+
 stack: install  ## the docker-compose topology as local processes on loopback (no Docker)
 	$(BIN)/python scripts/stack.py
 
-serve: install  ## only the prediction API, against $$MLFLOW_TRACKING_URI (default: the demo's MLflow)
+serve: install  ## only the prediction API, against MLFLOW_TRACKING_URI (default: the demo's MLflow)
 	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(BODYFAT_HOME)/mlflow.db} \
 	BODYFAT_SERVING_HOST=127.0.0.1 OMP_NUM_THREADS=1 $(BIN)/python -m serving
 
@@ -51,7 +55,7 @@ tune-worker: install  ## add TRIALS (default 20) trials to the current study (pr
 compose-up:  ## the production topology under Docker (cp .env.example .env and fill the secrets first)
 	docker compose up -d --build
 
-compose-down:
+compose-down:  ## stop the Docker topology (keeps its volumes; `docker compose down -v` drops them)
 	docker compose down
 
 clean:  ## remove the embedded state (lake, MLflow, Dagster instance); keeps .venv

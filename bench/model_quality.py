@@ -14,6 +14,7 @@ import time
 
 import optuna
 import pandas as pd
+from bodyfat_contract import FEATURE_NAMES, TARGET
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import RepeatedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
@@ -21,7 +22,6 @@ from sklearn.pipeline import Pipeline
 from bodyfat_assets.core.cleaning import clean
 from bodyfat_assets.core.evaluation import conformal_half_width, cross_validated_residuals, interval_coverage
 from bodyfat_assets.core.families import build_pipeline
-from bodyfat_assets.core.schema import FEATURE_NAMES, TARGET
 from bodyfat_assets.core.splits import stratified_split, train_test_frames
 from bodyfat_assets.core.tuning import TuningConfig, tune
 from bodyfat_assets.settings import SEED_DATASET

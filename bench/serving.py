@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from bodyfat_contract import model_features  # noqa: E402
 
+from bodyfat_assets.settings import process_environment  # noqa: E402
 from tests.support.services import free_port, process_group, wait_until  # noqa: E402
 
 BATCH_ROWS = 10_000
@@ -187,7 +188,7 @@ def register(family: str, workdir: Path) -> tuple[str, dict[str, str]]:
     os.chdir(workdir)  # the SQLite store puts artifacts under ./mlartifacts
     name = f"bench_{family}"
     version = log_contract_model(name, family=family)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "BODYFAT_MODEL_NAME": name}
+    env = process_environment(MLFLOW_TRACKING_URI=uri, BODYFAT_MODEL_NAME=name)
     return f"models:/{name}/{version}", env
 
 

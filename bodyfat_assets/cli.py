@@ -1,8 +1,9 @@
-"""`bodyfat demo`: materialize everything on the embedded default, report, then serve Dagit (sensors running).
+"""`bodyfat demo`: materialize everything on the embedded default, report, then serve the Dagster UI (sensors running).
 `bodyfat feed --labeled N --scoring M`: drop synthetic batches into the landing zone.
 
-Environment: BODYFAT_TRIALS (trial budget), BODYFAT_NO_UI=1 (stop after the report, for scripts),
-BODYFAT_HOME (state folder, default ./.bodyfat), DAGIT_PORT (default 3000).
+Configuration comes from `bodyfat_assets.settings` like everything else: e.g. BODYFAT_TRIALS (trial budget),
+BODYFAT_NO_UI=1 (stop after the report, for scripts), BODYFAT_HOME (state folder, default ./.bodyfat),
+DAGSTER_WEBSERVER_PORT / API_PORT (3000 / 8000).
 """
 
 from __future__ import annotations
@@ -17,15 +18,16 @@ import sys
 import time
 from pathlib import Path
 
-from bodyfat_assets.core.schema import FEATURE_NAMES
-from bodyfat_assets.settings import PROJECT_ROOT, Settings
+from bodyfat_contract import FEATURE_NAMES
+
+from bodyfat_assets.settings import PROJECT_ROOT, Settings, process_environment
 
 # The first subject of the seed dataset, for the demo's curl (BodyFat 12.3 %).
 SAMPLE_ROW = (23, 154.25, 67.75, 36.2, 93.1, 85.2, 94.5, 59.0, 37.3, 21.9, 32.0, 27.4, 17.1)
 
 
 def prepare_dagster_home(settings: Settings) -> Path:
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.home / "dagster")))
+    home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
@@ -33,29 +35,29 @@ def prepare_dagster_home(settings: Settings) -> Path:
 
 
 def materialize_all(settings: Settings, run_config: dict | None = None) -> dict:
-    """Ingest the seed partition, retrain, score the seed rows: three runs in this process, recorded in the
-    $DAGSTER_HOME instance so Dagit shows them. Works from a fresh clone: the `seed` partitions are registered
-    first (the landing sensor would do the same, a tick later)."""
+    """Ingest the seed partition, retrain, score the seed rows, report health: four runs in this process, recorded
+    in the settings' DAGSTER_HOME instance so the Dagster UI shows them. Works from a fresh clone: the `seed`
+    partitions are registered first (the landing sensor would do the same, a tick later)."""
     from dagster import DagsterInstance
 
-    from bodyfat_assets.assets.data import LABELED_FILES
-    from bodyfat_assets.assets.predictions import SCORING_FILES
-    from bodyfat_assets.definitions import INGEST_JOB, PIPELINE_JOB, SCORE_JOB, build_definitions
-    from bodyfat_assets.landing import SEED_PARTITION
+    from bodyfat_assets.core.landing.naming import SEED_PARTITION
+    from bodyfat_assets.definitions import build_definitions
+    from bodyfat_assets.defs.jobs import HEALTH_JOB, INGEST_JOB, PIPELINE_JOB, SCORE_JOB
+    from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
 
     defs = build_definitions(settings)
-    with DagsterInstance.get() as instance:
+    with DagsterInstance.from_config(str(prepare_dagster_home(settings))) as instance:
         for partitions in (LABELED_FILES, SCORING_FILES):
             if not instance.has_dynamic_partition(partitions.name, SEED_PARTITION):
                 instance.add_dynamic_partitions(partitions.name, [SEED_PARTITION])
         results = {}
         for job_name, partition, config in ((INGEST_JOB, SEED_PARTITION, None), (PIPELINE_JOB, None, run_config),
-                                            (SCORE_JOB, SEED_PARTITION, None)):
+                                            (SCORE_JOB, SEED_PARTITION, None), (HEALTH_JOB, None, None)):
             result = defs.resolve_job_def(job_name).execute_in_process(
                 instance=instance, raise_on_error=False, run_config=config, partition_key=partition)
             if not result.success:
                 failed = [e.step_key for e in result.all_events if e.is_step_failure]
-                raise SystemExit(f"{job_name} failed at {failed}; see Dagit or the log above")
+                raise SystemExit(f"{job_name} failed at {failed}; see the Dagster UI or the log above")
             results[job_name] = result
         checks = [c for r in results.values() for c in r.get_asset_check_evaluations()]
         return {
@@ -109,12 +111,12 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def serve_ui(settings: Settings) -> int:
-    """Dagit (with the daemon, for sensors) and the prediction API, until Ctrl-C."""
-    dagit_port = os.environ.get("DAGIT_PORT", "3000")
-    api_port = os.environ.get("API_PORT", "8000")
-    env = {**os.environ, "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
-           "BODYFAT_MODEL_NAME": settings.model_name, "BODYFAT_SERVING_HOST": "127.0.0.1",
-           "BODYFAT_SERVING_PORT": api_port, "OMP_NUM_THREADS": "1"}
+    """The Dagster UI (with the daemon, for sensors) and the prediction API, until Ctrl-C."""
+    ui_port, api_port = str(settings.services.webserver_port), str(settings.services.api_port)
+    env = process_environment(
+        DAGSTER_HOME=str(settings.dagster_home), MLFLOW_TRACKING_URI=settings.mlflow_tracking_uri,
+        BODYFAT_MODEL_NAME=settings.model_name, BODYFAT_SERVING_HOST="127.0.0.1", BODYFAT_SERVING_PORT=api_port,
+        OMP_NUM_THREADS="1")
     # Ctrl-C and SIGTERM both end the demo cleanly, even when SIGINT arrived ignored (a shell's background job).
     # Set before spawning: an ignored SIGINT survives exec, so children would inherit it and outlive a stop.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -122,11 +124,13 @@ def serve_ui(settings: Settings) -> int:
     sample = json.dumps(dict(zip(FEATURE_NAMES, SAMPLE_ROW, strict=True)))
     started: list[subprocess.Popen] = []
     try:
+        # `dagster dev` rather than `dg dev`: dg warns unless the project's venv is activated, and `make demo` does not
+        # activate it; both run the same webserver and daemon on the same workspace.
         started.append(_start([sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
-                               "-h", "127.0.0.1", "-p", dagit_port], env))
+                               "-h", "127.0.0.1", "-p", ui_port], env))
         started.append(_start([sys.executable, "-m", "serving"], env))
-        print(f"\nDagit  http://127.0.0.1:{dagit_port}")
-        print(f"API    http://127.0.0.1:{api_port}/docs")
+        print(f"\nDagster UI  http://127.0.0.1:{ui_port}")
+        print(f"API         http://127.0.0.1:{api_port}/docs")
         print(f"Try:   curl -s -X POST http://127.0.0.1:{api_port}/predict -H 'Content-Type: application/json' "
               f"-d '{sample}'")
         print("Ctrl-C stops both.", flush=True)
@@ -142,12 +146,11 @@ def serve_ui(settings: Settings) -> int:
 
 def demo() -> int:
     settings = Settings.from_env()
-    prepare_dagster_home(settings)
     started = time.monotonic()
     outcome = materialize_all(settings)
     report(outcome, settings)
     print(f"Materialized every asset in {time.monotonic() - started:.1f} s")
-    if os.environ.get("BODYFAT_NO_UI", "").lower() in ("1", "true", "yes"):
+    if settings.demo.no_ui:
         return 0
     return serve_ui(settings)
 
@@ -166,14 +169,19 @@ def feed_command(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bodyfat", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="materialize every asset on the embedded default, report, start Dagit")
+    sub.add_parser("demo", help="materialize every asset on the embedded default, report, start the Dagster UI")
     feed = sub.add_parser("feed", help="drop synthetic labeled and scoring files into the landing zone")
     feed.add_argument("--labeled", type=int, default=1, help="labeled files for landing/train/ (default 1)")
     feed.add_argument("--scoring", type=int, default=0, help="unlabeled files for landing/score/ (default 0)")
     feed.add_argument("--rows", type=int, default=25, help="rows per file (default 25)")
     feed.add_argument("--format", choices=["csv", "parquet"], default="csv")
     feed.add_argument("--seed", type=int, default=None, help="random seed, for reproducible batches")
+    sub.add_parser("health", help="the model's health: champion, live error, drift, stale assets, last retrain")
     args = parser.parse_args(argv)
+    if args.command == "health":
+        from bodyfat_assets.health_cli import health_command
+
+        return health_command()
     if args.command == "feed":
         return feed_command(args)
     return {"demo": demo}[args.command]()

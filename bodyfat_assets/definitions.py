@@ -1,80 +1,52 @@
-"""Dagster entry point (`[tool.dagster] module_name`, workspace.yaml, `dagster api grpc -m`)."""
+"""Dagster entry point (`dg`, `[tool.dagster] module_name`, workspace.yaml, `dagster api grpc -m`).
 
-from dagster import (
-    AssetSelection,
-    AssetSpec,
-    Definitions,
-    ExecutorDefinition,
-    define_asset_job,
-    in_process_executor,
-    multiprocess_executor,
-)
+Assets, checks, jobs and sensors are collected from `defs/` (one folder per area); this module adds what depends on
+the environment: resources built from the one configuration model, and the executor.
+"""
 
-from bodyfat_assets.assets.data import (
-    DATA_GROUP,
-    IngestedPartitionsLoader,
-    LandingZone,
-    bodyfat_splits,
-    cleaned_bodyfat,
-    raw_bodyfat,
-)
-from bodyfat_assets.assets.model import champion, tuned_model
-from bodyfat_assets.assets.predictions import PredictionsIOManager, batch_predictions
-from bodyfat_assets.checks import ALL_CHECKS
+from pathlib import Path
+
+import dagster as dg
+
+from bodyfat_assets.health_monitor import HealthMonitor
+from bodyfat_assets.io_manager import IngestedPartitionsLoader, PredictionsIOManager
+from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
 from bodyfat_assets.resources import build_resources
-from bodyfat_assets.sensors import LANDING_ZONE, build_sensors
 from bodyfat_assets.settings import Settings
 
-ASSETS = [raw_bodyfat, cleaned_bodyfat, bodyfat_splits, tuned_model, champion, batch_predictions]
-PIPELINE_JOB = "bodyfat_pipeline"
-INGEST_JOB = "ingest_labeled_file"
-SCORE_JOB = "score_batch"
 
-LANDING_ZONE_SPEC = AssetSpec(
-    LANDING_ZONE, group_name=DATA_GROUP,
-    description="Files arriving in the lake's landing/ prefix (docs/landing.md). Not materialized: the landing "
-                "sensor records an observation per tick with what it accepted and rejected, and why.")
-
-
-def production_executor() -> ExecutorDefinition:
+def production_executor() -> dg.ExecutorDefinition:
     """A process per step, forked from a server that has already imported the ML stack.
 
     With the default spawn, every step re-imported Dagster, MLflow, scikit-learn and Optuna: 15-25 s per step on
     two cores, most of a run. The embedded default runs in one process instead (in_process_executor).
     """
-    return multiprocess_executor.configured(
+    return dg.multiprocess_executor.configured(
         {"start_method": {"forkserver": {"preload_modules": ["bodyfat_assets.definitions"]}}},
         name="preloaded_multiprocess",
     )
 
 
-def build_definitions(settings: Settings) -> Definitions:
-    executor = production_executor() if settings.is_production else in_process_executor
-    ingest_job = define_asset_job(
-        INGEST_JOB, selection=AssetSelection.assets(raw_bodyfat),
-        description="Ingest one labeled file (a raw_bodyfat partition) and move it to landing/processed/.")
-    pipeline_job = define_asset_job(
-        PIPELINE_JOB, selection=AssetSelection.assets(cleaned_bodyfat, bodyfat_splits, tuned_model, champion),
-        description="Retrain on every ingested file: clean, split, tune, promote (the gate decides).")
-    score_job = define_asset_job(
-        SCORE_JOB, selection=AssetSelection.assets(batch_predictions),
-        description="Score one scoring file (a batch_predictions partition) with the champion.")
-    landing = LandingZone(lake_url=settings.lake_url, prefix=settings.landing.prefix,
-                          s3_endpoint_url=settings.s3_endpoint_url)
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Everything under defs/, bound to the resources and executor of `settings` (tests pass their own)."""
+    executor = production_executor() if settings.is_production else dg.in_process_executor
     lake = {"base_url": settings.lake_url, "s3_endpoint_url": settings.s3_endpoint_url}
-    return Definitions(
-        assets=[*ASSETS, LANDING_ZONE_SPEC],
-        asset_checks=ALL_CHECKS,
-        jobs=[ingest_job, pipeline_job, score_job],
-        sensors=build_sensors(settings.landing, ingest_job, pipeline_job, score_job),
-        resources={
-            **build_resources(settings),
-            "landing": landing,
-            "ingested_partitions": IngestedPartitionsLoader(**lake),
-            "predictions_io_manager": PredictionsIOManager(**lake),
-        },
-        executor=executor,
+    resources = {
+        **build_resources(settings),
+        "landing": LandingZone(lake_url=settings.lake_url, prefix=settings.landing.prefix,
+                               s3_endpoint_url=settings.s3_endpoint_url),
+        "retrain_policy": RetrainPolicy(min_rows=settings.landing.retrain_min_rows,
+                                        min_interval_s=settings.landing.retrain_min_interval_s),
+        "ingested_partitions": IngestedPartitionsLoader(**lake),
+        "predictions_io_manager": PredictionsIOManager(**lake),
+        "health": HealthMonitor.from_settings(settings.lake_url, settings.s3_endpoint_url, settings.health),
+    }
+    return dg.Definitions.merge(
+        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
+        dg.Definitions(resources=resources, executor=executor),
     )
 
 
-defs = build_definitions(Settings.from_env())
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(Settings.from_env())

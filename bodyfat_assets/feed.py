@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+from bodyfat_contract import FEATURE_NAMES, FEATURES_BY_NAME, TARGET
 
-from bodyfat_assets import landing as lz
 from bodyfat_assets.core.cleaning import clean
-from bodyfat_assets.core.schema import FEATURE_NAMES, FEATURES_BY_NAME, TARGET
+from bodyfat_assets.core.landing.naming import SCORE, TRAIN
+from bodyfat_assets.core.landing.validation import ID, SYNTHETIC
 from bodyfat_assets.lake import ObjectStore, frame_to_parquet, store_from_url
 from bodyfat_assets.settings import SEED_DATASET, Settings
 
@@ -39,7 +40,7 @@ def synthetic_rows(n: int, rng: np.random.Generator, labeled: bool) -> pd.DataFr
     if labeled:
         noisy = sample[TARGET.name] + rng.normal(0, BODYFAT_NOISE, n)
         out.insert(0, TARGET.name, noisy.clip(TARGET.low + 1, TARGET.high - 1).round(1))
-    out[lz.SYNTHETIC] = True
+    out[SYNTHETIC] = True
     return out
 
 
@@ -56,12 +57,12 @@ def feed(settings: Settings, labeled: int, scoring: int, rows: int = 25, fmt: st
     store = landing_store(settings)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     written = []
-    for kind, count in ((lz.TRAIN, labeled), (lz.SCORE, scoring)):
+    for kind, count in ((TRAIN, labeled), (SCORE, scoring)):
         for i in range(1, count + 1):
             name = f"synthetic-{stamp}-{kind}-{i:03d}.{fmt}"
-            frame = synthetic_rows(rows, rng, labeled=kind == lz.TRAIN)
-            if kind == lz.SCORE:
-                frame.insert(0, lz.ID, [f"{name.rsplit('.', 1)[0]}-{r}" for r in range(1, rows + 1)])
+            frame = synthetic_rows(rows, rng, labeled=kind == TRAIN)
+            if kind == SCORE:
+                frame.insert(0, ID, [f"{name.rsplit('.', 1)[0]}-{r}" for r in range(1, rows + 1)])
             store.write_bytes(f"{kind}/{name}", _encode(frame, fmt))
             written.append(f"{store.url}/{kind}/{name}")
     return written

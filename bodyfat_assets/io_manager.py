@@ -9,9 +9,10 @@ import json
 from typing import Any
 
 import pandas as pd
-from dagster import ConfigurableIOManager, InputContext, OutputContext
+from dagster import ConfigurableIOManager, Failure, InputContext, OutputContext
 from pydantic import PrivateAttr
 
+from bodyfat_assets.core.landing.naming import SEED_PARTITION
 from bodyfat_assets.lake import ObjectStore, frame_to_parquet, parquet_to_frame, store_from_url
 
 
@@ -64,3 +65,35 @@ class LakeIOManager(ConfigurableIOManager):
         if self.store.exists(f"{stem}.parquet"):
             return parquet_to_frame(self.store.read_bytes(f"{stem}.parquet"))
         return json.loads(self.store.read_bytes(f"{stem}.json"))
+
+
+class IngestedPartitionsLoader(LakeIOManager):
+    """Reads every *ingested* partition of an upstream asset. A partition registered by the sensor but whose run has
+    not written it yet (or failed) is skipped and named in the log, so one slow or broken file never blocks a
+    retrain; its own materialization triggers the next one."""
+
+    def load_input(self, context: InputContext) -> Any:
+        if not context.has_asset_partitions:
+            return super().load_input(context)
+        keys = list(context.asset_partition_keys)
+        written = self.written_partitions(context)
+        present = [k for k in keys if k in written]
+        skipped = sorted(set(keys) - written)
+        if skipped:
+            context.log.warning(f"{context.asset_key.to_user_string()}: skipping partitions not materialized yet: "
+                                f"{skipped}")
+        if not present:
+            raise Failure(f"no ingested partition of {context.asset_key.to_user_string()} yet: materialize its "
+                          f"`{SEED_PARTITION}` partition first (the landing sensor does it, or the demo)")
+        return self.load_partition_frames(context, present)
+
+
+PREDICTIONS_PREFIX = "predictions"
+
+
+class PredictionsIOManager(LakeIOManager):
+    """The lake IO manager with predictions at `predictions/<partition>.parquet`: the folder consumers read."""
+
+    @staticmethod
+    def _stem(context: OutputContext | InputContext, partition_key: str | None = None) -> str:
+        return f"{PREDICTIONS_PREFIX}/{partition_key or 'latest'}"

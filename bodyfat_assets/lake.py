@@ -1,30 +1,58 @@
 """Object storage for the lake: a local folder (embedded) or an S3 bucket (MinIO in production).
 
 Both speak the same small interface, so the IO manager and the landing-zone code never branch on where the
-lake lives: `store_from_url` reads the URL scheme, and that is the whole difference.
+lake lives: `store_from_url` reads the URL scheme, and that is the whole difference. Another object store (GCS,
+Azure) is one more class here and one more scheme in `store_from_url`.
 """
 
 from __future__ import annotations
 
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    """One listed object: enough to tell a new or changed version from one already seen, without reading it."""
+
+    key: str
+    """Relative to the store's root, e.g. `train/batch-1.csv`."""
+    etag: str
+    """Changes whenever the content may have changed: S3's ETag; size and mtime (ns) for a local file."""
+    size: int
+    mtime: float
+    """Last modification, seconds since the epoch (S3: LastModified)."""
+
+
 class ObjectStore(Protocol):
+    """What the lake needs from storage. Stores subclass it to inherit `list_keys`."""
+
     url: str
+    whole_when_listed: bool
+    """True when a listed object is always complete (an S3 PUT is atomic); False when a writer may still be
+    appending to it in place (a local file), so the landing sensor waits for it to settle."""
 
     def write_bytes(self, key: str, data: bytes) -> None: ...
     def read_bytes(self, key: str) -> bytes: ...
     def exists(self, key: str) -> bool: ...
-    def list_keys(self, prefix: str = "") -> list[str]: ...
     def delete(self, key: str) -> None: ...
 
+    def list_objects(self, prefix: str = "") -> list[StoredObject]:
+        """Objects whose key starts with `prefix`, sorted by key; dot-files (partial local writes) left out."""
+        ...
 
-class LocalStore:
+    def list_keys(self, prefix: str = "") -> list[str]:
+        return [obj.key for obj in self.list_objects(prefix)]
+
+
+class LocalStore(ObjectStore):
+    whole_when_listed = False
+
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.url = str(self.root)
@@ -45,18 +73,33 @@ class LocalStore:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
-    def list_keys(self, prefix: str = "") -> list[str]:
-        base = self._path(prefix)
-        if not base.exists():
+    def list_objects(self, prefix: str = "") -> list[StoredObject]:
+        # `prefix` is a key prefix, as on S3 ("x" lists "x/y" and "xy"): walk the deepest folder it names.
+        folder = self._path(prefix) if prefix.endswith("/") else self._path(prefix).parent
+        if not folder.is_dir():
             return []
-        return sorted(str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file()
-                      and not p.name.startswith("."))
+        listed = []
+        for path in folder.rglob("*"):
+            key = path.relative_to(self.root).as_posix()
+            if not key.startswith(prefix) or path.name.startswith("."):
+                continue
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # removed between the walk and the stat: not there any more
+                continue
+            if path.is_file():
+                # Size + mtime stand in for an etag: any rewrite changes them, and listing stays cheap (no read).
+                listed.append(StoredObject(key, f"{stat.st_size}-{stat.st_mtime_ns}", stat.st_size,
+                                           stat.st_mtime_ns / 1e9))
+        return sorted(listed, key=lambda obj: obj.key)
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
 
-class S3Store:
+class S3Store(ObjectStore):
+    whole_when_listed = True
+
     def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None, client: object = None) -> None:
         import boto3
 
@@ -84,12 +127,18 @@ class S3Store:
                 return False
             raise
 
-    def list_keys(self, prefix: str = "") -> list[str]:
-        keys: list[str] = []
+    def list_objects(self, prefix: str = "") -> list[StoredObject]:
+        # The paginator, not dagster_aws's get_objects: the store also serves code outside Dagster (the tuning
+        # worker, `bodyfat feed`), and get_objects' since-key filtering is what the landing cursor does already.
         strip = len(self.prefix) + 1 if self.prefix else 0
+        listed = []
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
-            keys += [obj["Key"][strip:] for obj in page.get("Contents", [])]
-        return sorted(keys)
+            for obj in page.get("Contents", []):
+                key = obj["Key"][strip:]
+                if key and not key.endswith("/") and not key.rsplit("/", 1)[-1].startswith("."):
+                    listed.append(StoredObject(key, str(obj["ETag"]).strip('"'), int(obj["Size"]),
+                                               obj["LastModified"].timestamp()))
+        return sorted(listed, key=lambda obj: obj.key)
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
@@ -112,3 +161,16 @@ def frame_to_parquet(df: pd.DataFrame) -> bytes:
 
 def parquet_to_frame(data: bytes) -> pd.DataFrame:
     return pd.read_parquet(io.BytesIO(data))
+
+
+SPLITS_KEY = "bodyfat_splits.parquet"
+"""Where the IO manager keeps bodyfat_splits: read by processes that need the training rows without Dagster."""
+
+
+def read_training_rows(store: ObjectStore) -> pd.DataFrame | None:
+    """The training side of the latest bodyfat_splits in the lake, or None before the first split exists."""
+    from bodyfat_assets.core.splits import train_test_frames  # here, not at the top: core/landing imports this module
+
+    if not store.exists(SPLITS_KEY):
+        return None
+    return train_test_frames(parquet_to_frame(store.read_bytes(SPLITS_KEY)))[0]

@@ -1,9 +1,8 @@
-"""Dagster resources, all built from `Settings` in `build_resources`: the one place wiring meets environment."""
+"""Dagster resources, built from the configuration model (`Settings`) in `build_resources`."""
 
 
 from dagster import AssetExecutionContext, ConfigurableResource
 
-from bodyfat_assets.core.promotion import PromotionDecision, decide_promotion
 from bodyfat_assets.core.tuning import TuningConfig
 from bodyfat_assets.io_manager import LakeIOManager
 from bodyfat_assets.settings import SEED_DATASET, Settings
@@ -54,9 +53,6 @@ class PipelineSettings(ConfigurableResource):
             families=tuple(families or self.families),
             storage=self.optuna_storage,
         )
-
-    def decide(self, challenger_rmse: float, champion_rmse: float | None) -> PromotionDecision:
-        return decide_promotion(challenger_rmse, champion_rmse, self.promotion_margin)
 
 
 def build_resources(settings: Settings) -> dict[str, object]:

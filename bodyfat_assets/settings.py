@@ -1,16 +1,29 @@
-"""The one switch between environments.
+"""The one configuration model, and the only module that reads the environment.
 
-`BODYFAT_ENV=embedded` (the default) keeps everything in a project-local folder: the lake is a directory, MLflow
-tracks into SQLite with local artifacts, Optuna studies live in SQLite. `BODYFAT_ENV=production` reads the
-service locations from the environment (S3/MinIO lake, MLflow server, Optuna on PostgreSQL) and refuses to start
-without them. Every other module asks `Settings.from_env()`; no location is written anywhere else.
+Every knob is declared once below, with its variable name, type, default and description. The groups (`tuning`,
+`promotion`, `landing`, `health`, `services`, `demo`) are the config objects the rest of the code receives; the Dagster
+resources are built from them (`resources.py`). `BODYFAT_ENV=embedded` (the default) keeps everything in a
+project-local folder: the lake is a directory, MLflow tracks into SQLite with local artifacts, Optuna studies stay in
+memory unless OPTUNA_STORAGE is set. `BODYFAT_ENV=production` takes the service locations from the environment
+(S3/MinIO lake, MLflow server, Optuna on PostgreSQL) and refuses to start without them.
+
+`python -m bodyfat_assets.settings` prints the variable table the README shows.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bodyfat_assets.core.health.drift import DriftThresholds
+from bodyfat_assets.core.health.evidence import EvidencePolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEED_DATASET = PROJECT_ROOT / "data" / "bodyfat.csv"
@@ -20,151 +33,340 @@ class SettingsError(RuntimeError):
     """A required environment variable is missing or malformed."""
 
 
-def _required(env: dict[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise SettingsError(f"{name} must be set when BODYFAT_ENV=production")
-    return value
+def knob(default: Any, env: str, description: str, *legacy: str, **constraints: Any) -> Any:
+    """A field read from the variable `env` (older names in `legacy` still accepted)."""
+    alias = AliasChoices(env, *legacy) if legacy else env
+    return Field(default, validation_alias=alias, description=description, **constraints)
 
 
-def _float(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    try:
-        return float(raw) if raw not in (None, "") else default
-    except ValueError as exc:
-        raise SettingsError(f"{name}={raw!r} is not a number") from exc
+class Group(BaseModel):
+    """A group of knobs: each group picks its own variables from the flat environment and ignores the others."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    def as_env(self) -> dict[str, str]:
+        """The group as variables, for a child process that must see the same configuration."""
+        return {env_name(info): _as_variable(getattr(self, name))
+                for name, info in type(self).model_fields.items() if getattr(self, name) is not None}
 
 
-def _int(env: dict[str, str], name: str, default: int) -> int:
-    value = _float(env, name, default)
-    if value != int(value):
-        raise SettingsError(f"{name}={value!r} is not an integer")
-    return int(value)
+class TuningSettings(Group):
+    n_trials: int = knob(50, "BODYFAT_TRIALS", "Optuna trials per tuning run", ge=1)
+    timeout_s: float | None = knob(None, "BODYFAT_TUNING_TIMEOUT_S",
+                                   "stop the study after this many seconds (empty or 0: no limit)", ge=0)
+    cv_folds: int = knob(5, "BODYFAT_CV_FOLDS", "k in k-fold CV", ge=2)
+    seed: int = knob(42, "BODYFAT_SEED", "seed of the CV folds, the models and the TPE sampler")
+    families: tuple[str, ...] = knob((), "BODYFAT_FAMILIES",
+                                     "comma-separated subset of model families (empty: all of `core/families.py`)")
+
+    @field_validator("timeout_s")
+    @classmethod
+    def _zero_is_no_limit(cls, value: float | None) -> float | None:
+        return value or None
+
+    @field_validator("families", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else value
 
 
-@dataclass(frozen=True)
-class TuningSettings:
-    n_trials: int = 50
-    timeout_s: float | None = None
-    cv_folds: int = 5
-    seed: int = 42
-    families: tuple[str, ...] = ()
-    """Empty: every family in `core/families.py` (the list lives there only)."""
+class PromotionSettings(Group):
+    margin: float = knob(0.0, "BODYFAT_PROMOTION_MARGIN",
+                         "RMSE points (% body fat) a challenger must win by to become champion", ge=0)
+    rmse_ceiling: float = knob(6.0, "BODYFAT_RMSE_CEILING", "blocking check: test RMSE above this fails", gt=0)
+    baseline_tolerance: float = knob(0.10, "BODYFAT_BASELINE_TOLERANCE",
+                                     "blocking check: a model this fraction worse than a ridge baseline fails", ge=0)
 
 
-@dataclass(frozen=True)
-class PromotionSettings:
-    margin: float = 0.0
-    """A challenger must beat the champion's test RMSE by more than this (absolute, in % body fat)."""
-    rmse_ceiling: float = 6.0
-    """The blocking check fails any model whose test RMSE is above this."""
-    baseline_tolerance: float = 0.10
-    """The blocking check fails a model more than this fraction worse than a ridge baseline on the same split."""
+class LandingSettings(Group):
+    prefix: str = knob("landing", "BODYFAT_LANDING_PREFIX",
+                       "lake folder where files arrive (`train/`, `score/`) and leave (`processed/`, `rejected/`)")
+    sensors: Literal["running", "stopped"] = knob(
+        "running", "BODYFAT_SENSORS", "sensors' default status (default: running embedded, stopped in production)")
+    sensor_interval_s: int = knob(30, "BODYFAT_SENSOR_INTERVAL_S", "how often the sensors look (seconds)", ge=1)
+    retrain_min_rows: int = knob(50, "BODYFAT_RETRAIN_MIN_ROWS", "new ingested rows that justify a retrain", ge=1)
+    retrain_min_interval_s: int = knob(600, "BODYFAT_RETRAIN_MIN_INTERVAL_S",
+                                       "at least this long between two retraining runs (seconds)", ge=0)
+
+    @field_validator("prefix")
+    @classmethod
+    def _bare_prefix(cls, value: str) -> str:
+        return value.strip("/") or "landing"
+
+    @property
+    def sensors_running(self) -> bool:
+        return self.sensors == "running"
 
 
-@dataclass(frozen=True)
-class LandingSettings:
-    prefix: str = "landing"
-    """Folder of the lake where new files arrive (`<prefix>/train/`, `<prefix>/score/`) and leave to
-    `<prefix>/processed/` or `<prefix>/rejected/`."""
-    sensor_interval_s: int = 30
-    """How often the landing and retraining sensors look (seconds)."""
-    retrain_min_rows: int = 50
-    """Ingested rows not yet seen by a training run that justify a retrain."""
-    retrain_min_interval_s: int = 600
-    """At least this long between two retraining runs, however many rows arrive."""
-    sensors_running: bool = True
-    """Default status of the sensors: RUNNING so the embedded loop works without clicks; production defaults to
-    STOPPED (an operator switches them on in Dagit) unless BODYFAT_SENSORS=running."""
+class HealthSettings(Group):
+    """How the platform watches its model: drift thresholds, retrain evidence, freshness (core/health/)."""
+
+    drift_psi: float = knob(0.2, "BODYFAT_DRIFT_PSI", "a feature drifts at this PSI (and above sampling noise)", gt=0)
+    drift_p_value: float = knob(0.01, "BODYFAT_DRIFT_P_VALUE", "...or at a KS p-value below this", gt=0, lt=1)
+    drift_ks: float = knob(0.1, "BODYFAT_DRIFT_KS", "...together with a KS statistic of at least this", ge=0, le=1)
+    drift_min_features: int = knob(3, "BODYFAT_DRIFT_MIN_FEATURES", "drifted features that justify a retrain", ge=1)
+    live_rmse_ratio: float = knob(1.25, "BODYFAT_LIVE_RMSE_RATIO",
+                                  "retrain when live RMSE on new labels exceeds champion test RMSE times this", gt=1)
+    live_coverage_floor: float = knob(0.75, "BODYFAT_LIVE_COVERAGE_FLOOR",
+                                      "retrain when live 90 % coverage falls below this (on 30+ rows)", gt=0, lt=1)
+    suspect_outside_share: float = knob(0.40, "BODYFAT_SUSPECT_LABEL_SHARE",
+                                        "labels are suspect when this share falls outside the champion's 90 % "
+                                        "interval, features do not drift and labels do not follow predictions",
+                                        gt=0.1, lt=1)
+    champion_fresh_hours: float = knob(168, "BODYFAT_CHAMPION_FRESH_HOURS",
+                                       "the Dagster UI marks `champion` stale after this long without a decision", gt=0)
+    predictions_fresh_hours: float = knob(48, "BODYFAT_PREDICTIONS_FRESH_HOURS",
+                                          "...and `batch_predictions` after this long without scoring", gt=0)
+
+    def drift_thresholds(self) -> DriftThresholds:
+        return DriftThresholds(psi=self.drift_psi, p_value=self.drift_p_value, ks=self.drift_ks,
+                               min_drifted=self.drift_min_features)
+
+    def evidence_policy(self) -> EvidencePolicy:
+        return EvidencePolicy(rmse_ratio=self.live_rmse_ratio, coverage_floor=self.live_coverage_floor,
+                              min_drifted_features=self.drift_min_features,
+                              suspect_outside_share=self.suspect_outside_share)
 
 
-@dataclass(frozen=True)
-class Settings:
-    env: str
-    home: Path
-    lake_url: str
-    s3_endpoint_url: str | None
-    mlflow_tracking_uri: str
-    mlflow_artifact_location: str | None
-    optuna_storage: str | None
-    """None keeps the study in memory (embedded default: fastest); a URL persists it so runs resume it."""
-    model_name: str = "bodyfat"
-    experiment_name: str = "bodyfat"
-    test_fraction: float = 0.2
-    split_seed: int = 42
-    allow_density: bool = False
-    tuning: TuningSettings = field(default_factory=TuningSettings)
-    promotion: PromotionSettings = field(default_factory=PromotionSettings)
-    landing: LandingSettings = field(default_factory=LandingSettings)
+class ServiceSettings(Group):
+    """Where the deployed services listen and what they are called: docker-compose.yml, `make stack`, `make demo`."""
+
+    postgres_user: str = knob("postgres", "POSTGRES_USER", "PostgreSQL user of the three databases")
+    postgres_password: str = Field("", validation_alias="POSTGRES_PASSWORD", repr=False,
+                                   description="PostgreSQL password (a secret: empty means trust auth locally)")
+    postgres_host: str = knob("127.0.0.1", "POSTGRES_HOST", "PostgreSQL host for `make stack` (compose: `postgres`)")
+    postgres_port: int = knob(5432, "POSTGRES_PORT", "PostgreSQL port")
+    dagster_db: str = knob("dagster", "DAGSTER_PG_DB", "database of the Dagster instance")
+    mlflow_db: str = knob("mlflow", "MLFLOW_PG_DB", "database of the MLflow tracking server")
+    optuna_db: str = knob("optuna", "OPTUNA_PG_DB", "database of the Optuna studies")
+    minio_user: str | None = Field(None, validation_alias="MINIO_ROOT_USER", repr=False,
+                                   description="S3 access key (a secret; `make stack` generates one if empty)")
+    minio_password: str | None = Field(None, validation_alias="MINIO_ROOT_PASSWORD", repr=False,
+                                       description="S3 secret key (a secret; at least 8 characters for MinIO)")
+    minio_port: int = knob(9000, "MINIO_PORT", "S3 API port (MinIO, or moto under `make stack`)")
+    minio_console_port: int = knob(9001, "MINIO_CONSOLE_PORT", "MinIO console port")
+    aws_region: str = knob("us-east-1", "AWS_DEFAULT_REGION", "S3 region")
+    mlflow_bucket: str = knob("bodyfat-mlflow", "MLFLOW_BUCKET", "bucket of MLflow's artifacts",
+                              pattern=r"^[a-z0-9][a-z0-9.-]{2,62}$")
+    mlflow_port: int = knob(5000, "MLFLOW_PORT", "MLflow server port")
+    webserver_port: int = knob(3000, "DAGSTER_WEBSERVER_PORT", "Dagster UI port (DAGIT_PORT still accepted)",
+                               "DAGIT_PORT")
+    grpc_port: int = knob(4000, "DAGSTER_GRPC_PORT", "Dagster code server port")
+    api_port: int = knob(8000, "API_PORT", "prediction API port")
+
+
+class DemoSettings(Group):
+    no_ui: bool = knob(False, "BODYFAT_NO_UI", "`make demo` stops after the report instead of serving the UI and API")
+    dagster_home: Path | None = knob(None, "DAGSTER_HOME",
+                                     "Dagster instance folder for `make demo` (default: `<BODYFAT_HOME>/dagster`)")
+
+
+_VARIABLES: ContextVar[Mapping[str, str] | None] = ContextVar("bodyfat_settings_variables", default=None)
+"""The variables `Settings.from_env` was given; None: the process environment."""
+
+
+class _DeclaredVariables(PydanticBaseSettingsSource):
+    """The variables the model declares, from the process environment or the mapping `from_env` was given."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads every declared variable at once
+
+    def __call__(self) -> dict[str, Any]:
+        given = _VARIABLES.get()
+        return _declared(os.environ if given is None else given)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    env: Literal["embedded", "production"] = knob(
+        "embedded", "BODYFAT_ENV", "`embedded`: everything under BODYFAT_HOME; `production`: the services below")
+    home: Path = knob(PROJECT_ROOT / ".bodyfat", "BODYFAT_HOME", "state folder (embedded lake, MLflow, Dagster)")
+    bucket: str | None = knob(None, "BODYFAT_BUCKET", "production: the lake's bucket (required)")
+    lake_prefix: str = knob("lake", "BODYFAT_LAKE_PREFIX", "production: the lake's folder in the bucket")
+    s3_endpoint_url: str | None = knob(None, "S3_ENDPOINT_URL", "production: S3 endpoint (MinIO); empty: AWS")
+    mlflow_server_uri: str | None = knob(
+        None, "MLFLOW_TRACKING_URI",
+        "production: the MLflow server (required); embedded tracks into `<BODYFAT_HOME>/mlflow.db`")
+    optuna_storage: str | None = knob(
+        None, "OPTUNA_STORAGE", "Optuna storage URL: studies persist and resume (required in production; "
+        "embedded default: in memory)")
+    model_name: str = knob("bodyfat", "BODYFAT_MODEL_NAME", "registered model name (shared with the API)", min_length=1)
+    experiment_name: str = knob("bodyfat", "BODYFAT_EXPERIMENT", "MLflow experiment", min_length=1)
+    test_fraction: float = knob(0.2, "BODYFAT_TEST_FRACTION", "share of rows in the test split", gt=0, lt=1)
+    split_seed: int = knob(42, "BODYFAT_SPLIT_SEED", "seed of the train/test split")
+    allow_density: bool = knob(False, "BODYFAT_ALLOW_DENSITY", "let models use Density (experiments only; "
+                               "the `density_not_a_feature` check blocks it otherwise)")
+    tuning: TuningSettings = Field(default_factory=TuningSettings)
+    promotion: PromotionSettings = Field(default_factory=PromotionSettings)
+    landing: LandingSettings = Field(default_factory=LandingSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
+    services: ServiceSettings = Field(default_factory=ServiceSettings)
+    demo: DemoSettings = Field(default_factory=DemoSettings)
+
+    PRODUCTION_REQUIRES: ClassVar[dict[str, str]] = {
+        "bucket": "BODYFAT_BUCKET", "mlflow_server_uri": "MLFLOW_TRACKING_URI", "optuna_storage": "OPTUNA_STORAGE"}
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # One source: the declared variables, by their own names (groups included), instead of pydantic-settings'
+        # per-field lookup, which knows nothing of variables that belong to a group.
+        return (init_settings, _DeclaredVariables(settings_cls))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, dotenv_files: Sequence[Path] = ()) -> Settings:
+        """Settings from `env` (default: the process environment), over the dotenv files (a later file wins)."""
+        values: dict[str, str] = {}
+        for path in dotenv_files:
+            if path.exists():
+                values.update(read_dotenv(path))
+        values.update(os.environ if env is None else env)
+        token = _VARIABLES.set(values)
+        try:
+            return cls()
+        except ValidationError as exc:
+            raise SettingsError(_explain(exc)) from None
+        finally:
+            _VARIABLES.reset(token)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _route_to_groups(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        flat = dict(data)
+        if "BODYFAT_SENSORS" not in flat:  # production starts its sensors STOPPED unless told otherwise
+            embedded = str(flat.get("BODYFAT_ENV", "embedded")).strip() == "embedded"
+            flat["BODYFAT_SENSORS"] = "running" if embedded else "stopped"
+        return {**flat, **{name: data.get(name, flat) for name, _ in _groups(cls)}}
+
+    @field_validator("home")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.resolve()
+
+    @field_validator("lake_prefix")
+    @classmethod
+    def _bare_lake_prefix(cls, value: str) -> str:
+        return value.strip("/")
+
+    @model_validator(mode="after")
+    def _production_needs_its_services(self) -> Settings:
+        if self.is_production:
+            for field, variable in self.PRODUCTION_REQUIRES.items():
+                if not getattr(self, field):
+                    raise ValueError(f"{variable} must be set when BODYFAT_ENV=production")
+        return self
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
 
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        env = dict(os.environ if env is None else env)
-        kind = env.get("BODYFAT_ENV", "embedded").strip() or "embedded"
-        home = Path(env.get("BODYFAT_HOME") or PROJECT_ROOT / ".bodyfat").resolve()
-        timeout = _float(env, "BODYFAT_TUNING_TIMEOUT_S", 0.0)
-        families = env.get("BODYFAT_FAMILIES", "").strip()
-        tuning = TuningSettings(
-            n_trials=_int(env, "BODYFAT_TRIALS", TuningSettings.n_trials),
-            timeout_s=timeout or None,
-            cv_folds=_int(env, "BODYFAT_CV_FOLDS", TuningSettings.cv_folds),
-            seed=_int(env, "BODYFAT_SEED", TuningSettings.seed),
-            families=tuple(f.strip() for f in families.split(",") if f.strip()),
-        )
-        promotion = PromotionSettings(
-            margin=_float(env, "BODYFAT_PROMOTION_MARGIN", PromotionSettings.margin),
-            rmse_ceiling=_float(env, "BODYFAT_RMSE_CEILING", PromotionSettings.rmse_ceiling),
-            baseline_tolerance=_float(env, "BODYFAT_BASELINE_TOLERANCE", PromotionSettings.baseline_tolerance),
-        )
-        common = dict(
-            model_name=env.get("BODYFAT_MODEL_NAME", "bodyfat"),
-            experiment_name=env.get("BODYFAT_EXPERIMENT", "bodyfat"),
-            test_fraction=_float(env, "BODYFAT_TEST_FRACTION", 0.2),
-            split_seed=_int(env, "BODYFAT_SPLIT_SEED", 42),
-            allow_density=env.get("BODYFAT_ALLOW_DENSITY", "").lower() in ("1", "true", "yes"),
-            tuning=tuning,
-            promotion=promotion,
-            landing=_landing(env, kind),
-        )
-        if kind == "embedded":
-            return cls(
-                env=kind,
-                home=home,
-                lake_url=str(home / "lake"),
-                s3_endpoint_url=None,
-                mlflow_tracking_uri=f"sqlite:///{home / 'mlflow.db'}",
-                mlflow_artifact_location=(home / "mlartifacts").as_uri(),
-                optuna_storage=env.get("OPTUNA_STORAGE") or None,
-                **common,
-            )
-        if kind == "production":
-            bucket = _required(env, "BODYFAT_BUCKET")
-            prefix = env.get("BODYFAT_LAKE_PREFIX", "lake").strip("/")
-            return cls(
-                env=kind,
-                home=home,
-                lake_url=f"s3://{bucket}/{prefix}",
-                s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
-                mlflow_tracking_uri=_required(env, "MLFLOW_TRACKING_URI"),
-                mlflow_artifact_location=None,
-                optuna_storage=_required(env, "OPTUNA_STORAGE"),
-                **common,
-            )
-        raise SettingsError(f"BODYFAT_ENV={kind!r}: expected 'embedded' or 'production'")
+    @property
+    def lake_url(self) -> str:
+        return f"s3://{self.bucket}/{self.lake_prefix}" if self.is_production else str(self.home / "lake")
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        return str(self.mlflow_server_uri) if self.is_production else f"sqlite:///{self.home / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifact_location(self) -> str | None:
+        """Embedded: local artifacts beside the SQLite store; production: the server proxies them (None)."""
+        return None if self.is_production else (self.home / "mlartifacts").as_uri()
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.demo.dagster_home or self.home / "dagster"
 
 
-def _landing(env: dict[str, str], kind: str) -> LandingSettings:
-    status = env.get("BODYFAT_SENSORS", "").strip().lower()
-    if status not in ("", "running", "stopped"):
-        raise SettingsError(f"BODYFAT_SENSORS={status!r}: expected 'running' or 'stopped'")
-    return LandingSettings(
-        prefix=env.get("BODYFAT_LANDING_PREFIX", LandingSettings.prefix).strip("/") or LandingSettings.prefix,
-        sensor_interval_s=_int(env, "BODYFAT_SENSOR_INTERVAL_S", LandingSettings.sensor_interval_s),
-        retrain_min_rows=_int(env, "BODYFAT_RETRAIN_MIN_ROWS", LandingSettings.retrain_min_rows),
-        retrain_min_interval_s=_int(env, "BODYFAT_RETRAIN_MIN_INTERVAL_S", LandingSettings.retrain_min_interval_s),
-        sensors_running=status == "running" if status else kind == "embedded",
-    )
+def _as_variable(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def env_name(info: FieldInfo) -> str:
+    alias = info.validation_alias
+    return alias.choices[0] if isinstance(alias, AliasChoices) else str(alias)  # type: ignore[return-value]
+
+
+def _groups(model: type[BaseModel]) -> Iterator[tuple[str, type[Group]]]:
+    for name, info in model.model_fields.items():
+        if isinstance(info.annotation, type) and issubclass(info.annotation, Group):
+            yield name, info.annotation
+
+
+def _knob_fields(model: type[BaseModel] = Settings) -> Iterator[FieldInfo]:
+    """Every knob's field, groups included, in declaration order."""
+    groups = dict(_groups(model))
+    for name, info in model.model_fields.items():
+        yield from _knob_fields(groups[name]) if name in groups else (info,)
+
+
+def knobs() -> Iterator[tuple[str, FieldInfo]]:
+    """(variable, field) for every knob."""
+    return ((env_name(info), info) for info in _knob_fields())
+
+
+def variable_names() -> list[str]:
+    return [name for name, _ in knobs()]
+
+
+def _accepted_names() -> Iterator[str]:
+    """Every variable name the model reads, older names included."""
+    for info in _knob_fields():
+        alias = info.validation_alias
+        yield from (str(c) for c in alias.choices) if isinstance(alias, AliasChoices) else (str(alias),)
+
+
+def _declared(environ: Mapping[str, str]) -> dict[str, str]:
+    """The declared variables that are set. Empty counts as unset: docker-compose turns `${VAR:-}` into ''."""
+    return {name: environ[name] for name in _accepted_names() if environ.get(name, "").strip()}
+
+
+def _explain(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        variable = next((str(part) for part in reversed(error["loc"]) if str(part).isupper()), None)
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{variable}={error['input']!r}: {message}" if variable else message)
+    return "; ".join(problems)
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse a dotenv file: `KEY=VALUE` lines; comments, blank lines, `export ` and surrounding quotes ignored."""
+    values: dict[str, str] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def process_environment(**overrides: str) -> dict[str, str]:
+    """The environment a child process inherits, with `overrides`: children read their own configuration."""
+    return {**os.environ, **overrides}
+
+
+def variable_table() -> str:
+    """The README's table: every variable, its default and meaning, from the declarations above."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, info in knobs():
+        default = info.get_default(call_default_factory=True)
+        shown = "none" if default in (None, (), "") else _as_variable(default).replace(str(PROJECT_ROOT), ".")
+        rows.append(f"| `{name}` | {shown} | {info.description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(variable_table())

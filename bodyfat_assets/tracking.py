@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +25,9 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sklearn.pipeline import Pipeline
+
+from bodyfat_assets.core.promotion import ChampionDecision, GateFinding, blocked_decision, decide_champion
+from bodyfat_assets.core.training import TrainedChallenger
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 log = logging.getLogger(__name__)
@@ -100,10 +103,17 @@ class Tracker:
         return mv
 
     def version_by_alias(self, alias: str) -> ModelVersion | None:
+        """The version `alias` points at; None only when the registry says the model or the alias does not exist.
+
+        Any other registry error (a 5xx, a timeout, a locked store) propagates: "no champion" promotes a challenger
+        without comparing it, so it must never be a guess.
+        """
         try:
             return self.client.get_model_version_by_alias(self.config.model_name, alias)
-        except MlflowException:
-            return None
+        except MlflowException as exc:
+            if is_missing_alias(exc):
+                return None
+            raise
 
     def model_uri(self, version: str) -> str:
         return f"models:/{self.config.model_name}/{version}"
@@ -118,6 +128,57 @@ class Tracker:
 
     def set_champion(self, version: str) -> None:
         self.client.set_registered_model_alias(self.config.model_name, CHAMPION, version)
+
+    def log_challenger(self, trained: TrainedChallenger, run_id: str) -> tuple[ModelVersion, dict[str, Any]]:
+        """Log a trained challenger into the active run (params, metrics, figures, the model with its card) and
+        register it as `challenger`. Returns the version and the card."""
+        result, metrics = trained.tuning, trained.metrics.as_dict()
+        mlflow.log_params({"family": result.best_family, "features": ",".join(trained.features),
+                           "study": result.study.study_name, "n_trials": result.trials_this_run,
+                           **{f"best_{k}": v for k, v in result.best_params.items()}})
+        mlflow.log_metrics({"cv_rmse": result.best_cv_rmse, **metrics,
+                            "interval_half_width_90": trained.half_width, "test_interval_coverage_90": trained.coverage,
+                            **{f"best_cv_rmse_{f}": v for f, v in result.best_by_family.items()}})
+        self.log_figures(run_id, trained.figures)
+        card = model_card(features=trained.features, family=result.best_family, params=result.best_params,
+                          cv_rmse=result.best_cv_rmse, test_metrics=metrics, half_width=trained.half_width,
+                          run_id=run_id, profile=trained.training_profile)
+        return self.log_model_version(result.model, trained.training_example, card), card
+
+    def record_decision(self, decision: ChampionDecision, tags: Mapping[str, str]) -> None:
+        """Tag the challenger with the decision and its figures; move `champion` when the decision says so."""
+        self.tag_version(decision.challenger_version, {
+            "promotion_decision": decision.outcome, "promotion_reason": decision.reason,
+            "challenger_test_rmse": round(decision.challenger_rmse, 4),
+            "champion_test_rmse": "none" if decision.champion_rmse is None else round(decision.champion_rmse, 4),
+            "compared_with_version": decision.previous_version or "none", **tags,
+        })
+        if decision.moves_alias:
+            self.set_champion(decision.challenger_version)
+        if decision.blocked:  # `challenger` names the candidate under review; a blocked one no longer is
+            self.client.delete_registered_model_alias(self.config.model_name, CHALLENGER)
+
+
+def promote_challenger(tracker: Tracker, challenger_version: str, test_rmse: Callable[[str], float], margin: float,
+                       findings: Sequence[GateFinding] = (), tags: Mapping[str, str] | None = None) -> ChampionDecision:
+    """The `champion` step without Dagster: look up the champion, decide (blocked by a failed gate finding, or
+    compared on the same test split), record the decision on the challenger and move `champion` if it won. A
+    registry error while looking up the champion raises before anything is tagged or moved."""
+    current = tracker.version_by_alias(CHAMPION)
+    current_version = str(current.version) if current else None
+    decision = (blocked_decision(challenger_version, current_version, findings)
+                or decide_champion(challenger_version, current_version, test_rmse, margin))
+    tracker.record_decision(decision, tags or {})
+    return decision
+
+
+def is_missing_alias(exc: MlflowException) -> bool:
+    """What MLflow 3.17 answers, from its stores and through its REST API alike, for a model or alias that does not
+    exist: RESOURCE_DOES_NOT_EXIST for an unknown model, INVALID_PARAMETER_VALUE "Registered model alias X not
+    found." for an unknown alias (the same code also means a malformed name, hence the message test)."""
+    if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+        return True
+    return exc.error_code == "INVALID_PARAMETER_VALUE" and "alias" in exc.message and "not found" in exc.message
 
 
 class TrialLogger:
@@ -169,9 +230,12 @@ class TrialLogger:
 
 
 def model_card(*, features: list[str], family: str, params: dict[str, Any], cv_rmse: float,
-               test_metrics: dict[str, float], half_width: float, run_id: str) -> dict[str, Any]:
-    """The metadata stored with the model (MLmodel `metadata`): everything serving needs besides the weights."""
+               test_metrics: dict[str, float], half_width: float, run_id: str,
+               profile: dict[str, list[float]] | None = None) -> dict[str, Any]:
+    """The metadata stored with the model (MLmodel `metadata`): everything serving needs besides the weights,
+    including the training rows' profile (bodyfat_contract.training_profile) its monitoring bins with."""
     return {
+        "training_profile": profile or {},
         "features": list(features),
         "family": family,
         "params": {k: (v if isinstance(v, int | float | str) else str(v)) for k, v in params.items()},

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import optuna
+from bodyfat_contract import TARGET, model_features
 
-from bodyfat_assets.core.schema import TARGET, model_features
 from bodyfat_assets.core.splits import train_test_frames
 from bodyfat_assets.core.tuning import TuningConfig, tune
 from bodyfat_assets.lake import parquet_to_frame, store_from_url

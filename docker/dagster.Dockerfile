@@ -18,7 +18,8 @@ COPY . .
 RUN pip install .
 
 # `pip install .` puts a copy of the package in site-packages, where `settings.PROJECT_ROOT` would no longer find
-# data/. Putting the source tree first on sys.path keeps one import location, next to the seed dataset.
+# data/ and `dg.load_from_defs_folder` no longer find pyproject.toml's [tool.dg]. Putting the source tree first on
+# sys.path keeps one import location, next to the seed dataset and the project file.
 ENV PYTHONPATH=/opt/dagster/app
 
 # Instance config and workspace live in DAGSTER_HOME; `storage/` is a named volume shared by the code server

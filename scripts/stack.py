@@ -1,7 +1,7 @@
 """The docker-compose topology without Docker: every service as a process on loopback (`make stack`).
 
-Reads the same variables as docker-compose.yml (`.env` if present, over the defaults in `.env.example`, under the
-process environment) and starts, in dependency order:
+Reads the same variables as docker-compose.yml (`.env` if present, over the values in `.env.example`, under the
+process environment), through the one configuration model (bodyfat_assets/settings.py), and starts, in dependency order:
 
     PostgreSQL databases (on the existing server) -> S3 (minio binary, else moto_server) + buckets
     -> mlflow server -> Dagster code server -> Dagster webserver + daemon -> serving API (if present)
@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+from bodyfat_assets.settings import ServiceSettings, Settings, process_environment
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCKER_DIR = REPO_ROOT / "docker"
 DEFAULT_WORKDIR = REPO_ROOT / ".bodyfat" / "stack"
@@ -41,142 +43,90 @@ class StackError(RuntimeError):
     """A service failed to start or become healthy."""
 
 
-def load_env_file(path: Path) -> dict[str, str]:
-    """Parse a dotenv file: `KEY=VALUE` lines; comments, blank lines and surrounding quotes ignored."""
-    values: dict[str, str] = {}
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
-
-
-def stack_environment(environ: Mapping[str, str] | None = None, root: Path = REPO_ROOT) -> dict[str, str]:
-    """The stack's variables: `.env.example` defaults, overridden by `.env`, overridden by the environment."""
-    values = load_env_file(root / ".env.example")
-    if (root / ".env").exists():
-        values.update(load_env_file(root / ".env"))
-    environ = os.environ if environ is None else environ
-    values.update({key: environ[key] for key in values if key in environ})
-    return values
-
-
-AUTOMATION_VARS = ("BODYFAT_LANDING_PREFIX", "BODYFAT_SENSORS", "BODYFAT_SENSOR_INTERVAL_S",
-                   "BODYFAT_RETRAIN_MIN_ROWS", "BODYFAT_RETRAIN_MIN_INTERVAL_S")
+def stack_settings(environ: Mapping[str, str] | None = None, root: Path = REPO_ROOT) -> Settings:
+    """The stack's configuration: `.env.example`, overridden by `.env`, overridden by `environ` (default: the
+    process environment), read by the one configuration model like every other setting."""
+    return Settings.from_env(environ, dotenv_files=(root / ".env.example", root / ".env"))
 
 
 @dataclass(frozen=True)
 class StackConfig:
     """The compose variables, with loopback hosts instead of compose service names."""
 
-    pg_user: str
-    pg_password: str = field(repr=False)
-    pg_host: str
-    pg_port: int
-    dagster_db: str
-    mlflow_db: str
-    optuna_db: str
-    s3_user: str
-    s3_password: str = field(repr=False)
-    s3_port: int
-    s3_console_port: int
-    region: str
+    services: ServiceSettings
     lake_bucket: str
     lake_prefix: str
-    mlflow_bucket: str
-    mlflow_port: int
-    webserver_port: int
-    grpc_port: int
-    api_port: int
     model_name: str
+    s3_user: str
+    s3_password: str = field(repr=False)
     automation: Mapping[str, str] = field(default_factory=dict)
-    """Landing-zone and sensor settings, passed through unchanged (bodyfat_assets.settings reads them)."""
+    """Landing-zone and sensor settings, passed through as variables (bodyfat_assets.settings reads them)."""
     host: str = "127.0.0.1"
 
     @classmethod
-    def from_env(cls, values: Mapping[str, str]) -> StackConfig:
-        def need(name: str) -> str:
-            value = values.get(name, "").strip()
-            if not value:
-                raise StackError(f"{name} is empty: set it in .env or the environment")
-            return value
-
+    def from_settings(cls, settings: Settings) -> StackConfig:
+        if not settings.bucket:
+            raise StackError("BODYFAT_BUCKET is empty: set it in .env or the environment")
+        svc = settings.services
         return cls(
-            pg_user=need("POSTGRES_USER"),
-            # Empty is legitimate here: the local server uses trust auth.
-            pg_password=values.get("POSTGRES_PASSWORD", ""),
-            pg_host=need("POSTGRES_HOST"),
-            pg_port=int(need("POSTGRES_PORT")),
-            dagster_db=need("DAGSTER_PG_DB"),
-            mlflow_db=need("MLFLOW_PG_DB"),
-            optuna_db=need("OPTUNA_PG_DB"),
+            services=svc, lake_bucket=settings.bucket, lake_prefix=settings.lake_prefix,
+            model_name=settings.model_name, automation=settings.landing.as_env(),
             # moto accepts any key pair and a local minio only needs one: generate rather than invent a default.
-            s3_user=values.get("MINIO_ROOT_USER") or f"stack-{secrets.token_hex(4)}",
-            s3_password=values.get("MINIO_ROOT_PASSWORD") or secrets.token_urlsafe(24),
-            s3_port=int(need("MINIO_PORT")),
-            s3_console_port=int(need("MINIO_CONSOLE_PORT")),
-            region=need("AWS_DEFAULT_REGION"),
-            lake_bucket=need("BODYFAT_BUCKET"),
-            lake_prefix=need("BODYFAT_LAKE_PREFIX"),
-            mlflow_bucket=need("MLFLOW_BUCKET"),
-            mlflow_port=int(need("MLFLOW_PORT")),
-            webserver_port=int(need("DAGSTER_WEBSERVER_PORT")),
-            grpc_port=int(need("DAGSTER_GRPC_PORT")),
-            api_port=int(need("API_PORT")),
-            model_name=need("BODYFAT_MODEL_NAME"),
-            automation={name: need(name) for name in AUTOMATION_VARS},
+            s3_user=svc.minio_user or f"stack-{secrets.token_hex(4)}",
+            s3_password=svc.minio_password or secrets.token_urlsafe(24),
         )
 
+    @classmethod
+    def from_env(cls, values: Mapping[str, str]) -> StackConfig:
+        """From variables as `.env` would give them (tests pass .env.example's values)."""
+        return cls.from_settings(Settings.from_env(values))
+
     def pg_url(self, database: str) -> str:
-        auth = f"{self.pg_user}:{self.pg_password}" if self.pg_password else self.pg_user
-        return f"postgresql+psycopg2://{auth}@{self.pg_host}:{self.pg_port}/{database}"
+        svc = self.services
+        auth = f"{svc.postgres_user}:{svc.postgres_password}" if svc.postgres_password else svc.postgres_user
+        return f"postgresql+psycopg2://{auth}@{svc.postgres_host}:{svc.postgres_port}/{database}"
 
     @property
     def s3_endpoint_url(self) -> str:
-        return f"http://{self.host}:{self.s3_port}"
+        return f"http://{self.host}:{self.services.minio_port}"
 
     @property
     def mlflow_url(self) -> str:
-        return f"http://{self.host}:{self.mlflow_port}"
+        return f"http://{self.host}:{self.services.mlflow_port}"
 
     @property
     def webserver_url(self) -> str:
-        return f"http://{self.host}:{self.webserver_port}"
+        return f"http://{self.host}:{self.services.webserver_port}"
 
     @property
     def api_url(self) -> str:
-        return f"http://{self.host}:{self.api_port}"
+        return f"http://{self.host}:{self.services.api_port}"
 
     def service_env(self, dagster_home: Path, bodyfat_home: Path) -> dict[str, str]:
         """What every child process sees: the names docker-compose.yml gives its services."""
         return {
-            "POSTGRES_USER": self.pg_user,
-            "POSTGRES_PASSWORD": self.pg_password,
-            "POSTGRES_HOST": self.pg_host,
-            "POSTGRES_PORT": str(self.pg_port),
-            "DAGSTER_PG_DB": self.dagster_db,
-            "MLFLOW_PG_DB": self.mlflow_db,
-            "OPTUNA_PG_DB": self.optuna_db,
+            "POSTGRES_USER": self.services.postgres_user,
+            "POSTGRES_PASSWORD": self.services.postgres_password,
+            "POSTGRES_HOST": self.services.postgres_host,
+            "POSTGRES_PORT": str(self.services.postgres_port),
+            "DAGSTER_PG_DB": self.services.dagster_db,
+            "MLFLOW_PG_DB": self.services.mlflow_db,
+            "OPTUNA_PG_DB": self.services.optuna_db,
             "AWS_ACCESS_KEY_ID": self.s3_user,
             "AWS_SECRET_ACCESS_KEY": self.s3_password,
-            "AWS_DEFAULT_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.services.aws_region,
             "S3_ENDPOINT_URL": self.s3_endpoint_url,
             "MLFLOW_S3_ENDPOINT_URL": self.s3_endpoint_url,
             "DAGSTER_HOME": str(dagster_home),
             "DAGSTER_GRPC_HOST": self.host,
-            "DAGSTER_GRPC_PORT": str(self.grpc_port),
+            "DAGSTER_GRPC_PORT": str(self.services.grpc_port),
             "BODYFAT_ENV": "production",
             "BODYFAT_HOME": str(bodyfat_home),
             "BODYFAT_BUCKET": self.lake_bucket,
             "BODYFAT_LAKE_PREFIX": self.lake_prefix,
             "BODYFAT_MODEL_NAME": self.model_name,
             "MLFLOW_TRACKING_URI": self.mlflow_url,
-            "OPTUNA_STORAGE": self.pg_url(self.optuna_db),
+            "OPTUNA_STORAGE": self.pg_url(self.services.optuna_db),
             **self.automation,
         }
 
@@ -263,7 +213,7 @@ class Stack:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, **self.config.service_env(self.dagster_home, self.workdir / "bodyfat_home")}
+        return process_environment(**self.config.service_env(self.dagster_home, self.workdir / "bodyfat_home"))
 
     def __enter__(self) -> Self:
         self.start()
@@ -304,10 +254,10 @@ class Stack:
     def _connect(self) -> Any:  # psycopg2 ships no type stubs
         import psycopg2
 
-        cfg = self.config
+        svc = self.config.services
         return psycopg2.connect(
-            user=cfg.pg_user, password=cfg.pg_password or None, host=cfg.pg_host, port=cfg.pg_port,
-            dbname="postgres", connect_timeout=5,
+            user=svc.postgres_user, password=svc.postgres_password or None, host=svc.postgres_host,
+            port=svc.postgres_port, dbname="postgres", connect_timeout=5,
         )  # fmt: skip
 
     def _ensure_databases(self) -> None:
@@ -316,14 +266,15 @@ class Stack:
         conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
         try:
             with conn.cursor() as cur:
-                for name in (cfg.dagster_db, cfg.mlflow_db, cfg.optuna_db):
+                for name in (cfg.services.dagster_db, cfg.services.mlflow_db, cfg.services.optuna_db):
                     cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
                     if cur.fetchone() is None:
                         cur.execute(f'CREATE DATABASE "{name}"')
                         self.created_databases.append(name)
         finally:
             conn.close()
-        self.services.append(Service("postgres", f"postgresql://{cfg.pg_host}:{cfg.pg_port}"))
+        pg = cfg.services
+        self.services.append(Service("postgres", f"postgresql://{pg.postgres_host}:{pg.postgres_port}"))
 
     def drop_created_databases(self) -> None:
         """Drop only the databases this stack created (tests use unique names); call after `stop()`."""
@@ -371,7 +322,7 @@ class Stack:
 
         cfg = self.config
         return boto3.client(
-            "s3", endpoint_url=cfg.s3_endpoint_url, region_name=cfg.region,
+            "s3", endpoint_url=cfg.s3_endpoint_url, region_name=cfg.services.aws_region,
             aws_access_key_id=cfg.s3_user, aws_secret_access_key=cfg.s3_password,
         )  # fmt: skip
 
@@ -381,19 +332,19 @@ class Stack:
         if minio:
             data = self.workdir / "minio"
             cmd = [
-                minio, "server", str(data), "--address", f"{cfg.host}:{cfg.s3_port}",
-                "--console-address", f"{cfg.host}:{cfg.s3_console_port}",
+                minio, "server", str(data), "--address", f"{cfg.host}:{cfg.services.minio_port}",
+                "--console-address", f"{cfg.host}:{cfg.services.minio_console_port}",
             ]  # fmt: skip
             env = {"MINIO_ROOT_USER": cfg.s3_user, "MINIO_ROOT_PASSWORD": cfg.s3_password}
             service = self._spawn("minio", cfg.s3_endpoint_url, cmd, env)
         else:
             # No MinIO binary on these machines: moto's server speaks the same S3 API over HTTP (in memory).
-            cmd = [_bin("moto_server"), "-H", cfg.host, "-p", str(cfg.s3_port)]
+            cmd = [_bin("moto_server"), "-H", cfg.host, "-p", str(cfg.services.minio_port)]
             service = self._spawn("s3 (moto)", cfg.s3_endpoint_url, cmd)
         client = self.s3_client()
         self._wait(service, lambda: client.list_buckets() is not None)
         existing = {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}
-        for bucket in (cfg.lake_bucket, cfg.mlflow_bucket):
+        for bucket in (cfg.lake_bucket, cfg.services.mlflow_bucket):
             if bucket not in existing:
                 client.create_bucket(Bucket=bucket)
 
@@ -402,11 +353,11 @@ class Stack:
         # Options as MLFLOW_* variables, as in compose: the PostgreSQL password stays out of `ps`.
         env = {
             "MLFLOW_HOST": cfg.host,
-            "MLFLOW_PORT": str(cfg.mlflow_port),
+            "MLFLOW_PORT": str(cfg.services.mlflow_port),
             "MLFLOW_WORKERS": "1",
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-            "MLFLOW_BACKEND_STORE_URI": cfg.pg_url(cfg.mlflow_db),
-            "MLFLOW_ARTIFACTS_DESTINATION": f"s3://{cfg.mlflow_bucket}/artifacts",
+            "MLFLOW_BACKEND_STORE_URI": cfg.pg_url(cfg.services.mlflow_db),
+            "MLFLOW_ARTIFACTS_DESTINATION": f"s3://{cfg.services.mlflow_bucket}/artifacts",
         }
         service = self._spawn("mlflow", cfg.mlflow_url, [_bin("mlflow"), "server"], env)
         self._wait(service, lambda: _http_ok(f"{cfg.mlflow_url}/health"))
@@ -422,13 +373,14 @@ class Stack:
 
         cfg = self.config
         workspace = str(self.dagster_home / "workspace.yaml")
-        code_cmd = [_bin("dagster"), "api", "grpc", "-m", self.code_module, "-h", cfg.host, "-p", str(cfg.grpc_port)]
-        code = self._spawn("dagster-code", f"grpc://{cfg.host}:{cfg.grpc_port}", code_cmd)
-        grpc = DagsterGrpcClient(port=cfg.grpc_port, host=cfg.host)
+        grpc_port = cfg.services.grpc_port
+        code_cmd = [_bin("dagster"), "api", "grpc", "-m", self.code_module, "-h", cfg.host, "-p", str(grpc_port)]
+        code = self._spawn("dagster-code", f"grpc://{cfg.host}:{grpc_port}", code_cmd)
+        grpc = DagsterGrpcClient(port=grpc_port, host=cfg.host)
         # health_check_query prints every refused connection, so ask only once the port accepts connections.
-        self._wait(code, lambda: _port_open(cfg.host, cfg.grpc_port) and grpc.health_check_query() == "SERVING")
+        self._wait(code, lambda: _port_open(cfg.host, grpc_port) and grpc.health_check_query() == "SERVING")
 
-        web_cmd = [_bin("dagster-webserver"), "-h", cfg.host, "-p", str(cfg.webserver_port), "-w", workspace]
+        web_cmd = [_bin("dagster-webserver"), "-h", cfg.host, "-p", str(cfg.services.webserver_port), "-w", workspace]
         web = self._spawn("dagster-webserver", cfg.webserver_url, web_cmd)
         daemon = self._spawn("dagster-daemon", "(no HTTP endpoint)", [_bin("dagster-daemon"), "run", "-w", workspace])
         self._wait(web, lambda: _http_ok(f"{cfg.webserver_url}/server_info"))
@@ -442,7 +394,7 @@ class Stack:
 
     def _start_api(self) -> None:
         cfg = self.config
-        env = {"BODYFAT_SERVING_HOST": cfg.host, "BODYFAT_SERVING_PORT": str(cfg.api_port)}
+        env = {"BODYFAT_SERVING_HOST": cfg.host, "BODYFAT_SERVING_PORT": str(cfg.services.api_port)}
         service = self._spawn("api", cfg.api_url, [sys.executable, "-m", "serving"], env)
         self._wait(service, lambda: _http_ok(f"{cfg.api_url}/health"))
 
@@ -473,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
 
     stack = Stack(
-        StackConfig.from_env(stack_environment()), workdir=args.workdir, with_api=False if args.no_api else None
+        StackConfig.from_settings(stack_settings()), workdir=args.workdir, with_api=False if args.no_api else None
     )
     try:
         stack.start()

@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serving.distribution import DistributionMetrics
 from serving.model_store import LoadedModel, RefreshOutcome
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -34,6 +36,7 @@ class ServingMetrics:
             "bodyfat_model_refreshes", "Alias checks by outcome", ["outcome"], registry=self.registry
         )
         self.predicted_rows = Counter("bodyfat_predicted_rows", "Rows predicted", registry=self.registry)
+        self.distribution = DistributionMetrics(self.registry)
         self.model_version.set(-1)
 
     def record_model(self, model: LoadedModel | None) -> None:
@@ -42,6 +45,12 @@ class ServingMetrics:
             return
         self.model_version.set(float(model.version) if model.version.isdigit() else 0)
         self.model_info.info({"name": model.name, "version": model.version, "source": model.source})
+        self.distribution.use_model(f"{model.source}:{model.version}", model.profile, model.features)
+
+    def record_predictions(self, model: LoadedModel, rows: np.ndarray, values: np.ndarray) -> None:
+        """Rows (columns in `model.features` order) and their predictions: counted, and binned for monitoring."""
+        self.predicted_rows.inc(len(values))
+        self.distribution.observe(model.features, rows, values)
 
     def record_refresh(self, outcome: RefreshOutcome) -> None:
         self.refreshes.labels(outcome.outcome).inc()

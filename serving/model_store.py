@@ -53,6 +53,8 @@ class LoadedModel:
     needs_frame: bool = False
     # (weights, intercept) when the pipeline is scalers + a linear regressor, folded into one affine map.
     linear: tuple[np.ndarray, float] | None = None
+    # The card's training_profile: quantile edges per feature and for the target (monitoring bins).
+    profile: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         """Predict rows whose columns are `self.features`, in that order."""
@@ -124,6 +126,7 @@ def from_card(
         family=card.get("family"),
         trained_at=card.get("trained_at"),
         metrics={k: float(card[k]) for k in METRIC_KEYS if card.get(k) is not None},
+        profile={str(k): tuple(float(v) for v in edges) for k, edges in (card.get("training_profile") or {}).items()},
         **{"run_id": card.get("run_id"), **identity},
     )
     # A model that cannot predict one plausible row must never replace one that can. Try the fast numpy path

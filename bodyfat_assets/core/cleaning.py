@@ -6,13 +6,14 @@ so a row can carry several reasons (row 182 is both impossible and inconsistent 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from bodyfat_contract import DENSITY, FEATURE_NAMES, RAW_COLUMNS, ROW_ID, TARGET
 
-from bodyfat_assets.core.schema import DENSITY, FEATURE_NAMES, FEATURES_BY_NAME, RAW_COLUMNS, ROW_ID, TARGET
+from bodyfat_assets.core.contract_checks import out_of_range
 
 SIRI_TOLERANCE = 1.0
 """Percentage points. Rounding in the published table stays well under this; a copy error does not."""
@@ -69,17 +70,9 @@ def _impossible(df: pd.DataFrame) -> pd.Series:
 
 
 def _out_of_range(df: pd.DataFrame) -> pd.Series:
-    checked = [c for c in (*REQUIRED_COLUMNS, DENSITY.name) if c in df.columns]
-
-    def reason(row: pd.Series) -> str | None:
-        found = []
-        for column in checked:
-            value, spec = row[column], FEATURES_BY_NAME[column]
-            if pd.notna(value) and not spec.low <= value <= spec.high:
-                found.append(f"{column} {value:g} {spec.unit} outside [{spec.low:g}, {spec.high:g}]")
-        return "; ".join(found) or None
-
-    return df.apply(reason, axis=1)
+    # Missing values have their own rule; the ranges are the feature contract's, checked by the one shared function.
+    reasons = out_of_range(df, [c for c in (*REQUIRED_COLUMNS, DENSITY.name) if c in df.columns], missing=False)
+    return reasons.where(reasons != "", None).astype(object)
 
 
 def _duplicate(df: pd.DataFrame) -> pd.Series:
@@ -133,9 +126,13 @@ def normalize_raw(df: pd.DataFrame) -> pd.DataFrame:
     return out[[*leading, ROW_ID, *RAW_COLUMNS, *trailing]]
 
 
-def clean(raw: pd.DataFrame) -> CleaningResult:
+def clean(raw: pd.DataFrame, suspect_sources: Mapping[str, str] | None = None) -> CleaningResult:
+    """`suspect_sources`: file (source) → why its labels are suspect (core/health/evidence.py). Every row of such a
+    file is quarantined for review under the rule `suspect_labels`, whatever the other rules say."""
     df = normalize_raw(raw)
     findings = pd.DataFrame({rule.name: rule.check(df) for rule in RULES}, index=df.index)
+    if suspect_sources and SOURCE in df.columns:
+        findings["suspect_labels"] = df[SOURCE].map(dict(suspect_sources)).astype(object)
     flagged = findings.notna().any(axis=1)
     quarantine = df[flagged].copy()
     quarantine["rules"] = findings[flagged].apply(lambda r: ",".join(r.dropna().index), axis=1)

@@ -1,4 +1,4 @@
-"""Test-split metrics, a split-conformal 90 % interval, and the figures shown in Dagit and MLflow."""
+"""Test-split metrics, a split-conformal 90 % interval, and the figures shown in the Dagster UI and MLflow."""
 
 from __future__ import annotations
 
@@ -59,7 +59,8 @@ def interval_coverage(y_true: pd.Series | np.ndarray, y_pred: np.ndarray, half_w
     return float(np.mean(np.abs(np.asarray(y_true) - y_pred) <= half_width))
 
 
-def _png(fig: plt.Figure) -> bytes:
+def png_bytes(fig: plt.Figure) -> bytes:
+    """A figure as PNG bytes (closed afterwards): what the Dagster UI and MLflow show."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
@@ -76,7 +77,7 @@ def predicted_vs_actual_png(y_true: np.ndarray, y_pred: np.ndarray, half_width: 
                         alpha=0.12, label="90 % interval")
     ax.set(xlabel="actual body fat (%)", ylabel="predicted body fat (%)", title="Test split: predicted vs actual")
     ax.legend(loc="upper left")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def residuals_png(y_true: np.ndarray, y_pred: np.ndarray) -> bytes:
@@ -87,7 +88,7 @@ def residuals_png(y_true: np.ndarray, y_pred: np.ndarray) -> bytes:
     left.set(xlabel="predicted body fat (%)", ylabel="residual (actual − predicted)", title="Residuals")
     right.hist(residuals, bins=20)
     right.set(xlabel="residual", title="Residual distribution")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def study_history_png(study: optuna.Study) -> bytes:
@@ -101,7 +102,7 @@ def study_history_png(study: optuna.Study) -> bytes:
         ax.step(numbers, np.minimum.accumulate([t.value for t in trials]), where="post", color="k", label="best")
     ax.set(xlabel="trial", ylabel="CV RMSE", title="Optuna study history")
     ax.legend(fontsize=7, ncol=2)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def ridge_baseline_rmse(train: pd.DataFrame, test: pd.DataFrame, features: list[str], target: str) -> float:

@@ -6,25 +6,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from bodyfat_contract import ROW_ID
 
-from bodyfat_assets.core.schema import FEATURES_BY_NAME, ROW_ID
-
-
-def feature_issues(df: pd.DataFrame, features: list[str]) -> pd.Series:
-    """Per row: why it cannot be scored (missing or out-of-range features), or '' when it can."""
-    issues = pd.Series("", index=df.index, dtype=object)
-    for name in features:
-        spec = FEATURES_BY_NAME[name]
-        values = pd.to_numeric(df[name], errors="coerce") if name in df else pd.Series(np.nan, index=df.index)
-        bad = values.isna() | ~values.between(spec.low, spec.high)
-        issues[bad] += f"{name} missing or outside [{spec.low:g}, {spec.high:g}] {spec.unit}; "
-    return issues.str.rstrip("; ")
+from bodyfat_assets.core.contract_checks import out_of_range
 
 
 def score(model: Any, card: dict[str, Any], rows: pd.DataFrame, model_version: str) -> pd.DataFrame:
+    """Predict the rows whose model features are present and within the contract's ranges; every other row keeps
+    its row id and gets an `issue` (from `out_of_range`) instead of a guess."""
     features = list(card["features"])
     half_width = float(card["interval_half_width_90"])
-    issues = feature_issues(rows, features)
+    issues = out_of_range(rows, features)
     valid = issues == ""
     prediction = pd.Series(np.nan, index=rows.index)
     if valid.any():

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from bodyfat_contract import TARGET
 from sklearn.model_selection import train_test_split
 
-from bodyfat_assets.core.schema import TARGET
+from bodyfat_assets.core.cleaning import SOURCE
+from bodyfat_assets.core.landing.naming import SEED_PARTITION
+from bodyfat_assets.core.landing.rows import stable_test_mask
 
 SPLIT_COLUMN = "split"
 
@@ -34,3 +37,13 @@ def stratified_split(df: pd.DataFrame, test_fraction: float = 0.2, seed: int = 4
 
 def train_test_frames(splits: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return splits[splits[SPLIT_COLUMN] == "train"], splits[splits[SPLIT_COLUMN] == "test"]
+
+
+def split_rows(cleaned: pd.DataFrame, test_fraction: float, seed: int) -> pd.DataFrame:
+    """Seed rows: the seeded, target-stratified split (unchanged by new files). Rows of landed files: a stable
+    per-row hash, so every row keeps its side as data grows and the gate compares models on rows neither saw."""
+    is_seed = cleaned[SOURCE] == SEED_PARTITION
+    landed = cleaned[~is_seed].copy()
+    landed[SPLIT_COLUMN] = stable_test_mask(landed, test_fraction, seed).map({True: "test", False: "train"})
+    parts = [stratified_split(cleaned[is_seed], test_fraction, seed)] if is_seed.any() else []
+    return pd.concat([*parts, landed]).loc[cleaned.index]

@@ -2,12 +2,13 @@
 
 Trials report the running mean RMSE after each fold, so a clearly bad configuration is pruned before it
 spends all k fits. The study may live in persistent storage: with the same name (derived from the training
-data) a second run resumes it and adds trials instead of starting over.
+data and the search space) a second run resumes it and adds trials instead of starting over.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -64,13 +65,21 @@ def data_fingerprint(X: pd.DataFrame, y: pd.Series) -> str:
     return digest.hexdigest()[:12]
 
 
-def default_study_name(X: pd.DataFrame, y: pd.Series, families: Sequence[str] = tuple(FAMILIES)) -> str:
-    """`bodyfat-<data fingerprint>`, plus the families when they are a subset: a persistent study's `family`
-    parameter keeps the choices it was created with (Optuna refuses others), so each search space needs its own
-    study. Runs and workers with the same data and families share one study."""
-    name = f"bodyfat-{data_fingerprint(X, y)}"
-    chosen = family_choices(families)
-    return name if set(chosen) == set(FAMILIES) else f"{name}-{'+'.join(chosen)}"
+def search_space_digest(families: Sequence[str], features: Sequence[str], cv_folds: int, seed: int) -> str:
+    """A digest of what shapes the search and its scores: the family choices (the `family` categorical), the feature
+    columns, and the CV folds and seed (they fix the folds every trial is scored on)."""
+    space = {"families": family_choices(families), "features": list(features), "cv_folds": cv_folds, "seed": seed}
+    return hashlib.sha256(json.dumps(space, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def default_study_name(X: pd.DataFrame, y: pd.Series, config: TuningConfig) -> str:
+    """`bodyfat-<data fingerprint>-<search space digest>`. A persistent study keeps the `family` choices it was
+    created with (Optuna refuses others) and its scores are comparable only on the same folds, so every change to
+    the data, the families (also when "all" gains one), the features or the folds gets its own study. Runs and
+    tuning workers with the same inputs compute the same name and share the study."""
+    families = tuple(config.families) or tuple(FAMILIES)
+    digest = search_space_digest(families, list(X.columns), config.cv_folds, config.seed)
+    return f"bodyfat-{data_fingerprint(X, y)}-{digest}"
 
 
 def family_choices(families: Sequence[str]) -> list[str]:
@@ -112,7 +121,7 @@ def tune(X: pd.DataFrame, y: pd.Series, config: TuningConfig,
     if unknown:
         raise ValueError(f"unknown model families {sorted(unknown)}; known: {sorted(FAMILIES)}")
     started = time.monotonic()
-    name = config.study_name or default_study_name(X, y, families)
+    name = config.study_name or default_study_name(X, y, config)
     study = create_study(config, name)
     ran: list[int] = []  # this call's trials: other processes may add trials to the same study meanwhile
 

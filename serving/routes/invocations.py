@@ -95,8 +95,7 @@ async def invocations(request: Request, model: CurrentModel, settings: SettingsD
         return _mlflow_error(ours)
     finally:
         del raw
-    values = await run_in_threadpool(predict_rows, model, batch.root)
-    metrics.predicted_rows.inc(len(values))
+    values = await run_in_threadpool(predict_rows, model, batch.root, metrics)
     return JSONResponse({"predictions": values.tolist()})
 
 

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from serving.body import read_body, validated
 from serving.deps import BatcherDep, CurrentModel, MetricsDep, SettingsDep
 from serving.errors import error_responses
+from serving.metrics import ServingMetrics
 from serving.model_store import LoadedModel
 from serving.schemas import (
     BATCH_REQUEST_SCHEMA,
@@ -63,7 +64,8 @@ def prediction_body(model: LoadedModel, value: float) -> dict[str, Any]:
     "/predict", response_model=PredictResponse,
     openapi_extra=_json_body({"$ref": "#/components/schemas/Record"}, RECORD_EXAMPLES),
 )  # fmt: skip
-async def predict(request: Request, model: CurrentModel, batcher: BatcherDep, settings: SettingsDep) -> Response:
+async def predict(request: Request, model: CurrentModel, batcher: BatcherDep, settings: SettingsDep,
+                  metrics: MetricsDep) -> Response:
     """Predict one record. Every feature is required, finite and inside its schema range."""
     raw = await read_body(request, RECORD_MAX_BYTES, settings.body_timeout_s)
     record: Record = validated(lambda: RECORD_ADAPTER.validate_json(raw), raw)
@@ -72,6 +74,7 @@ async def predict(request: Request, model: CurrentModel, batcher: BatcherDep, se
         value = float(model.predict(row)[0])  # microseconds: batching would only add overhead
     else:
         value = await batcher.predict_one(model, row)
+    metrics.record_predictions(model, row, np.array([value]))
     # Built directly: FastAPI's response-model re-validation would cost more than a linear prediction.
     return JSONResponse(prediction_body(model, value))
 
@@ -86,8 +89,7 @@ async def predict_batch(request: Request, model: CurrentModel, settings: Setting
     # answered meanwhile (on the loop, one batch client raised single-row p90 from 14 to 132 ms; issue 14, item 7).
     batch = await run_in_threadpool(validated, partial(validate_batch_json, raw, settings.max_batch_rows), raw)
     del raw
-    values = await run_in_threadpool(predict_rows, model, batch.root)
-    metrics.predicted_rows.inc(len(values))
+    values = await run_in_threadpool(predict_rows, model, batch.root, metrics)
     return JSONResponse(batch_body(model, values))
 
 
@@ -99,12 +101,17 @@ def batch_body(model: LoadedModel, values: np.ndarray) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def predict_rows(model: LoadedModel, body: Any) -> np.ndarray:
-    """Rows in the model's feature order, predicted. Runs in the threadpool: 10,000 rows may take tens of ms."""
+def predict_rows(model: LoadedModel, body: Any, metrics: ServingMetrics | None = None) -> np.ndarray:
+    """Rows in the model's feature order, predicted, and recorded in `metrics` (counts and the distributions the
+    monitoring alerts watch). Runs in the threadpool: 10,000 rows may take tens of ms."""
     if isinstance(body, ColumnarBatch):
         rows = np.array([body.columns[name] for name in model.features], dtype=np.float64).T
     else:
         rows = np.array([[rec[name] for name in model.features] for rec in body], dtype=np.float64)
     if len(rows) == 0:
         return np.empty(0)
-    return model.predict(rows.reshape(len(rows), len(model.features)))
+    rows = rows.reshape(len(rows), len(model.features))
+    values = model.predict(rows)
+    if metrics is not None:
+        metrics.record_predictions(model, rows, values)
+    return values

@@ -1,9 +1,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+from bodyfat_contract import FEATURE_NAMES, RAW_COLUMNS
 
 from bodyfat_assets.core.cleaning import clean, normalize_raw, siri_bodyfat
-from bodyfat_assets.core.schema import FEATURE_NAMES, RAW_COLUMNS
 
 GOOD = {"Density": 1.0708, "BodyFat": 12.3, "Age": 23, "Weight": 154.25, "Height": 67.75, "Neck": 36.2,
         "Chest": 93.1, "Abdomen": 85.2, "Hip": 94.5, "Thigh": 59.0, "Knee": 37.3, "Ankle": 21.9, "Biceps": 32.0,
@@ -84,7 +84,10 @@ def test_known_bad_rows_of_the_seed_dataset_are_caught(seed_frame):
     for row in (48, 76, 96):
         assert "siri_mismatch" in rules[row]
     assert "impossible" in rules[42] and "impossible" in rules[182] and "siri_mismatch" in rules[182]
-    assert 39 not in rules, "the 363 lb subject is extreme but real"
+    assert rules[31] == rules[86] == "out_of_range", "ankles of 33.9 and 33.7 cm at 182 and 167 lb are typos"
+    reasons = dict(zip(result.quarantine["row_id"], result.quarantine["reasons"], strict=True))
+    assert reasons[31] == "Ankle 33.9 cm outside [15, 31]"
+    assert 39 not in rules, "the 363 lb subject is extreme but real (ankle 29.6 cm)"
 
 
 def test_normalize_adds_row_ids_and_density_column():
@@ -92,3 +95,15 @@ def test_normalize_adds_row_ids_and_density_column():
     out = normalize_raw(raw)
     assert list(out.columns) == ["row_id", *RAW_COLUMNS]
     assert out.loc[0, "row_id"] == 1 and np.isnan(out.loc[0, "Density"])
+
+
+def test_every_row_of_a_file_with_suspect_labels_is_quarantined_for_review(seed_frame):
+    from bodyfat_assets.core.landing.rows import raw_rows
+
+    raw = pd.concat([raw_rows(seed_frame.iloc[:20], "seed"), raw_rows(seed_frame.iloc[20:30], "poison-1")])
+    reason = "62% of BodyFat values outside the champion's 90 % interval: labels suspect"
+    result = clean(raw, {"poison-1": reason})
+    held = result.quarantine[result.quarantine["source"] == "poison-1"]
+    assert len(held) == 10 and set(held["reasons"]) == {reason} and set(held["rules"]) == {"suspect_labels"}
+    assert "poison-1" not in set(result.cleaned["source"])
+    assert set(clean(raw).cleaned["source"]) == {"seed", "poison-1"}

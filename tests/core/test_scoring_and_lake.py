@@ -1,8 +1,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from bodyfat_contract import FEATURE_NAMES
 
-from bodyfat_assets.core.schema import FEATURE_NAMES
 from bodyfat_assets.core.scoring import score
 from bodyfat_assets.lake import LocalStore, frame_to_parquet, parquet_to_frame, store_from_url
 

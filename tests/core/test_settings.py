@@ -35,3 +35,39 @@ def test_overrides_and_bad_values():
         Settings.from_env({"BODYFAT_TRIALS": "many"})
     with pytest.raises(SettingsError, match="BODYFAT_ENV"):
         Settings.from_env({"BODYFAT_ENV": "staging"})
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("BODYFAT_CV_FOLDS", "1"), ("BODYFAT_TEST_FRACTION", "1.5"), ("BODYFAT_SENSORS", "sometimes"),
+    ("BODYFAT_ALLOW_DENSITY", "perhaps"), ("POSTGRES_PORT", "pg"), ("BODYFAT_PROMOTION_MARGIN", "-1"),
+])
+def test_a_bad_value_names_its_variable(variable, value):
+    with pytest.raises(SettingsError, match=f"{variable}={value!r}"):
+        Settings.from_env({variable: value})
+
+
+def test_empty_means_unset_and_groups_keep_their_defaults():
+    s = Settings.from_env({"BODYFAT_TRIALS": "", "BODYFAT_TUNING_TIMEOUT_S": "0", "OPTUNA_STORAGE": " "})
+    assert s.tuning.n_trials == 50 and s.tuning.timeout_s is None and s.optuna_storage is None
+    assert s.tuning.families == () and s.promotion.margin == 0.0 and s.landing.prefix == "landing"
+
+
+def test_sensors_run_embedded_and_wait_for_an_operator_in_production():
+    production = {"BODYFAT_ENV": "production", "BODYFAT_BUCKET": "b", "MLFLOW_TRACKING_URI": "http://m",
+                  "OPTUNA_STORAGE": "sqlite://"}
+    assert Settings.from_env({}).landing.sensors_running
+    assert not Settings.from_env(production).landing.sensors_running
+    assert Settings.from_env(production | {"BODYFAT_SENSORS": "running"}).landing.sensors_running
+
+
+def test_dotenv_files_sit_under_the_given_variables(tmp_path):
+    (tmp_path / "base.env").write_text("BODYFAT_TRIALS=3\nBODYFAT_CV_FOLDS=3\n")
+    (tmp_path / "local.env").write_text("export BODYFAT_CV_FOLDS='4'\n")
+    s = Settings.from_env({"BODYFAT_SEED": "7"}, dotenv_files=(tmp_path / "base.env", tmp_path / "local.env",
+                                                               tmp_path / "absent.env"))
+    assert (s.tuning.n_trials, s.tuning.cv_folds, s.tuning.seed) == (3, 4, 7)
+
+
+def test_the_old_dagit_port_name_still_sets_the_ui_port():
+    assert Settings.from_env({"DAGIT_PORT": "3123"}).services.webserver_port == 3123
+    assert Settings.from_env({}).dagster_home == Settings.from_env({}).home / "dagster"

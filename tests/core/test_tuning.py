@@ -1,12 +1,14 @@
+from dataclasses import replace
+
 import optuna
 import pytest
+from bodyfat_contract import DENSITY, TARGET, model_features
 from sklearn.pipeline import Pipeline
 
 from bodyfat_assets.core.cleaning import clean
 from bodyfat_assets.core.families import FAMILIES, build_pipeline
-from bodyfat_assets.core.schema import DENSITY, TARGET, model_features
 from bodyfat_assets.core.splits import stratified_split, train_test_frames
-from bodyfat_assets.core.tuning import TuningConfig, cv_rmse, tune
+from bodyfat_assets.core.tuning import TuningConfig, cv_rmse, default_study_name, tune
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +65,15 @@ def test_persistent_study_resumes(train, tmp_path):
 def test_density_is_not_a_default_feature():
     assert DENSITY.name not in model_features()
     assert DENSITY.name in model_features(allow_density=True)
+
+
+def test_study_name_follows_everything_that_shapes_the_search(train):
+    X, y = train
+    base = TuningConfig(families=("ridge", "knn"), cv_folds=5)
+    name = default_study_name(X, y, base)
+    assert default_study_name(X, y, replace(base, families=("knn", "ridge"), n_trials=3)) == name
+    others = [replace(base, families=("ridge",)), replace(base, families=()), replace(base, cv_folds=3),
+              replace(base, seed=7)]
+    names = {name, *(default_study_name(X, y, config) for config in others),
+             default_study_name(X.drop(columns="Age"), y, base)}
+    assert len(names) == len(others) + 2

@@ -2,12 +2,13 @@
 
 import optuna
 import pytest
+from bodyfat_contract import TARGET, model_features
 
 from bodyfat_assets.core.cleaning import clean
-from bodyfat_assets.core.schema import TARGET, model_features
 from bodyfat_assets.core.splits import stratified_split, train_test_frames
-from bodyfat_assets.core.tuning import TuningConfig, data_fingerprint, default_study_name, tune
+from bodyfat_assets.core.tuning import TuningConfig, default_study_name, tune
 from bodyfat_assets.lake import frame_to_parquet, store_from_url
+from bodyfat_assets.resources import build_resources
 from bodyfat_assets.settings import Settings
 from bodyfat_assets.tuning_worker import SPLITS_KEY, main, run_worker
 
@@ -41,8 +42,9 @@ def test_worker_joins_the_study_tuned_model_uses(tmp_path, splits, capsys):
     settings = settings_for(tmp_path, OPTUNA_STORAGE=storage)
     store_from_url(settings.lake_url).write_bytes(SPLITS_KEY, frame_to_parquet(splits))
     train, _ = train_test_frames(splits)
-    expected = default_study_name(train[model_features()], train[TARGET.name], ("knn", "ridge"))
-    assert expected.endswith("-ridge+knn")
+    # The name tuned_model computes from its resource (the same Settings) with the worker's family set.
+    tuned_model_config = build_resources(settings)["pipeline"].tuning_config(families=["knn", "ridge"])
+    expected = default_study_name(train[model_features()], train[TARGET.name], tuned_model_config)
 
     first = run_worker(settings, 2, worker="w1", sampler_seed=1)
     assert first["study"] == expected and first["trials_this_run"] == 2 and first["trials_in_study"] == 2
@@ -75,4 +77,3 @@ def test_a_different_family_set_gets_its_own_study(tmp_path, splits):
     again = tune(X, y, TuningConfig(n_trials=2, families=("knn", "ridge"), cv_folds=3, storage=storage))
     assert narrow.study.study_name != wide.study.study_name == again.study.study_name
     assert len(again.study.trials) == 4 and all(t.state.name == "COMPLETE" for t in again.study.trials)
-    assert default_study_name(X, y) == f"bodyfat-{data_fingerprint(X, y)}"

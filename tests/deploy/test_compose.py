@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from scripts.stack import REPO_ROOT, StackConfig, load_env_file
+from bodyfat_assets.settings import read_dotenv
+from scripts.stack import REPO_ROOT, StackConfig
 
 COMPOSE_PATH = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
@@ -47,7 +48,7 @@ def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def env_example() -> dict[str, str]:
-    return load_env_file(ENV_EXAMPLE)
+    return read_dotenv(ENV_EXAMPLE)
 
 
 def _one_shot(services: dict[str, dict[str, Any]]) -> set[str]:

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from scripts.stack import REPO_ROOT, Stack, StackConfig, load_env_file, process_group_alive, stack_environment
+from bodyfat_assets.settings import SettingsError, read_dotenv
+from scripts.stack import REPO_ROOT, Stack, StackConfig, process_group_alive, stack_settings
 from tests.support.services import PG_ADMIN_DSN, free_port, require_postgres
 
 WORKSPACE_QUERY = """
@@ -35,7 +36,7 @@ def _get_json(url: str, body: dict | None = None) -> dict:
 def _stack_values(prefix: str) -> dict[str, str]:
     """.env.example with this machine's PostgreSQL, ephemeral ports and unique database names."""
     pg = make_url(PG_ADMIN_DSN)
-    values = load_env_file(REPO_ROOT / ".env.example")
+    values = read_dotenv(REPO_ROOT / ".env.example")
     values |= {
         "POSTGRES_USER": pg.username or "postgres",
         "POSTGRES_PASSWORD": pg.password or "",
@@ -52,20 +53,24 @@ def _stack_values(prefix: str) -> dict[str, str]:
 
 
 def test_env_precedence(tmp_path: Path) -> None:
-    (tmp_path / ".env.example").write_text("A=example\nB=example\nC=example\n# D=comment\n")
-    (tmp_path / ".env").write_text("export B='dotenv'\nC=\"dotenv\"\n")
-    values = stack_environment({"C": "process", "E": "ignored"}, root=tmp_path)
-    assert values == {"A": "example", "B": "dotenv", "C": "process"}
+    (tmp_path / ".env.example").write_text("MLFLOW_PORT=1\nMINIO_PORT=1\nAPI_PORT=1\n# DAGSTER_GRPC_PORT=1\n")
+    (tmp_path / ".env").write_text("export MINIO_PORT='2'\nAPI_PORT=\"2\"\n")
+    settings = stack_settings({"API_PORT": "3"}, root=tmp_path)
+    ports = settings.services
+    assert (ports.mlflow_port, ports.minio_port, ports.api_port, ports.grpc_port) == (1, 2, 3, 4000)
 
 
-def test_config_refuses_empty_required_values() -> None:
-    values = load_env_file(REPO_ROOT / ".env.example") | {"MLFLOW_BUCKET": ""}
-    with pytest.raises(Exception, match="MLFLOW_BUCKET"):
+def test_config_refuses_malformed_values() -> None:
+    # Rewritten (issue 8): an empty value now means "unset, use the model's default", as for every variable.
+    values = read_dotenv(REPO_ROOT / ".env.example") | {"MLFLOW_BUCKET": "ab"}
+    with pytest.raises(SettingsError, match="MLFLOW_BUCKET"):
         StackConfig.from_env(values)
+    with pytest.raises(Exception, match="BODYFAT_BUCKET"):
+        StackConfig.from_env(read_dotenv(REPO_ROOT / ".env.example") | {"BODYFAT_BUCKET": ""})
 
 
 def test_secrets_stay_out_of_repr() -> None:
-    values = load_env_file(REPO_ROOT / ".env.example") | {"POSTGRES_PASSWORD": "pg-secret"}
+    values = read_dotenv(REPO_ROOT / ".env.example") | {"POSTGRES_PASSWORD": "pg-secret"}
     config = StackConfig.from_env(values)
     assert "pg-secret" not in repr(config)
     assert config.s3_password not in repr(config)
@@ -85,7 +90,7 @@ def test_stack_starts_healthy_and_stops_clean(tmp_path: Path) -> None:
 
         # S3: both buckets exist.
         buckets = {b["Name"] for b in stack.s3_client().list_buckets()["Buckets"]}
-        assert {config.lake_bucket, config.mlflow_bucket} <= buckets
+        assert {config.lake_bucket, config.services.mlflow_bucket} <= buckets
 
         # MLflow: healthy, PostgreSQL-backed, and proxying artifacts into the MLflow bucket.
         with urllib.request.urlopen(f"{config.mlflow_url}/health", timeout=10) as response:
@@ -95,7 +100,8 @@ def test_stack_starts_healthy_and_stops_clean(tmp_path: Path) -> None:
         client = MlflowClient(tracking_uri=config.mlflow_url)
         run = client.create_run(client.create_experiment(f"{prefix}-probe"))
         client.log_text(run.info.run_id, "ok", "probe.txt")
-        keys = [o["Key"] for o in stack.s3_client().list_objects_v2(Bucket=config.mlflow_bucket).get("Contents", [])]
+        listed = stack.s3_client().list_objects_v2(Bucket=config.services.mlflow_bucket).get("Contents", [])
+        keys = [o["Key"] for o in listed]
         assert any(key.startswith("artifacts/") and key.endswith("probe.txt") for key in keys), keys
 
         # Dagster: the webserver answers and has loaded the code location from the gRPC server.

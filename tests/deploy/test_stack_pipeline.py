@@ -58,12 +58,12 @@ def test_queued_pipeline_run_on_the_stack(tmp_path: Path, monkeypatch: pytest.Mo
         s3 = stack.s3_client()
         lake = s3.list_objects_v2(Bucket=config.lake_bucket, Prefix=config.lake_prefix).get("Contents", [])
         assert lake, "nothing written to the lake bucket"
-        artifacts = s3.list_objects_v2(Bucket=config.mlflow_bucket).get("Contents", [])
+        artifacts = s3.list_objects_v2(Bucket=config.services.mlflow_bucket).get("Contents", [])
         assert artifacts, "no MLflow artifact reached the MLflow bucket"
 
         import optuna
 
-        summaries = optuna.get_all_study_summaries(storage=config.pg_url(config.optuna_db))
+        summaries = optuna.get_all_study_summaries(storage=config.pg_url(config.services.optuna_db))
         assert summaries and summaries[0].n_trials >= 1
 
         # The API polls the alias (every 30 s by default): wait until it serves the registry champion, not the

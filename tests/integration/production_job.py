@@ -4,6 +4,7 @@ the multiprocess executor starts a fresh Python per step, which finds its servic
 from dagster import JobDefinition
 
 from bodyfat_assets import definitions
+from bodyfat_assets.defs import jobs
 from bodyfat_assets.settings import Settings
 
 
@@ -14,9 +15,9 @@ def production_job(name: str) -> JobDefinition:
 
 
 def production_pipeline() -> JobDefinition:
-    return production_job(definitions.PIPELINE_JOB)
+    return production_job(jobs.PIPELINE_JOB)
 
 
 def production_ingest() -> JobDefinition:
     """The job that materializes one raw_bodyfat partition (one landed file)."""
-    return production_job(definitions.INGEST_JOB)
+    return production_job(jobs.INGEST_JOB)

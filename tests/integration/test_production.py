@@ -20,19 +20,21 @@ import mlflow
 import optuna
 import pytest
 import sqlalchemy as sa
+from bodyfat_contract import FEATURE_NAMES
 from dagster import AssetKey, DagsterInstance, execute_job, reconstructable
 
 from bodyfat_assets import definitions
-from bodyfat_assets.core.schema import FEATURE_NAMES
+from bodyfat_assets.defs import jobs
 from bodyfat_assets.lake import parquet_to_frame
+from bodyfat_assets.settings import Settings
 from tests.integration.conftest import ProductionStack
 from tests.integration.production_job import production_ingest, production_job
+from tests.support.definitions import check_names, materializable_asset_names
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 SEED = "seed"
 FIRST_TRIALS, SECOND_TRIALS, WORKER_TRIALS = 6, 4, 3
-ASSET_NAMES = {key.to_user_string() for asset in definitions.ASSETS for key in asset.keys}
 LAKE_OBJECTS = {  # asset → key under the lake prefix, as the IO managers write them
     "raw_bodyfat": f"raw_bodyfat/{SEED}.parquet",
     "cleaned_bodyfat": "cleaned_bodyfat.parquet",
@@ -59,7 +61,7 @@ def instance(production_stack: ProductionStack) -> Iterator[DagsterInstance]:
         yield instance
 
 
-def run(instance: DagsterInstance, job_name: str = definitions.PIPELINE_JOB, run_config: dict | None = None,
+def run(instance: DagsterInstance, job_name: str = jobs.PIPELINE_JOB, run_config: dict | None = None,
         assets: list[str] | None = None, partition_key: str | None = None):
     """A production job (production Settings from os.environ: S3 lake, MLflow server, Optuna on PostgreSQL),
     executed in this process. `execute_in_process` swaps the job's multiprocess executor for the in-process one:
@@ -75,14 +77,13 @@ def run(instance: DagsterInstance, job_name: str = definitions.PIPELINE_JOB, run
 @pytest.fixture(scope="module")
 def first_runs(production_stack: ProductionStack, instance: DagsterInstance) -> dict[str, Any]:
     """Everything materialized once: {"run_ids": [...], "pipeline_run_id": ..., "tuned_model": summary}."""
-    from bodyfat_assets.assets.data import LABELED_FILES
-    from bodyfat_assets.assets.predictions import SCORING_FILES
+    from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
 
     instance.add_dynamic_partitions(LABELED_FILES.name, [SEED])
     instance.add_dynamic_partitions(SCORING_FILES.name, [SEED])
-    ingest = run(instance, definitions.INGEST_JOB, partition_key=SEED)
+    ingest = run(instance, jobs.INGEST_JOB, partition_key=SEED)
     pipeline = run(instance)
-    score = run(instance, definitions.SCORE_JOB, partition_key=SEED)
+    score = run(instance, jobs.SCORE_JOB, partition_key=SEED)
     results = [ingest, pipeline, score]
     return {"run_ids": [r.run_id for r in results], "pipeline_run_id": pipeline.run_id,
             "tuned_model": pipeline.output_for_node("tuned_model")}
@@ -134,10 +135,11 @@ def test_dagster_runs_and_events_are_in_postgres(production_stack: ProductionSta
         for run_id in run_ids
         for row in query(db, "SELECT asset_key FROM event_logs WHERE run_id = :id "
                              "AND dagster_event_type = 'ASSET_MATERIALIZATION'", id=run_id)]
-    assert sorted(materialized) == sorted(ASSET_NAMES)
+    defs = definitions.build_definitions(Settings.from_env())
+    assert sorted(materialized) == sorted(materializable_asset_names(defs))
     checks = sum(query(db, "SELECT count(*) AS n FROM event_logs WHERE run_id = :id "
                            "AND dagster_event_type = 'ASSET_CHECK_EVALUATION'", id=run_id)[0].n for run_id in run_ids)
-    assert checks == 8
+    assert checks == len(check_names(defs))
 
 
 def test_mlflow_runs_versions_and_artifacts(production_stack: ProductionStack, first_runs, seed_frame) -> None:

@@ -1,10 +1,9 @@
-import io
-
-import numpy as np
 import pandas as pd
 import pytest
 
+from bodyfat_assets.core.landing.naming import SEED_PARTITION
 from bodyfat_assets.settings import SEED_DATASET
+from tests.support.sensor_harness import Harness
 
 
 @pytest.fixture(scope="session")
@@ -13,31 +12,10 @@ def labeled_frame() -> pd.DataFrame:
     return pd.read_csv(SEED_DATASET).drop(columns=["Density"]).iloc[:20].reset_index(drop=True)
 
 
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False).encode()
-
-
-def parquet_bytes(frame: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
-    return buffer.getvalue()
-
-
-def bad_files(labeled: pd.DataFrame) -> dict[str, tuple[str, bytes]]:
-    """One file per rejection reason: name → (expected code, bytes)."""
-    wrong_header = labeled.rename(columns={"Abdomen": "Waist"})
-    non_numeric = labeled.assign(Weight=[f"{w} lb" for w in labeled["Weight"]])
-    metric = labeled.assign(Height=labeled["Height"] * 2.54)  # centimetres where inches are expected
-    return {
-        "empty.csv": ("empty", b""),
-        "header-only.csv": ("empty", csv_bytes(labeled.iloc[:0])),
-        "notes.txt": ("unsupported_format", b"hello"),
-        "broken.parquet": ("unreadable", b"PAR1 this is not parquet"),
-        "binary.csv": ("unreadable", bytes(np.random.default_rng(0).integers(128, 256, 300, dtype=np.uint8))),
-        "waist.csv": ("wrong_header", csv_bytes(wrong_header)),
-        "units-in-cells.csv": ("non_numeric", csv_bytes(non_numeric)),
-        "metric.csv": ("beyond_repair", csv_bytes(metric)),
-    }
-
-
-BAD_NAMES = list(bad_files(pd.read_csv(SEED_DATASET).iloc[:20]))
+@pytest.fixture
+def harness(tmp_path) -> Harness:
+    """A sensor harness whose first tick has registered the seed partitions."""
+    h = Harness(tmp_path)
+    first = h.tick()
+    assert [r.partition_key for r in first.run_requests] == [SEED_PARTITION]
+    return h

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from bodyfat_assets.core.cleaning import clean, normalize_raw
-from bodyfat_assets.landing import raw_rows
+from bodyfat_assets.core.landing.rows import raw_rows
 
 
 def test_source_and_synthetic_survive_normalization(labeled_frame):
@@ -31,11 +31,10 @@ def test_row_ids_repeat_across_sources_without_being_duplicates(labeled_frame):
     assert result.quarantine.empty and len(result.cleaned) == 6
 
 
-def test_splits_are_stable_as_files_arrive(labeled_frame):
-    from bodyfat_assets.assets.data import split_rows
-    from bodyfat_assets.core.splits import stratified_split
+def test_splits_are_stable_as_files_arrive(labeled_frame, seed_frame):
+    from bodyfat_assets.core.splits import split_rows, stratified_split
 
-    seed = raw_rows(pd.read_csv("data/bodyfat.csv").iloc[:100], "seed")
+    seed = raw_rows(seed_frame.iloc[:100], "seed")
     batch_a = raw_rows(labeled_frame.assign(BodyFat=labeled_frame["BodyFat"] + 0.3), "a-1")
     batch_b = raw_rows(labeled_frame.assign(BodyFat=labeled_frame["BodyFat"] + 0.6), "b-2")
     before = split_rows(pd.concat([seed, batch_a], ignore_index=True), 0.2, 42)

@@ -18,14 +18,15 @@ import time
 from pathlib import Path
 
 import pytest
+from bodyfat_contract import FEATURE_NAMES
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 from mlflow import MlflowClient
 
-from bodyfat_assets import landing as lz
+from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
 from bodyfat_assets.feed import feed, landing_store
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
 from bodyfat_assets.settings import PROJECT_ROOT, Settings
-from tests.landing.conftest import bad_files
+from tests.support.landing_files import bad_files
 from tests.support.services import process_group, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -84,7 +85,7 @@ def loop(tmp_path_factory):
         try:
             state.timings["bootstrap_s"] = state.wait(
                 lambda: proc.poll() is None and state.champion_decisions()
-                and state.lake.exists(f"predictions/{lz.SEED_PARTITION}.parquet"),
+                and state.lake.exists(f"predictions/{SEED_PARTITION}.parquet"),
                 BOOTSTRAP_TIMEOUT_S, "seed ingested, first champion, seed scored")
             yield state
         finally:
@@ -99,7 +100,7 @@ def test_labeled_file_flows_to_a_champion_decision(loop):
     landed_at = time.monotonic()
     [url] = feed(loop.settings, labeled=1, scoring=0, rows=30, seed=7)
     name = url.rsplit("/", 1)[1]
-    key = lz.partition_key_for(name, lz.content_hash(loop.landing.read_bytes(f"train/{name}")))
+    key = partition_key_for(name, content_hash(loop.landing.read_bytes(f"train/{name}")))
     loop.wait(lambda: len(loop.champion_decisions()) > before, STEP_TIMEOUT_S, "a champion decision")
     loop.timings["labeled_landing_to_decision_s"] = round(time.monotonic() - landed_at, 1)
     assert loop.lake.exists(f"raw_bodyfat/{key}.parquet"), "its raw partition was materialized"
@@ -110,14 +111,14 @@ def test_labeled_file_flows_to_a_champion_decision(loop):
     tags = client.get_model_version(loop.settings.model_name, decision["challenger_version"]).tags
     assert tags["promotion_decision"] == decision["decision"]
     cleaned = parquet_to_frame(loop.lake.read_bytes("cleaned_bodyfat.parquet"))
-    assert {lz.SEED_PARTITION, key} <= set(cleaned["source"]) and cleaned["synthetic"].sum() > 0
+    assert {SEED_PARTITION, key} <= set(cleaned["source"]) and cleaned["synthetic"].sum() > 0
 
 
 def test_scoring_file_gets_predictions_with_a_model_version(loop):
     landed_at = time.monotonic()
     [url] = feed(loop.settings, labeled=0, scoring=1, rows=12, fmt="parquet", seed=8)
     name = url.rsplit("/", 1)[1]
-    key = lz.partition_key_for(name, lz.content_hash(loop.landing.read_bytes(f"score/{name}")))
+    key = partition_key_for(name, content_hash(loop.landing.read_bytes(f"score/{name}")))
     loop.wait(lambda: loop.lake.exists(f"predictions/{key}.parquet"), STEP_TIMEOUT_S, f"predictions/{key}.parquet")
     loop.timings["scoring_landing_to_predictions_s"] = round(time.monotonic() - landed_at, 1)
     predictions = parquet_to_frame(loop.lake.read_bytes(f"predictions/{key}.parquet"))
@@ -165,3 +166,23 @@ def test_landing_to_decision_meets_the_target(loop):
     print(f"\nlanded → champion decision: {measured} s (target ≤ {DECISION_TARGET_S} s)")
     if measured > DECISION_TARGET_S:
         pytest.xfail(f"{measured} s on this machine (shared 2 cores); target {DECISION_TARGET_S} s")
+
+
+def test_a_degraded_labeled_file_triggers_a_retrain_on_evidence(loop):
+    """Issue 9, through the daemon: labels 8 points above what the champion predicts (still in range) → its
+    live_performance records the degradation → the retrain sensor starts a run whose tags carry the evidence."""
+    rows = parquet_to_frame(loop.lake.read_bytes("cleaned_bodyfat.parquet")).sample(40, random_state=9)
+    rows = rows[rows["BodyFat"] < 50].assign(BodyFat=lambda f: f["BodyFat"] + 8)
+    rows[list(FEATURE_NAMES)] = rows[list(FEATURE_NAMES)] + 0.05  # not byte-identical to rows already ingested
+    landed_at = time.monotonic()
+    loop.landing.write_bytes("train/degraded.csv", rows[[*FEATURE_NAMES, "BodyFat"]].to_csv(index=False).encode())
+
+    def evidence_run():
+        runs = loop.instance.get_runs(RunsFilter(tags={"dagster/sensor_name": "retrain_sensor"}))
+        return next((r for r in runs if "bodyfat/retrain_evidence" in r.tags), None)
+
+    loop.wait(evidence_run, STEP_TIMEOUT_S, "a retrain run started on evidence")
+    loop.timings["degraded_file_to_evidence_retrain_s"] = round(time.monotonic() - landed_at, 1)
+    run = evidence_run()
+    assert run.tags["bodyfat/retrain_reason"].startswith("evidence: live RMSE")
+    assert "degraded" in run.tags["bodyfat/retrain_evidence"]

@@ -3,59 +3,26 @@
 import json
 
 import pytest
-from dagster import AssetKey, AssetMaterialization, DagsterInstance, SensorResult, SkipReason, build_sensor_context
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    AssetSelection,
+    SkipReason,
+    evaluate_automation_conditions,
+)
 
-from bodyfat_assets import landing as lz
-from bodyfat_assets.assets.data import LABELED_FILES, LANDING_NAME_TAG, LandingZone
-from bodyfat_assets.assets.predictions import SCORING_FILES
-from bodyfat_assets.definitions import INGEST_JOB, PIPELINE_JOB, SCORE_JOB, build_definitions
-from bodyfat_assets.lake import LocalStore
-from bodyfat_assets.sensors import evaluate_rescore
-from bodyfat_assets.settings import Settings
-from tests.landing.conftest import BAD_NAMES, bad_files, csv_bytes, parquet_bytes
-
-
-class Harness:
-    """One sensor, one instance, one lake: `tick()` evaluates like the daemon would and applies the partitions."""
-
-    def __init__(self, tmp_path, **env: str) -> None:
-        self.settings = Settings.from_env({"BODYFAT_HOME": str(tmp_path), **env})
-        self.defs = build_definitions(self.settings)
-        self.instance = DagsterInstance.ephemeral()
-        self.landing = LandingZone(lake_url=self.settings.lake_url)
-        self.store = LocalStore(f"{self.settings.lake_url}/landing")
-        self.cursors: dict[str, str | None] = {}
-
-    def tick(self, name: str = "landing_sensor"):
-        context = build_sensor_context(instance=self.instance, cursor=self.cursors.get(name),
-                                       resources={"landing": self.landing}, definitions=self.defs)
-        result = self.defs.resolve_sensor_def(name)(context)
-        if isinstance(result, SensorResult):
-            self.cursors[name] = result.cursor
-            for request in result.dynamic_partitions_requests or []:
-                self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-        return result
-
-    def land(self, key: str, data: bytes) -> None:
-        self.store.write_bytes(key, data)
-
-    def partitions(self, kind: str) -> list[str]:
-        return list(self.instance.get_dynamic_partitions({"train": LABELED_FILES, "score": SCORING_FILES}[kind].name))
-
-
-@pytest.fixture
-def harness(tmp_path) -> Harness:
-    h = Harness(tmp_path)
-    first = h.tick()  # bootstraps the seed partitions
-    assert [r.partition_key for r in first.run_requests] == [lz.SEED_PARTITION]
-    return h
+from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
+from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
+from bodyfat_assets.partitions import LANDING_NAME_TAG, SCORING_FILES
+from tests.support.landing_files import BAD_NAMES, bad_files, csv_bytes, parquet_bytes
+from tests.support.sensor_harness import Harness
 
 
 def test_a_fresh_instance_registers_seed_and_ingests_it(tmp_path):
     h = Harness(tmp_path)
     result = h.tick()
-    assert [(r.job_name, r.partition_key) for r in result.run_requests] == [(INGEST_JOB, lz.SEED_PARTITION)]
-    assert h.partitions("train") == [lz.SEED_PARTITION] and h.partitions("score") == [lz.SEED_PARTITION]
+    assert [(r.job_name, r.partition_key) for r in result.run_requests] == [(INGEST_JOB, SEED_PARTITION)]
+    assert h.partitions("train") == [SEED_PARTITION] and h.partitions("score") == [SEED_PARTITION]
     assert h.tick().run_requests == [], "seed is registered once"
 
 
@@ -64,12 +31,13 @@ def test_new_file_gives_one_run_request_and_the_same_file_again_none(harness, la
     harness.land("train/batch-1.csv", data)
     result = harness.tick()
     [request] = result.run_requests
-    key = lz.partition_key_for("batch-1.csv", lz.content_hash(data))
+    key = partition_key_for("batch-1.csv", content_hash(data))
     assert request.job_name == INGEST_JOB and request.partition_key == key
     assert request.tags[LANDING_NAME_TAG] == "batch-1.csv" and request.run_key.startswith("train/batch-1.csv@")
     assert key in harness.partitions("train")
     assert harness.tick().run_requests == [], "seen twice, requested once"
-    harness.cursors.clear()  # even with a lost cursor: the registered partition marks it in flight
+    harness.queue(request)
+    harness.cursors.clear()  # even with a lost cursor: the queued run marks it in flight
     assert harness.tick().run_requests == []
     assert harness.store.exists("train/batch-1.csv"), "the sensor never moves an accepted file; its run does"
 
@@ -99,7 +67,7 @@ def test_each_bad_kind_is_rejected_with_its_reason(harness, labeled_frame, name)
 
 def test_duplicate_content_under_another_name_is_rejected(harness, labeled_frame):
     harness.land("train/a.csv", csv_bytes(labeled_frame))
-    harness.tick()
+    harness.queue(harness.tick().run_requests[0])
     harness.land("train/copy-of-a.csv", csv_bytes(labeled_frame))
     assert harness.tick().run_requests == []
     [reason] = [k for k in harness.store.list_keys("rejected/train/") if k.endswith(".reason.json")]
@@ -125,16 +93,35 @@ def test_scoring_file_waits_for_a_champion_then_is_requested(harness, labeled_fr
     harness.land("score/s2.parquet", parquet_bytes(labeled_frame.drop(columns=["BodyFat"]).iloc[:5]))
     [request] = harness.tick().run_requests
     assert request.job_name == SCORE_JOB and request.partition_key.startswith("s2-")
-    # The champion's arrival offers re-scoring of everything not scored with it (s1 and seed included).
-    stale = evaluate_rescore(harness.instance, SCORE_JOB)
-    assert {r.partition_key.split("-")[0] for r in stale} == {"seed", "s1", "s2"}
-    for partition in harness.partitions("score"):
+
+
+def test_a_new_champion_version_rescores_every_scoring_partition_and_the_same_version_none(harness):
+    """Declarative Automation on batch_predictions, evaluated as the automation sensor would on each tick."""
+    harness.instance.add_dynamic_partitions(SCORING_FILES.name, ["s1", "s2"])
+    selection = AssetSelection.assets("batch_predictions")
+
+    def tick_automation(cursor=None):
+        result = evaluate_automation_conditions(harness.defs, harness.instance, asset_selection=selection,
+                                                cursor=cursor)
+        return set(result.get_requested_partitions(AssetKey("batch_predictions"))), result.cursor
+
+    def champion_materialized(version: str) -> None:  # the tag is what Output(data_version=...) writes
         harness.instance.report_runless_asset_event(AssetMaterialization(
-            AssetKey("batch_predictions"), partition=partition, metadata={"model_version": "1"}))
-    assert isinstance(evaluate_rescore(harness.instance, SCORE_JOB), SkipReason)
-    harness.instance.report_runless_asset_event(
-        AssetMaterialization(AssetKey("champion"), metadata={"champion_version": "2"}))
-    assert {r.run_key.split("@")[1] for r in evaluate_rescore(harness.instance, SCORE_JOB)} == {"v2"}
+            AssetKey("champion"), metadata={"champion_version": version}, tags={"dagster/data_version": version}))
+
+    requested, cursor = tick_automation()
+    assert requested == set(), "no champion yet"
+    champion_materialized("1")
+    requested, cursor = tick_automation(cursor)
+    assert requested == {"seed", "s1", "s2"}
+    requested, cursor = tick_automation(cursor)
+    assert requested == set(), "handled once"
+    champion_materialized("1")  # a rejected challenger: champion re-materialized with the same version
+    requested, cursor = tick_automation(cursor)
+    assert requested == set()
+    champion_materialized("2")
+    requested, _ = tick_automation(cursor)
+    assert requested == {"seed", "s1", "s2"}
 
 
 def test_retrain_sensor_debounces_on_rows(tmp_path):
@@ -162,3 +149,33 @@ def test_retrain_sensor_respects_the_minimum_interval(tmp_path):
     h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="a-1",
                                                                metadata={"rows": 500}))
     assert "minimum 3600 s" in h.tick("retrain_sensor").skip_message
+
+
+def test_retrain_sensor_retrains_on_evidence_before_enough_rows_and_tags_the_run(tmp_path):
+    h = Harness(tmp_path, BODYFAT_RETRAIN_MIN_ROWS="100", BODYFAT_RETRAIN_MIN_INTERVAL_S="0")
+    h.instance.create_run_for_job(h.defs.resolve_job_def(PIPELINE_JOB))
+    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="a-1",
+                                                               metadata={"rows": 30}))
+    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("live_performance"), partition="a-1",
+                                                               metadata={"evidence": "none"}))
+    assert "waiting for 100" in h.tick("retrain_sensor").skip_message, "a healthy file is not evidence"
+    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="b-2",
+                                                               metadata={"rows": 30}))
+    h.instance.report_runless_asset_event(AssetMaterialization(
+        AssetKey("live_performance"), partition="b-2",
+        metadata={"evidence": "live RMSE 9.10 > 1.25 × champion test RMSE 4.50 on 30 rows"}))
+    request = h.tick("retrain_sensor")
+    assert request.tags["bodyfat/retrain_reason"].startswith("evidence: live RMSE 9.10")
+    assert request.tags["bodyfat/retrain_evidence"] == "b-2: live RMSE 9.10 > 1.25 × champion test RMSE 4.50 on 30 rows"
+
+
+def test_a_file_with_suspect_labels_neither_triggers_nor_counts_towards_a_retrain(tmp_path):
+    h = Harness(tmp_path, BODYFAT_RETRAIN_MIN_ROWS="50", BODYFAT_RETRAIN_MIN_INTERVAL_S="0")
+    h.instance.create_run_for_job(h.defs.resolve_job_def(PIPELINE_JOB))
+    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="poison-1",
+                                                               metadata={"rows": 400}))
+    h.instance.report_runless_asset_event(AssetMaterialization(
+        AssetKey("live_performance"), partition="poison-1",
+        metadata={"evidence": "none", "suspect_labels": "62% of BodyFat values outside the 90 % interval"}))
+    skip = h.tick("retrain_sensor")
+    assert isinstance(skip, SkipReason) and "no file ingested" in skip.skip_message

@@ -1,4 +1,4 @@
-"""`make demo`'s command as a user runs it: report, Dagit + API up, the printed curl works, Ctrl-C stops all."""
+"""`make demo`'s command as a user runs it: report, Dagster UI + API up, the printed curl works, Ctrl-C stops all."""
 
 import json
 import os
@@ -32,15 +32,15 @@ def answers(url: str) -> bool:
 
 
 def test_demo_reports_serves_and_stops_cleanly(tmp_path):
-    dagit_port, api_port = free_port(), free_port()
+    ui_port, api_port = free_port(), free_port()
     env = {**os.environ, "BODYFAT_HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "dagster"),
-           "BODYFAT_TRIALS": "4", "BODYFAT_CV_FOLDS": "3", "DAGIT_PORT": str(dagit_port), "API_PORT": str(api_port)}
+           "BODYFAT_TRIALS": "4", "BODYFAT_CV_FOLDS": "3", "DAGIT_PORT": str(ui_port), "API_PORT": str(api_port)}
     log = open(tmp_path / "demo.log", "w+")
     demo = subprocess.Popen([sys.executable, "-m", "bodyfat_assets.cli", "demo"], env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_until(lambda: answers(f"http://127.0.0.1:{api_port}/ready")
-                   and answers(f"http://127.0.0.1:{dagit_port}/server_info"), 240, "demo's Dagit and API")
+                   and answers(f"http://127.0.0.1:{ui_port}/server_info"), 240, "demo's Dagster UI and API")
         log.seek(0)
         output = log.read()
         assert re.search(r"Champion\s+bodyfat v1 \(", output) and "Test metrics      RMSE" in output

@@ -5,19 +5,22 @@ ingested first, then the retraining job runs, then the seed rows are scored.
 """
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
-from dagster import DagsterInstance
+from bodyfat_contract import FEATURE_NAMES
+from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, TableMetadataValue
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
-from bodyfat_assets.assets.data import LABELED_FILES
-from bodyfat_assets.assets.predictions import SCORING_FILES
-from bodyfat_assets.checks import KNOWN_ANOMALIES
-from bodyfat_assets.core.schema import FEATURE_NAMES
-from bodyfat_assets.definitions import ASSETS, INGEST_JOB, PIPELINE_JOB, SCORE_JOB, build_definitions
+from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
+from bodyfat_assets.definitions import build_definitions
+from bodyfat_assets.defs.data.checks import KNOWN_ANOMALIES
+from bodyfat_assets.defs.jobs import HEALTH_JOB, INGEST_JOB, PIPELINE_JOB, SCORE_JOB
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
-from bodyfat_assets.landing import SEED_PARTITION
+from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
 from bodyfat_assets.settings import Settings
+from tests.support.definitions import check_names, materializable_asset_names
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +61,9 @@ def seed_runs(home, instance):
     assert retrain.success
     scoring = run(settings, instance, job_name=SCORE_JOB, partition_key=SEED_PARTITION)
     assert scoring.success
-    return ingest, retrain, scoring
+    health = run(settings, instance, job_name=HEALTH_JOB)
+    assert health.success
+    return ingest, retrain, scoring, health
 
 
 @pytest.fixture(scope="module")
@@ -71,12 +76,14 @@ def champion_version(settings) -> str:
     return str(client.get_model_version_by_alias(settings.model_name, "champion").version)
 
 
-def test_every_asset_materialized_and_every_check_passed(seed_runs, instance):
+def test_every_asset_materialized_and_every_check_passed(seed_runs, home):
     materialized = {e.asset_key.to_user_string() for r in seed_runs for e in r.get_asset_materialization_events()}
-    expected = {k.to_user_string() for a in ASSETS for k in a.keys}
-    assert materialized == expected
+    defs = build_definitions(settings_for(home))
+    assert materialized == materializable_asset_names(defs)
     checks = [c for r in seed_runs for c in r.get_asset_check_evaluations()]
-    assert len(checks) == 8 and all(c.passed for c in checks), [(c.check_name, c.passed) for c in checks]
+    assert {f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks} == check_names(defs)
+    assert len(checks) == len(check_names(defs)) and all(c.passed for c in checks), [
+        (c.check_name, c.passed) for c in checks]
 
 
 def test_seed_partition_carries_its_source(seed_runs, home):
@@ -121,15 +128,29 @@ def test_batch_predictions_carry_ids_intervals_and_version(first_run, home, seed
     assert out.set_index("row_id").loc[42, "issue"].startswith("Height")
 
 
-def test_worse_model_is_blocked_by_the_check_and_the_champion_stays(first_run, home, instance):
+def test_worse_model_is_a_green_run_with_a_blocked_decision_and_the_champion_stays(first_run, home, instance):
+    """Issue 13: a model the gate refuses is the gate working. The run stays green, `champion` records "blocked by
+    <check>: <figures>" on the version and in its own history, and `challenger` no longer points at it."""
     settings = settings_for(home)
     before = champion_version(settings)
     result = run(settings, instance, WORSE)
-    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
-    assert checks["rmse_below_ceiling"] is False
-    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert "champion" not in materialized and "batch_predictions" not in materialized
+    assert result.success
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks["rmse_below_ceiling"].passed is False or checks["beats_ridge_baseline"].passed is False
+    assert all(c.severity == AssetCheckSeverity.WARN for c in checks.values() if not c.passed)
+    decision = result.output_for_node("champion")
+    assert decision["decision"] == "blocked" and decision["champion_version"] == before
+    assert decision["reason"].startswith("blocked by ") and "test RMSE" in decision["reason"]
+    failed = [name for name, c in checks.items() if not c.passed]
+    assert all(name in decision["reason"] for name in failed)
     assert champion_version(settings) == before
+    client = MlflowClient(settings.mlflow_tracking_uri)
+    tags = client.get_model_version(settings.model_name, decision["challenger_version"]).tags
+    assert tags["promotion_decision"] == "blocked" and tags["promotion_reason"] == decision["reason"]
+    with pytest.raises(MlflowException):
+        client.get_model_version_by_alias(settings.model_name, "challenger")
+    history = instance.fetch_materializations(AssetKey("champion"), limit=1).records[0]
+    assert history.asset_materialization.metadata["decision"].value == "blocked"
 
 
 def test_worse_model_past_loose_checks_is_rejected_by_the_gate(first_run, home, instance):
@@ -151,3 +172,91 @@ def test_worse_model_past_loose_checks_is_rejected_by_the_gate(first_run, home, 
     predictions = parquet_to_frame(lake.read_bytes(f"predictions/{SEED_PARTITION}.parquet"))
     assert set(predictions["model_version"]) == {before}, "scoring keeps using the champion"
     assert isinstance(predictions, pd.DataFrame)
+
+
+def test_metadata_tables_are_typed_tables_the_ui_can_sort(first_run):
+    cleaned = next(e for e in first_run.get_asset_materialization_events()
+                   if e.asset_key.to_user_string() == "quarantined_bodyfat").materialization.metadata
+    quarantined = cleaned["quarantined"]
+    assert isinstance(quarantined, TableMetadataValue)
+    assert [c.name for c in quarantined.schema.columns] == ["source", "row_id", "reasons", "rules"]
+    assert {c.name: c.type for c in quarantined.schema.columns}["row_id"] == "int"
+    assert len(quarantined.records) == cleaned["rows"].value > 0
+
+
+def land_and_run(settings, instance, kind: str, name: str, frame: pd.DataFrame):
+    """Drop a file in landing/<kind>/, register its partition as the landing sensor would, run its job."""
+    data = frame.to_csv(index=False).encode()
+    store_from_url(f"{settings.lake_url}/landing").write_bytes(f"{kind}/{name}", data)
+    key = partition_key_for(name, content_hash(data))
+    instance.add_dynamic_partitions((LABELED_FILES if kind == "train" else SCORING_FILES).name, [key])
+    job = INGEST_JOB if kind == "train" else SCORE_JOB
+    result = build_definitions(settings).resolve_job_def(job).execute_in_process(
+        instance=instance, partition_key=key, tags={LANDING_NAME_TAG: name}, raise_on_error=False)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return key, result
+
+
+def test_a_degraded_labeled_file_shows_in_live_performance_with_evidence(first_run, home, instance, seed_frame):
+    """Issue 9: labels 8 points higher than the model expects (still in range) → live RMSE far above the champion's
+    test RMSE, coverage collapses, and the file carries retrain evidence; model_health shows it."""
+    settings = settings_for(home)
+    shifted = seed_frame.sample(60, random_state=3).assign(BodyFat=lambda f: (f["BodyFat"] + 8).clip(upper=59))
+    shifted = shifted[shifted["BodyFat"] > 10].drop(columns=["Density"])
+    key, ingest = land_and_run(settings, instance, "train", "shifted.csv", shifted)
+    live = ingest.output_for_node("live_performance").iloc[0]
+    assert live["model_version"] == champion_version(settings) and live["rows"] == len(shifted)
+    assert live["rmse"] > 1.25 * live["champion_test_rmse"] and live["bias"] > 5 and live["coverage"] < 0.5
+    assert "live RMSE" in live["evidence"] and live["suspect_labels"] == "", "a shift keeps the correlation"
+    health = run(settings, instance, job_name=HEALTH_JOB)
+    history = health.output_for_node("model_health")
+    assert key in set(history["source"]) and history.iloc[-1]["source"] == key, "landing order"
+
+
+def test_a_shifted_scoring_file_warns_and_an_unshifted_one_passes(first_run, home, instance, seed_frame):
+    settings = settings_for(home)
+    features = seed_frame[list(FEATURE_NAMES)]
+    _, plain = land_and_run(settings, instance, "score", "plain.csv", features.sample(80, random_state=4))
+    shifted = features.sample(80, random_state=5).assign(Abdomen=lambda f: f["Abdomen"] + 15,
+                                                         Weight=lambda f: f["Weight"] + 40)
+    _, moved = land_and_run(settings, instance, "score", "moved.csv", shifted)
+    [plain_check] = plain.get_asset_check_evaluations()
+    [moved_check] = moved.get_asset_check_evaluations()
+    assert plain_check.check_name == moved_check.check_name == "scoring_file_drift"
+    assert plain_check.passed
+    assert not moved_check.passed and moved_check.severity == AssetCheckSeverity.WARN
+    assert {"Abdomen", "Weight"} <= set(moved_check.description.removeprefix("drifted: ").split(", "))
+    assert moved.success, "drift never blocks scoring"
+
+
+def test_a_file_of_shuffled_labels_is_held_for_review_and_never_trained_on(first_run, home, instance, seed_frame):
+    """Issue 15: 400 plausible rows with shuffled BodyFat. Features do not drift and labels no longer follow the
+    champion's predictions → suspect; cleaning quarantines the whole file, so it cannot reach the next model."""
+    settings = settings_for(home)
+    rng = np.random.default_rng(11)
+    rows = seed_frame.sample(400, replace=True, random_state=11).drop(columns=["Density"]).reset_index(drop=True)
+    rows[list(FEATURE_NAMES)] = (rows[list(FEATURE_NAMES)] * rng.normal(1, 0.005, (400, 13))).round(2)
+    rows["BodyFat"] = rng.permutation(rows["BodyFat"].to_numpy())
+    key, ingest = land_and_run(settings, instance, "train", "poison.csv", rows)
+    live = ingest.output_for_node("live_performance").iloc[0]
+    assert "labels suspect" in live["suspect_labels"] and live["evidence"] == ""
+    retrain = run(settings, instance)
+    assert retrain.success
+    quarantine = parquet_to_frame(store_from_url(str(home / "lake")).read_bytes("quarantined_bodyfat.parquet"))
+    held = quarantine[quarantine["source"] == key]
+    assert len(held) == 400 and held["rules"].str.contains("suspect_labels").all()
+    cleaned = parquet_to_frame(store_from_url(str(home / "lake")).read_bytes("cleaned_bodyfat.parquet"))
+    assert key not in set(cleaned["source"])
+
+
+def test_the_health_report_tells_a_person_what_the_ui_shows(first_run, home, instance):
+    """`bodyfat health`, after the runs above: the champion, the measured files (the +8 one with its evidence),
+    nothing stale yet, and the last retrain."""
+    from bodyfat_assets.health_cli import gather
+
+    settings = settings_for(home)
+    run(settings, instance, job_name=HEALTH_JOB)
+    text = gather(settings, instance)
+    assert f"champion: v{champion_version(settings)} " in text
+    assert "shifted-" in text and "evidence: live RMSE" in text, text
+    assert "stale assets: none" in text and "last retrain: SUCCESS" in text

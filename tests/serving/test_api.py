@@ -8,6 +8,7 @@ import math
 import pytest
 from bodyfat_contract import FEATURES, model_features
 
+from serving.fallback.build_fallback import CARD_FILE
 from serving.schemas import EXAMPLE_RECORD
 from tests.serving.conftest import FakeSource
 
@@ -313,3 +314,22 @@ def test_single_predictions_never_use_the_threadpool(make_client, fake_source, m
         assert client.post("/predict", json=RECORD, headers={"X-API-Key": "k"}).status_code == 200
     assert client.get("/model").status_code == 200
     assert hops == []
+
+
+def test_metrics_bin_inputs_and_predictions_with_the_models_training_data(make_client) -> None:
+    """Issue 9: the fallback's card carries its training profile; served inputs and predictions are binned with it,
+    and a value inside the contract but beyond the training range is counted for its feature."""
+    client = make_client(source=FakeSource(champion=None))
+    card = json.loads(CARD_FILE.read_text())
+    ankle_max = card["training_profile"]["Ankle"][-1]
+    client.post("/predict", json=RECORD)
+    client.post("/predict", json={**RECORD, "Ankle": ankle_max + 1})
+    client.post("/predict/batch", json={"columns": {k: [v] * 3 for k, v in RECORD.items()}})
+    text = client.get("/metrics").text
+    version = 'model_version="fallback:fallback"'
+    assert _metric(text, f'bodyfat_input_value_count{{feature="Ankle",{version}}}') == 5
+    assert _metric(text, f'bodyfat_prediction_pct_count{{{version}}}') == 5
+    assert _metric(text, f'bodyfat_inputs_outside_training_range_total{{feature="Ankle",{version}}}') == 1
+    assert _metric(text, f'bodyfat_inputs_outside_training_range_total{{feature="Neck",{version}}}') == 0
+    edges = card["training_profile"]["Ankle"]
+    assert f'bodyfat_input_value_bucket{{feature="Ankle",le="{edges[-1]:g}",{version}}} 4.0' in text

@@ -1,21 +1,20 @@
-"""Asset checks: data quality on the way in, and a blocking gate before a model can reach `champion`."""
+"""Data quality on the way in: raw schema per file, cleaned rows complete and in range, known anomalies caught,
+train and test disjoint."""
 
 
-from typing import Any
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetIn, MetadataValue, asset_check
+from bodyfat_contract import RAW_COLUMNS, ROW_ID
+from dagster import AssetCheckResult, AssetIn, MetadataValue, asset_check
 
-from bodyfat_assets.assets.data import LABELED_FILES
 from bodyfat_assets.core.cleaning import REQUIRED_COLUMNS, SOURCE
-from bodyfat_assets.core.evaluation import ridge_baseline_rmse
-from bodyfat_assets.core.schema import DENSITY, FEATURES_BY_NAME, RAW_COLUMNS, ROW_ID, TARGET
+from bodyfat_assets.core.contract_checks import violations
+from bodyfat_assets.core.landing.naming import SEED_PARTITION
 from bodyfat_assets.core.splits import SPLIT_COLUMN, train_test_frames
-from bodyfat_assets.landing import SEED_PARTITION
-from bodyfat_assets.resources import PipelineSettings
+from bodyfat_assets.partitions import LABELED_FILES
 
-KNOWN_ANOMALIES: dict[int, str] = {42: "impossible", 48: "siri_mismatch", 76: "siri_mismatch",
-                                   96: "siri_mismatch", 182: "siri_mismatch"}
+KNOWN_ANOMALIES: dict[int, str] = {31: "out_of_range", 42: "impossible", 48: "siri_mismatch", 76: "siri_mismatch",
+                                   86: "out_of_range", 96: "siri_mismatch", 182: "siri_mismatch"}
 """Seed-dataset rows documented as bad (data/README.md), with a rule that must catch each. Row ids are per source:
 these apply to source `seed` only."""
 
@@ -43,19 +42,16 @@ def cleaned_no_nulls(cleaned_bodyfat: pd.DataFrame) -> AssetCheckResult:
     return AssetCheckResult(passed=not nulls, metadata={"null_counts": MetadataValue.json(nulls)})
 
 
-@asset_check(asset="cleaned_bodyfat", blocking=True, description="Every value lies in its physiological range.")
+@asset_check(asset="cleaned_bodyfat", blocking=True,
+             description="Every value lies in its feature-contract range (bodyfat_contract).")
 def cleaned_in_range(cleaned_bodyfat: pd.DataFrame) -> AssetCheckResult:
-    violations = {}
-    for column in REQUIRED_COLUMNS:
-        spec = FEATURES_BY_NAME[column]
-        count = int((~cleaned_bodyfat[column].between(spec.low, spec.high)).sum())
-        if count:
-            violations[column] = count
-    return AssetCheckResult(passed=not violations, metadata={"out_of_range": MetadataValue.json(violations)})
+    flags = violations(cleaned_bodyfat, REQUIRED_COLUMNS)
+    counts = {column: int(n) for column, n in flags.sum().items() if n}
+    return AssetCheckResult(passed=not counts, metadata={"out_of_range": MetadataValue.json(counts)})
 
 
 @asset_check(asset="cleaned_bodyfat", additional_ins={"quarantined_bodyfat": AssetIn()},
-             description="The seed dataset's documented bad rows (source `seed`, rows 42, 48, 76, 96, 182) "
+             description="The seed dataset's documented bad rows (source `seed`, rows 31, 42, 48, 76, 86, 96, 182) "
                          "are all quarantined.")
 def known_anomalies_quarantined(cleaned_bodyfat: pd.DataFrame, quarantined_bodyfat: pd.DataFrame) -> AssetCheckResult:
     seed_quarantine = quarantined_bodyfat[quarantined_bodyfat[SOURCE] == SEED_PARTITION]
@@ -82,38 +78,3 @@ def splits_disjoint(bodyfat_splits: pd.DataFrame) -> AssetCheckResult:
         metadata={"train_rows": len(train), "test_rows": len(test),
                   "overlap": MetadataValue.json([f"{src}:{row}" for src, row in overlap[:20]])},
     )
-
-
-@asset_check(asset="tuned_model", blocking=True, description="Density (the target's source) is not a feature.")
-def density_not_a_feature(tuned_model: dict[str, Any], pipeline: PipelineSettings) -> AssetCheckResult:
-    uses_density = DENSITY.name in tuned_model["features"]
-    return AssetCheckResult(
-        passed=not uses_density or pipeline.allow_density,
-        metadata={"features": MetadataValue.json(tuned_model["features"]), "allow_density": pipeline.allow_density},
-    )
-
-
-@asset_check(asset="tuned_model", blocking=True, description="Test RMSE is under the configured ceiling.")
-def rmse_below_ceiling(tuned_model: dict[str, Any], pipeline: PipelineSettings) -> AssetCheckResult:
-    return AssetCheckResult(
-        passed=tuned_model["test_rmse"] <= pipeline.rmse_ceiling,
-        severity=AssetCheckSeverity.ERROR,
-        metadata={"test_rmse": tuned_model["test_rmse"], "ceiling": pipeline.rmse_ceiling},
-    )
-
-
-@asset_check(asset="tuned_model", blocking=True, additional_ins={"bodyfat_splits": AssetIn()},
-             description="Test RMSE is no worse than a default ridge on the same split (within a tolerance).")
-def beats_ridge_baseline(tuned_model: dict[str, Any], bodyfat_splits: pd.DataFrame,
-                         pipeline: PipelineSettings) -> AssetCheckResult:
-    train, test = train_test_frames(bodyfat_splits)
-    baseline = ridge_baseline_rmse(train, test, tuned_model["features"], TARGET.name)
-    limit = baseline * (1 + pipeline.baseline_tolerance)
-    return AssetCheckResult(
-        passed=tuned_model["test_rmse"] <= limit,
-        metadata={"test_rmse": tuned_model["test_rmse"], "ridge_baseline_rmse": baseline, "limit": limit},
-    )
-
-
-ALL_CHECKS = [raw_schema, cleaned_no_nulls, cleaned_in_range, known_anomalies_quarantined, splits_disjoint,
-              density_not_a_feature, rmse_below_ceiling, beats_ridge_baseline]

@@ -1,0 +1,56 @@
+"""The model-health plot: live RMSE and interval coverage per labeled file, in landing order, against the
+champion's test RMSE and the nominal 90 %."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bodyfat_assets.core.evaluation import plt, png_bytes
+
+NOMINAL_COVERAGE = 0.9
+
+
+def health_png(history: pd.DataFrame) -> bytes:
+    """`history`: one row per labeled file with rmse, coverage and champion_test_rmse, in landing order."""
+    fig, (rmse_ax, coverage_ax) = plt.subplots(2, 1, figsize=(7, 5), sharex=True)
+    files = range(1, len(history) + 1)
+    rmse_ax.plot(files, history["rmse"], "o-", label="live RMSE")
+    rmse_ax.plot(files, history["champion_test_rmse"], "k--", label="champion test RMSE")
+    rmse_ax.set(ylabel="RMSE (% body fat)", title="Champion on newly labeled files")
+    rmse_ax.legend(fontsize=7)
+    coverage_ax.plot(files, history["coverage"], "o-", color="tab:green", label="live 90 % coverage")
+    coverage_ax.axhline(NOMINAL_COVERAGE, color="k", linestyle="--", label="nominal 0.90")
+    coverage_ax.set(xlabel="labeled file, in landing order", ylabel="coverage", ylim=(0, 1.05))
+    coverage_ax.legend(fontsize=7)
+    return png_bytes(fig)
+
+
+def health_text(*, champion: dict | None, history: pd.DataFrame | None, stale: dict[str, float],
+                last_retrain: dict | None, files: int = 5) -> str:
+    """The same facts model_health shows in the Dagster UI, for a terminal: champion, live error on the last
+    labeled files, drifting features, stale assets, last retrain."""
+    lines = []
+    if champion is None:
+        lines.append("champion: none yet (run `make demo` or let the landing sensor ingest the seed)")
+    else:
+        lines.append(f"champion: v{champion['version']} ({champion['family']}), test RMSE {champion['test_rmse']}, "
+                     f"promoted {champion['age_hours']:.1f} h ago")
+    if history is None or history.empty:
+        lines.append("live performance: no labeled file measured yet")
+    else:
+        lines.append(f"live performance on the last {min(files, len(history))} labeled file(s):")
+        for row in history.tail(files).itertuples(index=False):
+            drifted = f"; drifted: {row.drifted_features}" if row.drifted_features else ""
+            flags = "; SUSPECT LABELS" if row.suspect_labels else f"; evidence: {row.evidence}" if row.evidence else ""
+            lines.append(f"  {row.source}: v{row.model_version} on {row.rows} rows, RMSE {row.rmse:.2f}, coverage "
+                         f"{row.coverage:.2f}{drifted}{flags}")
+        drifting = sorted({f for d in history["drifted_features"].tail(files) if d for f in d.split(",")})
+        lines.append(f"features drifting in those files: {', '.join(drifting) or 'none'}")
+    lines.append("stale assets: " + (", ".join(f"{k} ({v:.1f} h since its last materialization)"
+                                               for k, v in stale.items()) or "none"))
+    if last_retrain is None:
+        lines.append("last retrain: none")
+    else:
+        lines.append(f"last retrain: {last_retrain['status']} {last_retrain['age_hours']:.1f} h ago, "
+                     f"reason: {last_retrain['reason']}")
+    return "\n".join(lines)

@@ -1,0 +1,139 @@
+"""Reading and checking one landed file: the file contract of docs/landing.md."""
+
+from __future__ import annotations
+
+import io
+from pathlib import PurePosixPath
+
+import pandas as pd
+from bodyfat_contract import DENSITY, FEATURE_NAMES, TARGET
+
+from bodyfat_assets.core.contract_checks import violations
+from bodyfat_assets.core.landing.naming import SCORE, TRAIN
+
+SYNTHETIC = "synthetic"
+ID = "id"
+FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+REQUIRED: dict[str, tuple[str, ...]] = {TRAIN: (TARGET.name, *FEATURE_NAMES), SCORE: FEATURE_NAMES}
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    TRAIN: (DENSITY.name, SYNTHETIC),
+    # A scoring file may carry the target (e.g. to compare predictions later); it is kept but never used.
+    SCORE: (ID, SYNTHETIC, TARGET.name, DENSITY.name),
+}
+MAX_BAD_FRACTION = 0.5
+"""A few bad cells are a measurement problem: the rows go to quarantine. When most values of a column are text, or
+most rows are missing values or lie outside the physiological ranges, the file is a wrong export (other units,
+shifted columns) and no row-level repair applies: the whole file is rejected."""
+
+REJECTION_CODES: dict[str, str] = {
+    "unsupported_format": "not a .csv or .parquet file",
+    "unsupported_location": "inside a sub-folder of train/ or score/",
+    "empty": "no bytes, or a header without rows",
+    "unreadable": "not parseable as CSV or Parquet",
+    "wrong_header": "required columns missing, unknown or repeated columns",
+    "non_numeric": "a measurement column that is mostly text",
+    "beyond_repair": "most rows missing or outside the physiological ranges",
+    "duplicate_content": "byte-identical to a file already ingested or being ingested",
+}
+
+
+class Reject(Exception):
+    """A landed file that cannot be accepted; `code` is one of REJECTION_CODES."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code, self.detail = code, detail
+
+
+def _read_table(name: str, data: bytes) -> pd.DataFrame:
+    fmt = FORMATS.get(PurePosixPath(name).suffix.lower())
+    if fmt is None:
+        raise Reject("unsupported_format", f"{name}: expected one of {sorted(FORMATS)}")
+    if not data.strip():
+        raise Reject("empty", f"{name} has no content")
+    try:
+        if fmt == "csv":
+            # Read as text: coercion is our decision (non_numeric), not the parser's.
+            frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=True, skipinitialspace=True)
+        else:
+            frame = pd.read_parquet(io.BytesIO(data))
+    except pd.errors.EmptyDataError as exc:
+        raise Reject("empty", f"{name} has no header or rows") from exc
+    except Exception as exc:  # any parser failure means the same thing to the sender
+        raise Reject("unreadable", f"{name} is not valid {fmt}: {type(exc).__name__}: {str(exc)[:200]}") from exc
+    if frame.empty:
+        raise Reject("empty", f"{name} has a header but no rows")
+    return frame
+
+
+def _canonical_columns(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    known = {c.lower(): c for c in (*REQUIRED[kind], *OPTIONAL[kind])}
+    renamed = [known.get(str(c).strip().lower(), str(c).strip()) for c in frame.columns]
+    repeated = sorted({c for c in renamed if renamed.count(c) > 1})
+    missing = [c for c in REQUIRED[kind] if c not in renamed]
+    unknown = [c for c in renamed if c not in known.values()]
+    problems = []
+    if missing:
+        problems.append(f"missing {missing}")
+    if unknown:
+        problems.append(f"unknown {unknown}")
+    if repeated:
+        problems.append(f"repeated {repeated}")
+    if problems:
+        raise Reject("wrong_header", f"{kind} file: " + "; ".join(problems) + f" (expected {list(REQUIRED[kind])}"
+                     f" and optionally {list(OPTIONAL[kind])})")
+    out = frame.copy()
+    out.columns = renamed
+    return out
+
+
+def _measurement_columns(frame: pd.DataFrame, kind: str) -> list[str]:
+    return [c for c in dict.fromkeys((*REQUIRED[kind], TARGET.name, DENSITY.name)) if c in frame.columns]
+
+
+def _coerce(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    out = frame.copy()
+    for column in _measurement_columns(frame, kind):
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype(float)
+    if SYNTHETIC in out.columns:
+        out[SYNTHETIC] = out[SYNTHETIC].astype(str).str.strip().str.lower().isin(("1", "true", "yes", "1.0"))
+    if ID in out.columns:
+        out[ID] = out[ID].astype(str)
+    return out
+
+
+def _check_numeric(frame: pd.DataFrame, coerced: pd.DataFrame, kind: str) -> None:
+    mostly_text = {}
+    for column in _measurement_columns(frame, kind):
+        filled = frame[column].notna() & (frame[column].astype(str).str.strip() != "")
+        text = filled & coerced[column].isna()
+        if filled.any() and text.sum() / filled.sum() > MAX_BAD_FRACTION:
+            example = frame.loc[text, column].astype(str).iloc[0]
+            mostly_text[column] = f"{int(text.sum())}/{int(filled.sum())} cells, e.g. {example!r}"
+    if mostly_text:
+        raise Reject("non_numeric", "; ".join(f"{c}: {d}" for c, d in mostly_text.items()))
+
+
+def _check_repairable(coerced: pd.DataFrame, kind: str) -> None:
+    flags = violations(coerced, REQUIRED[kind])
+    bad = flags.any(axis=1)
+    if bad.mean() > MAX_BAD_FRACTION:
+        worst = flags.sum().sort_values(ascending=False, kind="stable")
+        detail = ", ".join(f"{column} ({count})" for column, count in worst[worst > 0].head(5).items())
+        raise Reject("beyond_repair", f"{int(bad.sum())}/{len(coerced)} rows missing or outside the physiological "
+                                      f"ranges (docs/landing.md); worst columns: {detail}")
+
+
+def read_landed_file(kind: str, name: str, data: bytes) -> pd.DataFrame:
+    """Parse and validate a landed file; return it with canonical column names and numeric measurements.
+
+    Raises `Reject` with a code from REJECTION_CODES. Row-level problems short of MAX_BAD_FRACTION pass: cleaning
+    quarantines those rows with reasons, like it does for the seed dataset.
+    """
+    if "/" in name:
+        raise Reject("unsupported_location", f"{kind}/{name}: put files directly in {kind}/")
+    frame = _canonical_columns(_read_table(name, data), kind)
+    coerced = _coerce(frame, kind)
+    _check_numeric(frame, coerced, kind)
+    _check_repairable(coerced, kind)
+    return coerced

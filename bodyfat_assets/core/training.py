@@ -1,0 +1,64 @@
+"""Train a challenger: tune over the model families on the training split, then measure it on the test split,
+size its 90 % interval from cross-validated residuals and draw the figures. No Dagster, no MLflow: the asset logs
+what this returns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from bodyfat_contract import TARGET, training_profile
+
+from bodyfat_assets.core import evaluation
+from bodyfat_assets.core.splits import train_test_frames
+from bodyfat_assets.core.tuning import TrialCallback, TuningConfig, TuningResult, tune
+
+
+@dataclass(frozen=True)
+class TrainedChallenger:
+    tuning: TuningResult
+    features: list[str]
+    metrics: evaluation.Metrics
+    """On the test split, which tuning never saw."""
+    half_width: float
+    """Half-width of the 90 % prediction interval (split-conformal on cross-validated training residuals)."""
+    coverage: float
+    """Share of test rows inside the interval."""
+    figures: dict[str, bytes]
+    """PNG plots by name: predicted vs actual, residuals, study history."""
+    training_example: pd.DataFrame
+    """A few training rows: the logged model's signature and input example."""
+    training_profile: dict[str, list[float]]
+    """Quantile edges of each feature and of the target on the training rows (serving's monitoring bins)."""
+
+    def best_by_family(self) -> pd.DataFrame:
+        """One row per family: its best cross-validated RMSE over completed trials, best first."""
+        return pd.DataFrame(sorted(self.tuning.best_by_family.items(), key=lambda kv: kv[1]),
+                            columns=["family", "best_cv_rmse"])
+
+
+def train_challenger(splits: pd.DataFrame, features: Sequence[str], config: TuningConfig,
+                     callbacks: Sequence[TrialCallback] = ()) -> TrainedChallenger:
+    features = list(features)
+    train, test = train_test_frames(splits)
+    X, y = train[features], train[TARGET.name]
+    result = tune(X, y, config, callbacks=callbacks)
+    actual = test[TARGET.name].to_numpy()
+    predicted = result.model.predict(test[features])
+    half_width = evaluation.conformal_half_width(
+        evaluation.cross_validated_residuals(result.model, X, y, config.cv_folds, config.seed))
+    return TrainedChallenger(
+        tuning=result,
+        features=features,
+        metrics=evaluation.regression_metrics(actual, predicted),
+        half_width=half_width,
+        coverage=evaluation.interval_coverage(actual, predicted, half_width),
+        figures={
+            "predicted_vs_actual": evaluation.predicted_vs_actual_png(actual, predicted, half_width),
+            "residuals": evaluation.residuals_png(actual, predicted),
+            "study_history": evaluation.study_history_png(result.study),
+        },
+        training_example=X.head(20),
+        training_profile=training_profile({c: train[c] for c in [*features, TARGET.name]}),
+    )

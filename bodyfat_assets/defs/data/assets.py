@@ -1,0 +1,103 @@
+"""raw (one partition per landed file) → cleaned (+ quarantine) → splits.
+
+The rules live in `core` (`core/landing/` for landed files); this module only wires and describes.
+"""
+
+
+import pandas as pd
+from bodyfat_contract import RAW_COLUMNS, ROW_ID, TARGET
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetOut,
+    MetadataValue,
+    Output,
+    asset,
+    multi_asset,
+)
+
+from bodyfat_assets.core.cleaning import SOURCE, clean
+from bodyfat_assets.core.landing.naming import TRAIN
+from bodyfat_assets.core.landing.rows import raw_rows
+from bodyfat_assets.core.landing.validation import SYNTHETIC
+from bodyfat_assets.core.splits import SPLIT_COLUMN, split_rows
+from bodyfat_assets.landing_zone import LandingZone, read_partition_file
+from bodyfat_assets.metadata import contract_column_schema, table
+from bodyfat_assets.partitions import LABELED_FILES
+from bodyfat_assets.resources import PipelineSettings
+
+DATA_GROUP = "data"
+
+
+# The feature contract, shown as each asset's column schema in the Dagster UI.
+RAW_SCHEMA = {"dagster/column_schema": contract_column_schema([SOURCE, ROW_ID, *RAW_COLUMNS, SYNTHETIC])}
+CLEANED_SCHEMA = {"dagster/column_schema": contract_column_schema([SOURCE, ROW_ID, *RAW_COLUMNS])}
+
+
+@asset(group_name=DATA_GROUP, partitions_def=LABELED_FILES, metadata=RAW_SCHEMA,
+       description="Labeled rows as delivered, one partition per file: `seed` (data/bodyfat.csv) and every accepted "
+                   "file from landing/train/. `source` is the partition key; `row_id` is 1-based within it.")
+def raw_bodyfat(context: AssetExecutionContext, pipeline: PipelineSettings,
+                landing: LandingZone) -> Output[pd.DataFrame]:
+    frame, origin = read_partition_file(context, landing, TRAIN, pipeline.seed_dataset)
+    df = raw_rows(frame, context.partition_key)
+    return Output(df, metadata={
+        "rows": len(df),
+        "synthetic_rows": int(df[SYNTHETIC].sum()),
+        "columns": MetadataValue.json(list(df.columns)),
+        "source_file": origin["file"],
+        "sha256": origin["sha256"],
+        "preview": table(df.head(5)),
+    })
+
+
+@multi_asset(
+    group_name=DATA_GROUP,
+    ins={"raw_bodyfat": AssetIn(input_manager_key="ingested_partitions"),
+         "live_performance": AssetIn(input_manager_key="ingested_partitions")},
+    outs={
+        "cleaned_bodyfat": AssetOut(description="Rows of every ingested file that passed every cleaning rule.",
+                                    metadata=CLEANED_SCHEMA),
+        "quarantined_bodyfat": AssetOut(description="Rows held back, with the rules they broke and why."),
+    },
+)
+def cleaned_bodyfat(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame,  # noqa: ANN201 - two Outputs
+                    live_performance: pd.DataFrame):
+    # Files whose labels the champion found suspect are held back for review (core/health/evidence.py).
+    suspect = live_performance.loc[live_performance["suspect_labels"] != "", ["source", "suspect_labels"]]
+    result = clean(raw_bodyfat, dict(zip(suspect["source"], suspect["suspect_labels"], strict=True)))
+    by_rule = result.quarantine["rules"].str.split(",").explode().value_counts().to_dict()
+    context.log.info(f"{len(result.cleaned)} rows kept, {len(result.quarantine)} quarantined: {by_rule}")
+    per_source = pd.DataFrame({
+        "raw_rows": raw_bodyfat.groupby(SOURCE).size(),
+        "kept": result.cleaned.groupby(SOURCE).size(),
+        "quarantined": result.quarantine.groupby(SOURCE).size(),
+    }).fillna(0).astype(int).reset_index(names=SOURCE)
+    yield Output(result.cleaned, output_name="cleaned_bodyfat", metadata={
+        "rows": len(result.cleaned),
+        "quarantined_rows": len(result.quarantine),
+        "sources": len(per_source),
+        "synthetic_rows": int(result.cleaned.get(SYNTHETIC, pd.Series(dtype=bool)).sum()),
+        "rows_by_source": table(per_source),
+    })
+    yield Output(result.quarantine, output_name="quarantined_bodyfat", metadata={
+        "rows": len(result.quarantine),
+        "rows_by_rule": MetadataValue.json(by_rule),
+        "quarantined": table(result.quarantine[[SOURCE, ROW_ID, "reasons", "rules"]]),
+    })
+
+
+@asset(group_name=DATA_GROUP, description="cleaned_bodyfat with a train/test label: seeded and target-stratified for "
+                                          "the seed rows, a stable per-row hash for rows of landed files.")
+def bodyfat_splits(cleaned_bodyfat: pd.DataFrame, pipeline: PipelineSettings) -> Output[pd.DataFrame]:
+    splits = split_rows(cleaned_bodyfat, pipeline.test_fraction, pipeline.split_seed)
+    by_source = splits.groupby([SOURCE, SPLIT_COLUMN]).size().unstack(fill_value=0).reset_index()
+    summary = splits.groupby(SPLIT_COLUMN)[TARGET.name].describe()[["count", "mean", "std", "min", "max"]]
+    return Output(splits, metadata={
+        "train_rows": int((splits[SPLIT_COLUMN] == "train").sum()),
+        "test_rows": int((splits[SPLIT_COLUMN] == "test").sum()),
+        "test_fraction": pipeline.test_fraction,
+        "seed": pipeline.split_seed,
+        "body_fat_by_split": table(summary.reset_index()),
+        "rows_by_source": table(by_source),
+    })

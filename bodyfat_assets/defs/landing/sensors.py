@@ -1,0 +1,196 @@
+"""Sensors: the landing zone → ingestion and scoring runs; new raw rows → retraining. Re-scoring on a new champion
+is Declarative Automation (defs/predictions/).
+
+The decisions (validation, classification, debouncing) are plain functions in `core/landing/`; these
+sensors read the state they need from the lake and the Dagster instance and turn the decisions into requests.
+"""
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from dagster import (
+    AddDynamicPartitionsRequest,
+    AssetKey,
+    AssetObservation,
+    AssetRecordsFilter,
+    DagsterInstance,
+    DagsterRunStatus,
+    EventLogEntry,
+    RunRequest,
+    RunsFilter,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from bodyfat_assets.core.landing.cursor import LandingCursor
+from bodyfat_assets.core.landing.intake import KnownPartitions, take_in
+from bodyfat_assets.core.landing.naming import KINDS, SCORE, SEED_PARTITION, TRAIN
+from bodyfat_assets.core.landing.retrain import retrain_decision
+from bodyfat_assets.defs.jobs import bodyfat_pipeline, ingest_labeled_file, score_batch
+from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
+from bodyfat_assets.load_time import SENSOR_INTERVAL_S, SENSOR_STATUS
+from bodyfat_assets.metadata import table
+from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
+
+RAW = AssetKey("raw_bodyfat")
+LIVE = AssetKey("live_performance")
+PREDICTIONS = AssetKey("batch_predictions")
+ASSET_BY_KIND = {TRAIN: RAW, SCORE: PREDICTIONS}
+CHAMPION = AssetKey("champion")
+LANDING_ZONE = AssetKey("landing_zone")
+PARTITIONS_BY_KIND = {TRAIN: LABELED_FILES.name, SCORE: SCORING_FILES.name}
+IN_FLIGHT_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+                      DagsterRunStatus.STARTED]
+ACTIVE_STATUSES = [*IN_FLIGHT_STATUSES, DagsterRunStatus.SUCCESS]
+"""A retraining run in these states has seen (or will see) the rows ingested before it was created; a failed or
+canceled one has not, so rows ingested before it still count as new."""
+PARTITION_TAG = "dagster/partition"  # set by Dagster on every partitioned run; not exported as a public constant
+
+
+def known_partitions(instance: DagsterInstance) -> dict[str, KnownPartitions]:
+    """Per kind of file: partitions ever materialized, and partitions with a run queued or in progress (by key:
+    partition keys carry the file's content hash, so a key names one file of one kind)."""
+    active = instance.get_run_records(RunsFilter(statuses=IN_FLIGHT_STATUSES), limit=1000)
+    in_flight = frozenset(str(r.dagster_run.tags[PARTITION_TAG]) for r in active if PARTITION_TAG in r.dagster_run.tags)
+    return {kind: KnownPartitions(frozenset(instance.get_materialized_partitions(asset)), in_flight)
+            for kind, asset in ASSET_BY_KIND.items()}
+
+
+def _metadata_value(entry: EventLogEntry, name: str) -> Any:
+    materialization = entry.asset_materialization
+    value = materialization.metadata.get(name) if materialization else None
+    return getattr(value, "value", value)
+
+
+def current_champion_version(instance: DagsterInstance) -> str | None:
+    """The champion version recorded by the latest champion materialization (None before the first)."""
+    entry = instance.get_latest_materialization_event(CHAMPION)
+    version = _metadata_value(entry, "champion_version") if entry else None
+    return None if version in (None, "None", "none", "") else str(version)
+
+
+@sensor(name="landing_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=SENSOR_STATUS,
+        jobs=[ingest_labeled_file, score_batch],
+        description="New files in landing/train/ and landing/score/: validate, register a partition, request "
+                    "the run; bad files go to landing/rejected/ with a reason. Registers the `seed` partitions.")
+def landing_sensor(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult:
+    return evaluate_landing(context, landing, ingest_labeled_file.name, score_batch.name)
+
+
+# A sensor, not Declarative Automation: automation conditions cannot debounce on a sum of rows across partitions.
+@sensor(name="retrain_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=SENSOR_STATUS,
+        job=bodyfat_pipeline,
+        description="Retrains (cleaned → splits → tuned_model → champion) once raw_bodyfat partitions brought "
+                    "enough new rows and enough time passed since the last retraining run (`retrain_policy`); the "
+                    "promotion gate decides.")
+def retrain_sensor(context: SensorEvaluationContext, retrain_policy: RetrainPolicy) -> RunRequest | SkipReason:
+    return evaluate_retrain(context, retrain_policy, bodyfat_pipeline.name)
+
+
+def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ingest_job: str,
+                     score_job: str) -> SensorResult:
+    instance = context.instance
+    existing = {kind: list(instance.get_dynamic_partitions(name)) for kind, name in PARTITIONS_BY_KIND.items()}
+    intake = take_in(landing.store(), LandingCursor.from_json(context.cursor), lambda: known_partitions(instance),
+                     min_age_s=landing.min_file_age_s)
+
+    # A fresh instance knows no partition: the seed dataset becomes the first of each, so the loop starts itself
+    # (the seed scoring partition is scored by Declarative Automation once a champion exists).
+    new_partitions = {kind: [SEED_PARTITION] if SEED_PARTITION not in existing[kind] else [] for kind in KINDS}
+    runs = [RunRequest(run_key=f"{TRAIN}/{SEED_PARTITION}", job_name=ingest_job, partition_key=SEED_PARTITION)
+            ] if new_partitions[TRAIN] else []
+    accepted_scoring = intake.accepted(SCORE)
+    # Without a champion, Declarative Automation scores accepted scoring files when the first one lands.
+    champion = current_champion_version(instance) if accepted_scoring else None
+    for verdict in [*intake.accepted(TRAIN), *(accepted_scoring if champion is not None else [])]:
+        runs.append(RunRequest(run_key=verdict.obj.token, partition_key=verdict.partition_key,
+                               job_name=ingest_job if verdict.obj.kind == TRAIN else score_job,
+                               tags={LANDING_NAME_TAG: verdict.obj.name}))
+    for kind in KINDS:  # a retried partition (its first run failed) is registered already
+        new_partitions[kind] += [str(verdict.partition_key) for verdict in intake.accepted(kind)
+                                 if verdict.partition_key not in existing[kind]]
+    for verdict in intake.verdicts:
+        if verdict.moved_to:
+            context.log.warning(f"rejected {verdict.obj.key} ({verdict.code}: {verdict.detail}) → {verdict.moved_to}")
+        else:
+            context.log.info(f"{verdict.action} {verdict.obj.key}: partition {verdict.partition_key} "
+                             f"({verdict.rows} rows) {verdict.detail}")
+    for obj in intake.settling:
+        context.log.info(f"waiting for {obj.key} to settle ({obj.size} bytes so far)")
+    for key, error in intake.failures.items():
+        context.log.error(f"could not handle {key}: {error}; retrying next tick")
+
+    requests = [AddDynamicPartitionsRequest(PARTITIONS_BY_KIND[kind], keys)
+                for kind, keys in new_partitions.items() if keys]
+    events = []
+    if intake.verdicts:
+        files = pd.DataFrame([{"file": v.obj.key, "action": v.action, "partition": v.partition_key or "",
+                               "rows": v.rows, "reason": v.code, "detail": v.detail[:300]} for v in intake.verdicts])
+        events.append(AssetObservation(asset_key=LANDING_ZONE, metadata={
+            "accepted": int((files["action"] == "accept").sum()),
+            "rejected": int((files["action"] == "reject").sum()),
+            "files": table(files),
+            "landing": landing.url,
+        }))
+    return SensorResult(run_requests=runs, dynamic_partitions_requests=requests, asset_events=events,
+                        cursor=intake.cursor.to_json(),
+                        skip_reason=None if runs or requests or events else
+                        f"{len(intake.settling)} file(s) still being written" if intake.settling else
+                        "no new file in the landing zone")
+
+
+def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
+                     retrain_job: str) -> RunRequest | SkipReason:
+    instance = context.instance
+    last = instance.get_run_records(RunsFilter(job_name=retrain_job, statuses=ACTIVE_STATUSES), limit=1)
+    since = last[0].create_timestamp.timestamp() if last else None
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=RAW, after_timestamp=since),
+                                              limit=10_000).records
+    rows_by_partition: dict[str, int] = {}
+    for record in records:  # newest first: a re-materialized partition counts once
+        if record.partition_key not in rows_by_partition:
+            rows_by_partition[str(record.partition_key)] = int(_metadata_value(record.event_log_entry, "rows") or 0)
+    evidence, suspect = evidence_since(instance, since)
+    for partition in suspect:  # held back for review by cleaning: their rows do not count towards a retrain
+        rows_by_partition.pop(partition, None)
+    decision = retrain_decision(
+        pending_rows=sum(rows_by_partition.values()), pending_files=len(rows_by_partition),
+        seconds_since_last=None if since is None else time.time() - since,
+        min_rows=policy.min_rows, min_interval_s=policy.min_interval_s, evidence=list(evidence.values()))
+    if not decision.retrain:
+        return SkipReason(decision.reason)
+    newest = max(record.storage_id for record in records)
+    context.log.info(f"retraining: {decision.reason}")
+    # The run key names the newest raw event it covers: however often the sensor ticks, one run per state.
+    return RunRequest(run_key=f"retrain-after-{newest}", job_name=retrain_job, tags={
+        "bodyfat/retrain_reason": decision.reason[:250],
+        "bodyfat/new_partitions": ",".join(sorted(rows_by_partition))[:250],
+        **({"bodyfat/retrain_evidence": "; ".join(f"{k}: {v}" for k, v in evidence.items())[:250]}
+           if decision.reason.startswith("evidence") else {}),
+        "bodyfat/requested_at": datetime.now(UTC).isoformat(),
+    })
+
+
+def evidence_since(instance: DagsterInstance, since: float | None) -> tuple[dict[str, str], set[str]]:
+    """Since the last retraining run: labeled file → the retrain evidence its live_performance recorded, and the
+    files whose labels it found suspect."""
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=LIVE, after_timestamp=since),
+                                              limit=1_000).records
+    evidence: dict[str, str] = {}
+    suspect: set[str] = set()
+    seen: set[str] = set()
+    for record in records:  # newest first: the latest measurement of a file counts
+        partition = str(record.partition_key)
+        if partition in seen:
+            continue
+        seen.add(partition)
+        found = _metadata_value(record.event_log_entry, "evidence")
+        if found and found != "none":
+            evidence[partition] = str(found)
+        if _metadata_value(record.event_log_entry, "suspect_labels") not in (None, "", "no"):
+            suspect.add(partition)
+    return evidence, suspect

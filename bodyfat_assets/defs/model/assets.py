@@ -1,0 +1,108 @@
+"""tuned_model → champion: tune, log and register a challenger; promote it only when it is better."""
+
+
+from dataclasses import replace
+from typing import Any
+
+import optuna
+import pandas as pd
+from bodyfat_contract import TARGET, model_features
+from dagster import AssetExecutionContext, Config, DataVersion, MetadataValue, Output, asset
+
+from bodyfat_assets.core import evaluation
+from bodyfat_assets.core.promotion import quality_gate
+from bodyfat_assets.core.splits import train_test_frames
+from bodyfat_assets.core.training import train_challenger
+from bodyfat_assets.load_time import CHAMPION_FRESHNESS
+from bodyfat_assets.metadata import image, table
+from bodyfat_assets.resources import PipelineSettings, TrackingResource
+from bodyfat_assets.tracking import promote_challenger
+
+MODEL_GROUP = "model"
+
+
+class TuningRunConfig(Config):
+    """Per-run overrides; anything left empty comes from the environment (PipelineSettings)."""
+
+    n_trials: int | None = None
+    timeout_s: float | None = None
+    families: list[str] | None = None
+    features: list[str] | None = None
+
+
+@asset(group_name=MODEL_GROUP, description="Optuna search over model families; the best is registered as challenger.")
+def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat_splits: pd.DataFrame,
+                pipeline: PipelineSettings, tracking: TrackingResource) -> Output[dict[str, Any]]:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress goes to the Dagster log instead
+    features = config.features or model_features(pipeline.allow_density)
+    tuning = replace(pipeline.tuning_config(config.n_trials, config.timeout_s, config.families),
+                     trial_user_attrs={"worker": f"dagster:{context.run_id}"})
+    tracker = tracking.tracker(context)
+    with tracker.parent_run(f"tune-{context.run_id[:8]}") as run:
+        run_id = run.info.run_id
+        context.log.info(f"tuning {', '.join(tuning.families) or 'every model family'} with {tuning.n_trials} "
+                         f"trials, {tuning.cv_folds}-fold CV")
+        with tracker.trial_logger(run_id, context.log.info, tuning.n_trials) as log_trial:
+            trained = train_challenger(bodyfat_splits, features, tuning, callbacks=[log_trial])
+        version, card = tracker.log_challenger(trained, run_id)
+    result, metrics = trained.tuning, trained.metrics
+    context.log.info(f"registered {version.name} v{version.version} ({result.best_family}) as challenger: "
+                     f"test RMSE {metrics.rmse:.3f}, 90% interval ±{trained.half_width:.2f}, "
+                     f"coverage {trained.coverage:.0%}")
+    summary = {**card, "model_name": version.name, "model_version": str(version.version),
+               "test_interval_coverage_90": trained.coverage, "study": result.study.study_name,
+               "trials_this_run": result.trials_this_run, "trials_in_study": len(result.study.trials)}
+    return Output(summary, metadata={
+        "model_version": str(version.version),
+        "family": result.best_family,
+        "best_params": MetadataValue.json(result.best_params),
+        "cv_rmse": result.best_cv_rmse,
+        **metrics.as_dict(),
+        "interval_half_width_90": trained.half_width,
+        "test_interval_coverage_90": trained.coverage,
+        "best_cv_rmse_by_family": table(trained.best_by_family()),
+        "trials": f"{result.trials_this_run} this run, {len(result.study.trials)} in study {result.study.study_name}",
+        "tuning_seconds": round(result.seconds, 1),
+        "mlflow_run_id": run_id,
+        **{name: image(png, name) for name, png in trained.figures.items()},
+    })
+
+
+@asset(group_name=MODEL_GROUP, freshness_policy=CHAMPION_FRESHNESS,
+       description="The registry's `champion` alias, moved only for a better model.")
+def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfat_splits: pd.DataFrame,
+             pipeline: PipelineSettings, tracking: TrackingResource) -> Output[dict[str, Any]]:
+    tracker = tracking.tracker(context)
+    _, test = train_test_frames(bodyfat_splits)
+
+    def test_rmse(version: str) -> float:
+        model, card = tracker.load_model(version)
+        return evaluation.regression_metrics(test[TARGET.name], model.predict(test[card["features"]])).rmse
+
+    findings = quality_gate(tuned_model["features"], tuned_model["test_rmse"], bodyfat_splits,
+                            allow_density=pipeline.allow_density, rmse_ceiling=pipeline.rmse_ceiling,
+                            baseline_tolerance=pipeline.baseline_tolerance)
+    decision = promote_challenger(tracker, str(tuned_model["model_version"]), test_rmse, pipeline.promotion_margin,
+                                  findings, {"dagster_run_id": context.run_id})
+    context.log.info(f"{decision.outcome} v{decision.challenger_version}: {decision.reason}; "
+                     f"champion is v{decision.champion_version}")
+    result = {"model_name": tuned_model["model_name"], "champion_version": decision.champion_version,
+              "challenger_version": decision.challenger_version, "decision": decision.outcome,
+              "reason": decision.reason, "challenger_test_rmse": decision.challenger_rmse,
+              "champion_test_rmse": decision.champion_rmse, "previous_champion_version": decision.previous_version}
+    # The data version is the model version: Declarative Automation re-scores only when it changes.
+    return Output(result, data_version=DataVersion(str(decision.champion_version)), metadata={
+        "decision": decision.outcome,
+        "reason": decision.reason,
+        "champion_version": str(decision.champion_version),
+        "challenger_version": decision.challenger_version,
+        "challenger_test_rmse": decision.challenger_rmse,
+        "champion_test_rmse": MetadataValue.float(decision.champion_rmse) if decision.champion_rmse is not None
+        else "none",
+        "gate": table(pd.DataFrame([{"check": f.check, "passed": f.passed, "detail": f.detail} for f in findings])),
+        "scores": table(pd.DataFrame([
+            {"role": "challenger", "version": decision.challenger_version, "test_rmse": decision.challenger_rmse},
+            {"role": "champion before", "version": decision.previous_version or "none",
+             "test_rmse": decision.champion_rmse},
+        ])),
+    })

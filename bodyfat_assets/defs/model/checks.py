@@ -1,0 +1,40 @@
+"""The quality gate on a challenger, shown in the Dagster UI: no Density, under the RMSE ceiling, no worse than a
+ridge baseline. Not blocking: `champion` applies the same findings (core/promotion.py) and records a failed one as a
+`blocked` decision, so a worse model is the gate working, a green run with a reason, not a red failure."""
+
+from typing import Any
+
+import pandas as pd
+from bodyfat_contract import DENSITY, TARGET
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetIn, MetadataValue, asset_check
+
+from bodyfat_assets.core.evaluation import ridge_baseline_rmse
+from bodyfat_assets.core.promotion import GateFinding, baseline_finding, ceiling_finding, density_finding
+from bodyfat_assets.core.splits import train_test_frames
+from bodyfat_assets.resources import PipelineSettings
+
+
+def _result(finding: GateFinding, **metadata: Any) -> AssetCheckResult:
+    return AssetCheckResult(passed=finding.passed, severity=AssetCheckSeverity.WARN,
+                            description=finding.detail, metadata={**finding.figures, **metadata})
+
+
+@asset_check(asset="tuned_model", description="Density (the target's source) is not a feature.")
+def density_not_a_feature(tuned_model: dict[str, Any], pipeline: PipelineSettings) -> AssetCheckResult:
+    finding = density_finding(tuned_model["features"], pipeline.allow_density, DENSITY.name)
+    return _result(finding, features=MetadataValue.json(tuned_model["features"]),
+                   allow_density=pipeline.allow_density)
+
+
+@asset_check(asset="tuned_model", description="Test RMSE is under the configured ceiling.")
+def rmse_below_ceiling(tuned_model: dict[str, Any], pipeline: PipelineSettings) -> AssetCheckResult:
+    return _result(ceiling_finding(tuned_model["test_rmse"], pipeline.rmse_ceiling))
+
+
+@asset_check(asset="tuned_model", additional_ins={"bodyfat_splits": AssetIn()},
+             description="Test RMSE is no worse than a default ridge on the same split (within a tolerance).")
+def beats_ridge_baseline(tuned_model: dict[str, Any], bodyfat_splits: pd.DataFrame,
+                         pipeline: PipelineSettings) -> AssetCheckResult:
+    train, test = train_test_frames(bodyfat_splits)
+    baseline = ridge_baseline_rmse(train, test, tuned_model["features"], TARGET.name)
+    return _result(baseline_finding(tuned_model["test_rmse"], baseline, pipeline.baseline_tolerance))

@@ -1,0 +1,61 @@
+"""The landing zone as Dagster resources, and the file behind a run's partition read inside an asset."""
+
+from typing import Any
+
+import pandas as pd
+from dagster import AssetExecutionContext, AssetRecordsFilter, ConfigurableResource, Failure
+
+from bodyfat_assets.core.landing.intake import MIN_FILE_AGE_S
+from bodyfat_assets.core.landing.partition_file import PartitionFileGone, load_partition_file
+from bodyfat_assets.core.landing.validation import Reject
+from bodyfat_assets.lake import ObjectStore, store_from_url
+from bodyfat_assets.partitions import LANDING_NAME_TAG
+
+
+class LandingZone(ConfigurableResource):
+    """The landing prefix of the lake, as an ObjectStore (local folder or S3: one code path)."""
+
+    lake_url: str
+    prefix: str = "landing"
+    s3_endpoint_url: str | None = None
+    min_file_age_s: float = MIN_FILE_AGE_S
+    """A local file is taken once its last change is this old (see `MIN_FILE_AGE_S`)."""
+
+    @property
+    def url(self) -> str:
+        return f"{self.lake_url.rstrip('/')}/{self.prefix}"
+
+    def store(self) -> ObjectStore:
+        return store_from_url(self.url, self.s3_endpoint_url)
+
+
+def read_partition_file(context: AssetExecutionContext, landing: LandingZone, kind: str,
+                        seed_path: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The validated frame behind this run's partition, and where it came from (see `load_partition_file`).
+
+    A partition never materialized whose file changed or vanished after it was accepted is deleted, so nothing
+    requests it again (a re-scoring after each promotion did, for ever); the landing sensor registers the file's
+    new content as a new partition."""
+    key = context.partition_key
+    try:
+        loaded = load_partition_file(landing.store(), kind, key, context.run.tags.get(LANDING_NAME_TAG), seed_path)
+    except Reject as rejection:  # passed the sensor, fails now: the contract changed; moved to rejected/
+        raise Failure(f"{kind} partition {key}: {rejection}", allow_retries=False) from rejection
+    except PartitionFileGone as gone:
+        history = context.instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[key]), limit=1).records
+        if history:
+            raise
+        context.instance.delete_dynamic_partition(context.assets_def.partitions_def.name, key)
+        raise Failure(f"{gone}; partition {key} deleted: the landing sensor registers the file's current content "
+                      f"as a new partition", allow_retries=False) from gone
+    if loaded.moved_from:
+        context.log.info(f"moved {loaded.moved_from} to {loaded.location}")
+    return loaded.frame, {"file": loaded.location, "sha256": loaded.sha256}
+
+
+class RetrainPolicy(ConfigurableResource):
+    """When new rows justify a retrain (read by retrain_sensor at every tick)."""
+
+    min_rows: int
+    min_interval_s: int

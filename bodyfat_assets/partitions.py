@@ -1,0 +1,10 @@
+"""The partitions and run tags that assets, checks, sensors and the CLI share: one file per partition."""
+
+from dagster import DynamicPartitionsDefinition
+
+LABELED_FILES = DynamicPartitionsDefinition(name="labeled_files")
+"""raw_bodyfat partitions: `seed` (data/bodyfat.csv) and one per accepted file from landing/train/."""
+SCORING_FILES = DynamicPartitionsDefinition(name="scoring_files")
+"""batch_predictions partitions: `seed` and one per accepted file from landing/score/."""
+LANDING_NAME_TAG = "bodyfat/landing_name"
+"""Run tag set by the landing sensor: the file's name in landing/<kind>/, so the run reads exactly that file."""

@@ -1,0 +1,65 @@
+"""One contract for every object store of the lake: the same tests on a local folder and on S3 (moto's server over
+real HTTP). A new store (GCS, Azure) joins by adding one parameter here."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from bodyfat_assets.lake import ObjectStore, store_from_url
+from tests.integration.conftest import s3_client
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.integration)])
+def store(request: pytest.FixtureRequest, tmp_path) -> ObjectStore:
+    if request.param == "local":
+        return store_from_url(str(tmp_path / "lake"))
+    endpoint = request.getfixturevalue("s3_endpoint")
+    bucket = f"contract-{uuid.uuid4().hex[:8]}"
+    s3_client(endpoint).create_bucket(Bucket=bucket)
+    return store_from_url(f"s3://{bucket}/lake", endpoint)
+
+
+def test_round_trip_overwrite_exists_and_delete(store: ObjectStore) -> None:
+    store.write_bytes("a/b.bin", b"one")
+    store.write_bytes("a/b.bin", b"three")
+    assert store.read_bytes("a/b.bin") == b"three" and store.exists("a/b.bin")
+    assert not store.exists("a/c.bin") and not store.exists("a"), "a folder is not an object"
+    store.delete("a/b.bin")
+    store.delete("a/b.bin")  # deleting a missing key is not an error
+    assert not store.exists("a/b.bin") and store.list_objects() == []
+
+
+def test_listing_gives_keys_sizes_etags_and_mtimes_sorted(store: ObjectStore) -> None:
+    for key, data in {"train/b.csv": b"12345", "train/a.csv": b"1", "score/x/y.csv": b"12"}.items():
+        store.write_bytes(key, data)
+    listed = store.list_objects()
+    assert [(o.key, o.size) for o in listed] == [("score/x/y.csv", 2), ("train/a.csv", 1), ("train/b.csv", 5)]
+    assert all(o.etag for o in listed) and len({o.etag for o in listed}) == 3
+    assert all(abs(o.mtime - time.time()) < 3600 for o in listed), "mtime is seconds since the epoch"
+    assert store.list_keys() == [o.key for o in listed]
+
+
+def test_prefixes_are_key_prefixes(store: ObjectStore) -> None:
+    for key in ("train/a.csv", "train2/b.csv", "trainer.csv"):
+        store.write_bytes(key, b"x")
+    assert store.list_keys("train/") == ["train/a.csv"]
+    assert store.list_keys("train") == ["train/a.csv", "train2/b.csv", "trainer.csv"]
+    assert store.list_keys("missing/") == [] and store.list_keys("missing") == []
+
+
+def test_a_changed_object_gets_a_new_etag(store: ObjectStore) -> None:
+    store.write_bytes("train/a.csv", b"first version")
+    [before] = store.list_objects("train/")
+    store.write_bytes("train/a.csv", b"second, longer version")
+    [after] = store.list_objects("train/")
+    assert after.etag != before.etag and after.size == len(b"second, longer version")
+
+
+def test_dot_files_are_not_listed(store: ObjectStore) -> None:
+    """A writer's temporary name (`.name.tmp`) is invisible until it is renamed into place."""
+    store.write_bytes("train/.partial.csv", b"half")
+    store.write_bytes("train/done.csv", b"whole")
+    assert store.list_keys("train/") == ["train/done.csv"]

@@ -1,0 +1,26 @@
+"""The retraining debounce (core/landing/retrain.py)."""
+
+import pytest
+
+from bodyfat_assets.core.landing.retrain import retrain_decision
+
+
+@pytest.mark.parametrize(("rows", "files", "since", "expected"), [
+    (0, 0, None, False),      # nothing new
+    (10, 1, None, True),      # no model yet: any data trains the first
+    (10, 1, 9999, False),     # too few rows
+    (60, 2, 30, False),       # enough rows, too soon
+    (60, 2, 600, True),       # enough rows, long enough
+])
+def test_retrain_debounce(rows, files, since, expected):
+    decision = retrain_decision(rows, files, since, min_rows=50, min_interval_s=600)
+    assert decision.retrain is expected and decision.reason
+
+
+def test_evidence_bypasses_the_minimum_rows_but_not_the_interval():
+    evidence = ["live RMSE 9.10 > 1.25 × champion test RMSE 4.50 on 30 rows"]
+    now = retrain_decision(30, 1, 900, min_rows=50, min_interval_s=600, evidence=evidence)
+    assert now.retrain and now.reason == f"evidence: {evidence[0]}"
+    too_soon = retrain_decision(30, 1, 60, min_rows=50, min_interval_s=600, evidence=evidence)
+    assert not too_soon.retrain and "waiting for 50" in too_soon.reason
+    assert not retrain_decision(30, 1, 900, min_rows=50, min_interval_s=600).retrain, "without evidence: waits"

@@ -1,0 +1,35 @@
+"""The alert rules shipped in docs/monitoring/ are valid Prometheus rules, and name only metrics the API exports."""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from serving.schemas import EXAMPLE_RECORD
+from tests.serving.conftest import FakeSource
+
+RULES = Path(__file__).resolve().parents[2] / "docs" / "monitoring" / "alerts.yml"
+
+
+def test_promtool_accepts_the_alert_rules():
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("promtool missing: .ci/run installs Debian's prometheus package")
+        pytest.skip("promtool not installed (apt-get install prometheus)")
+    result = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 5 rules found" in result.stdout
+
+
+def test_the_rules_use_metrics_the_api_exports(make_client):
+    client = make_client(source=FakeSource(champion=None))  # the bundled fallback, whose card has a profile
+    client.post("/predict", json=EXAMPLE_RECORD)
+    exported = {line.split("{")[0].split(" ")[0] for line in client.get("/metrics").text.splitlines()
+                if line and line[0] != "#"}
+    exported |= {re.sub(r"_(bucket|count|sum|total)$", "", name) for name in exported}
+    used = set(re.findall(r"\b(bodyfat_[a-z_]+)", RULES.read_text()))
+    assert used and used <= exported | {f"{n}_{s}" for n in exported for s in ("bucket", "count", "sum", "total")}

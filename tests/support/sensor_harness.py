@@ -1,0 +1,48 @@
+"""The landing and retrain sensors evaluated in-process, as the daemon would, on a temporary lake and an ephemeral
+Dagster instance."""
+
+from dagster import DagsterInstance, DagsterRunStatus, RunRequest, SensorResult, build_sensor_context
+
+from bodyfat_assets.definitions import build_definitions
+from bodyfat_assets.lake import LocalStore
+from bodyfat_assets.landing_zone import LandingZone
+from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
+from bodyfat_assets.settings import Settings
+
+
+class Harness:
+    """One sensor, one instance, one lake: `tick()` evaluates like the daemon would and applies the partitions."""
+
+    def __init__(self, tmp_path, min_file_age_s: float = 0.0, **env: str) -> None:
+        """`min_file_age_s=0`: files written with `land` (atomically) are whole at once; the tests of half-written
+        files pass the production default."""
+        self.settings = Settings.from_env({"BODYFAT_HOME": str(tmp_path), **env})
+        self.defs = build_definitions(self.settings)
+        self.instance = DagsterInstance.ephemeral()
+        self.landing = LandingZone(lake_url=self.settings.lake_url, min_file_age_s=min_file_age_s)
+        self.store = LocalStore(f"{self.settings.lake_url}/landing")
+        self.cursors: dict[str, str | None] = {}
+
+    def tick(self, name: str = "landing_sensor"):
+        context = build_sensor_context(instance=self.instance, cursor=self.cursors.get(name),
+                                       definitions=self.defs,
+                                       resources={"landing": self.landing,
+                                                  "retrain_policy": self.defs.resources["retrain_policy"]})
+        result = self.defs.resolve_sensor_def(name)(context)
+        if isinstance(result, SensorResult):
+            self.cursors[name] = result.cursor
+            for request in result.dynamic_partitions_requests or []:
+                self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+        return result
+
+    def queue(self, request: RunRequest) -> None:
+        """Record the run the daemon creates for `request`, not started (a queued run needs a code location)."""
+        self.instance.create_run_for_job(self.defs.resolve_job_def(request.job_name),
+                                         status=DagsterRunStatus.NOT_STARTED,
+                                         tags={**request.tags, "dagster/partition": request.partition_key})
+
+    def land(self, key: str, data: bytes) -> None:
+        self.store.write_bytes(key, data)
+
+    def partitions(self, kind: str) -> list[str]:
+        return list(self.instance.get_dynamic_partitions({"train": LABELED_FILES, "score": SCORING_FILES}[kind].name))
