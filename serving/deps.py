@@ -1,8 +1,9 @@
 """Request dependencies, as `Annotated` aliases the routes declare (the full-stack-fastapi-template's `api/deps.py`).
 
 Everything a route needs comes from `app.state`, set once by `create_app`: the settings, the model store, the
-metrics and the micro-batcher. Credential checks are `async def`: a sync dependency hops to Starlette's threadpool
-on every request, which halved predict throughput with an API key configured (issue 14, item 4).
+metrics and the micro-batcher. Every dependency is `async def`, even a one-line getter: FastAPI runs a sync
+dependency in Starlette's threadpool on every request, which halved predict throughput with an API key configured
+(issue 14, item 4); a test fails if a sync one appears.
 """
 
 from __future__ import annotations
@@ -19,19 +20,19 @@ from serving.model_store import LoadedModel, ModelStore
 from serving.settings import ServingSettings
 
 
-def get_settings(request: Request) -> ServingSettings:
+async def get_settings(request: Request) -> ServingSettings:
     return request.app.state.settings
 
 
-def get_store(request: Request) -> ModelStore:
+async def get_store(request: Request) -> ModelStore:
     return request.app.state.store
 
 
-def get_metrics(request: Request) -> ServingMetrics:
+async def get_metrics(request: Request) -> ServingMetrics:
     return request.app.state.metrics
 
 
-def get_batcher(request: Request) -> MicroBatcher:
+async def get_batcher(request: Request) -> MicroBatcher:
     return request.app.state.batcher
 
 

@@ -295,6 +295,27 @@ def test_settings_read_the_environment(monkeypatch) -> None:
     assert not math.isnan(settings.poll_interval_s)
 
 
+def test_single_predictions_never_use_the_threadpool(make_client, fake_source, monkeypatch) -> None:
+    """FastAPI runs sync dependencies in the threadpool on every request: a sync getter once cost ~1.5 ms of CPU per
+    predict request, and the sync key check halved throughput (issue 14, item 4). With an API key configured, a
+    single-row predict must not hop to a thread at all."""
+    import anyio.to_thread
+
+    client = make_client(source=fake_source, api_key="k")
+    hops: list[object] = []
+    real = anyio.to_thread.run_sync
+
+    async def counting(func, *args, **kwargs):
+        hops.append(func)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    for _ in range(3):
+        assert client.post("/predict", json=RECORD, headers={"X-API-Key": "k"}).status_code == 200
+    assert client.get("/model").status_code == 200
+    assert hops == []
+
+
 def test_metrics_bin_inputs_and_predictions_with_the_models_training_data(make_client) -> None:
     """Issue 9: the fallback's card carries its training profile; served inputs and predictions are binned with it,
     and a value inside the contract but beyond the training range is counted for its feature."""
