@@ -152,6 +152,12 @@ def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
     since = last[0].create_timestamp.timestamp() if last else None
     records = instance.fetch_materializations(AssetRecordsFilter(asset_key=RAW, after_timestamp=since),
                                               limit=10_000).records
+    # A file counts once the run that ingested it has finished: live_performance, in the same run, is written after
+    # raw_bodyfat, and a tick between the two retrained without its evidence (seen in the daemon loop test).
+    finished = {run_id: not run_id or (run is not None and run.is_finished)  # a runless report is complete
+                for run_id in {record.run_id for record in records}
+                for run in [instance.get_run_by_id(run_id) if run_id else None]}
+    records = [record for record in records if finished[record.run_id]]
     rows_by_partition: dict[str, int] = {}
     for record in records:  # newest first: a re-materialized partition counts once
         if record.partition_key not in rows_by_partition:
