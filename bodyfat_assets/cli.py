@@ -136,6 +136,7 @@ def serve_ui(settings: Settings) -> int:
                                "-h", "127.0.0.1", "-p", ui_port], env))
         started.append(_start([sys.executable, "-m", "serving"], env))
         print(f"\nDagster UI  http://127.0.0.1:{ui_port}")
+        print(f"Page        http://127.0.0.1:{api_port}/   (a form for people: measurements in, estimate out)")
         print(f"API         http://127.0.0.1:{api_port}/docs")
         print(f"Try:   curl -s -X POST http://127.0.0.1:{api_port}/predict -H 'Content-Type: application/json' "
               f"-d '{sample}'")

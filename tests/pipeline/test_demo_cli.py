@@ -47,6 +47,10 @@ def test_demo_reports_serves_and_stops_cleanly(tmp_path):
         log.seek(0)
         output = log.read()
         assert re.search(r"Champion\s+bodyfat v1 \(", output) and "Test metrics      RMSE" in output
+        assert f"Page        http://127.0.0.1:{api_port}/" in output
+        assert f"Dagster UI  http://127.0.0.1:{ui_port}" in output
+        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/", timeout=10) as page:
+            assert page.status == 200 and b"<form" in page.read()
         checks = len(check_names(build_definitions(Settings.from_env({"BODYFAT_HOME": str(tmp_path)}))))
         assert f"checks: {checks}/{checks} passed" in output
         ready = http_json(f"http://127.0.0.1:{api_port}/ready")
