@@ -78,8 +78,10 @@ def loop(tmp_path_factory):
            "BODYFAT_ENV": "embedded"}
     daemon = str(Path(sys.executable).parent / "dagster-daemon")
     log = home / "daemon.log"
-    with process_group([daemon, "run", "-m", "bodyfat_assets.definitions"], env, log) as proc, \
-            DagsterInstance.from_config(str(dagster_home)) as instance:
+    # The instance first: it creates the SQLite schema, which the daemon starting at the same moment raced to create
+    # ("table instance_info already exists", seen once in five runs on a loaded machine).
+    with DagsterInstance.from_config(str(dagster_home)) as instance, \
+            process_group([daemon, "run", "-m", "bodyfat_assets.definitions"], env, log) as proc:
         state = Loop(home)
         state.instance = instance
         try:
