@@ -51,15 +51,15 @@ class LoadedModel:
     metrics: Mapping[str, float] = field(default_factory=dict)
     # Set for pipelines that select columns by name (e.g. a ColumnTransformer): they need a DataFrame, not numpy.
     needs_frame: bool = False
-    # (weights, intercept) when the pipeline is scalers + a linear regressor, folded into one affine map.
-    linear: tuple[np.ndarray, float] | None = None
+    # The model as plain numpy arithmetic (`fold_model`), checked against scikit-learn at load time; None when the
+    # model contains a step `fold_model` does not know.
+    folded: Callable[[np.ndarray], np.ndarray] | None = None
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         """Predict rows whose columns are `self.features`, in that order."""
-        if self.linear is not None:
-            # sklearn's per-call input validation costs ~20x the arithmetic for one row; the folded map was checked
-            # against the sklearn pipeline at load time (see `fold_linear`).
-            return rows @ self.linear[0] + self.linear[1]
+        if self.folded is not None:
+            # sklearn's per-call input validation costs ~20x the arithmetic for one row, at every pipeline step.
+            return self.folded(rows)
         if self.needs_frame:
             import pandas as pd
 
@@ -71,31 +71,127 @@ class LoadedModel:
 
 LINEAR_REGRESSORS = frozenset({"LinearRegression", "Ridge", "RidgeCV", "Lasso", "LassoCV", "ElasticNet",
                                "ElasticNetCV", "LassoLars", "Lars", "BayesianRidge", "ARDRegression"})  # fmt: skip
+# Functions a FunctionTransformer may apply in a folded model: what core/features.py builds features from.
+FOLDABLE_FUNCTIONS = {np.log: "log", np.diff: "diff", np.clip: "clip"}
+Array = np.ndarray
+Step = Callable[[Array], Array]
 
 
-def fold_linear(estimator: Any, n_features: int) -> tuple[np.ndarray, float] | None:
-    """Fold `Pipeline([StandardScaler..., <linear regressor>])` into y = x @ w + b, or None if it is anything else.
+class NotFoldable(Exception):
+    """A step `fold_model` does not know: the model takes the ordinary scikit-learn path."""
 
-    A scaler maps x to (x - mean) / scale per column, so the whole pipeline is affine in x. Exact up to float
-    rounding; the caller verifies it against the pipeline before using it.
+
+def fold_model(estimator: Any) -> Step | None:
+    """The fitted model as numpy arithmetic, or None if it contains a step this does not know.
+
+    Known: Pipeline, StandardScaler, FunctionTransformer of FOLDABLE_FUNCTIONS, ColumnTransformer over column
+    positions, linear regressors (scaler + linear folds into one affine map), RBF SVR, and VotingRegressor over any of
+    these. Exact up to float rounding; the caller verifies it against the pipeline before using it.
     """
+    try:
+        return _fold(estimator)
+    except NotFoldable:
+        return None
+
+
+def _fold(step: Any) -> Step:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import VotingRegressor
     from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+    from sklearn.svm import SVR
+
+    kind = type(step)
+    if step is None or (isinstance(step, str) and step == "passthrough"):
+        return lambda x: x
+    if kind is Pipeline:
+        return _fold_chain([s for _, s in step.steps])
+    if kind is StandardScaler:
+        mean = step.mean_ if step.mean_ is not None else 0.0
+        scale = step.scale_ if step.scale_ is not None else 1.0
+        return lambda x: (x - mean) / scale
+    if kind is FunctionTransformer:
+        if step.func is None:
+            return lambda x: x
+        if step.func not in FOLDABLE_FUNCTIONS or step.validate:
+            raise NotFoldable(f"function {step.func!r}")
+        func, kwargs = step.func, dict(step.kw_args or {})
+        return lambda x: func(x, **kwargs)
+    if kind is ColumnTransformer:
+        return _fold_columns(step)
+    if _is_linear(step):
+        weights, intercept = np.asarray(step.coef_, dtype=np.float64), float(np.ravel(step.intercept_)[0])
+        return lambda x: x @ weights + intercept
+    if kind is SVR and step.kernel == "rbf":
+        support, gamma = np.asarray(step.support_vectors_, dtype=np.float64), float(step._gamma)
+        dual, intercept = np.asarray(step.dual_coef_[0], dtype=np.float64), float(step.intercept_[0])
+        support_norms = np.einsum("ij,ij->i", support, support)
+
+        def rbf_svr(x: Array) -> Array:
+            distances = np.einsum("ij,ij->i", x, x)[:, None] + support_norms - 2.0 * (x @ support.T)
+            return np.exp(-gamma * np.maximum(distances, 0.0)) @ dual + intercept
+
+        return rbf_svr
+    if kind is VotingRegressor:
+        members = [_fold(member) for member in step.estimators_]
+        weights = None if step.weights is None else np.asarray(step.weights, dtype=np.float64)
+        return lambda x: np.average(np.column_stack([m(x) for m in members]), axis=1, weights=weights)
+    raise NotFoldable(kind.__name__)
+
+
+def _fold_chain(steps: list[Any]) -> Step:
+    """A pipeline's steps in order; a StandardScaler directly before a linear regressor folds into it."""
     from sklearn.preprocessing import StandardScaler
 
-    steps = [step for _, step in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
-    *transforms, final = [step for step in steps if step not in (None, "passthrough")]
-    coef = getattr(final, "coef_", None)
-    if type(final).__name__ not in LINEAR_REGRESSORS or coef is None or np.ndim(coef) != 1 or len(coef) != n_features:
-        return None
-    scale, offset = np.ones(n_features), np.zeros(n_features)  # z = x * scale + offset, per column
-    for step in transforms:
-        if type(step) is not StandardScaler:
-            return None
-        step_scale = step.scale_ if step.scale_ is not None else np.ones(n_features)
-        step_mean = step.mean_ if step.mean_ is not None else np.zeros(n_features)
-        scale, offset = scale / step_scale, (offset - step_mean) / step_scale
-    weights = np.asarray(coef, dtype=np.float64)
-    return scale * weights, float(offset @ weights + float(np.ravel(final.intercept_)[0]))
+    steps = [s for s in steps if not (isinstance(s, str) and s == "passthrough") and s is not None]
+    folded: list[Step] = []
+    for i, step in enumerate(steps):
+        following = steps[i + 1] if i + 1 < len(steps) else None
+        if type(step) is StandardScaler and following is not None and _is_linear(following):
+            continue  # folded into the linear step below
+        if _is_linear(step) and i > 0 and type(steps[i - 1]) is StandardScaler:
+            folded.append(_scaled_linear(steps[i - 1], step))
+        else:
+            folded.append(_fold(step))
+    if len(folded) == 1:
+        return folded[0]
+
+    def chain(x: Array) -> Array:
+        for f in folded:
+            x = f(x)
+        return x
+
+    return chain
+
+
+def _is_linear(step: Any) -> bool:
+    return type(step).__name__ in LINEAR_REGRESSORS and np.ndim(getattr(step, "coef_", None)) == 1
+
+
+def _scaled_linear(scaler: Any, linear: Any) -> Step:
+    """(x − mean) / scale @ w + b as one affine map x @ w' + b'."""
+    n = len(linear.coef_)
+    scale = scaler.scale_ if scaler.scale_ is not None else np.ones(n)
+    mean = scaler.mean_ if scaler.mean_ is not None else np.zeros(n)
+    weights = np.asarray(linear.coef_, dtype=np.float64) / scale
+    intercept = float(np.ravel(linear.intercept_)[0]) - float(mean @ weights)
+    return lambda x: x @ weights + intercept
+
+
+def _fold_columns(transformer: Any) -> Step:
+    """A ColumnTransformer whose columns are positions: each part on its columns, side by side."""
+    if getattr(transformer, "sparse_output_", False):
+        raise NotFoldable("sparse ColumnTransformer output")
+    parts: list[tuple[Step, np.ndarray]] = []
+    for _, part, columns in transformer.transformers_:
+        if isinstance(part, str) and part == "drop":
+            continue
+        positions = np.asarray(columns)
+        if positions.dtype.kind not in "iu":  # names or a mask: the frame path handles those
+            raise NotFoldable(f"columns {columns!r}")
+        if positions.size:
+            parts.append((_fold(part), positions))
+    return lambda x: np.hstack([f(x[:, cols]) for f, cols in parts])
 
 
 def _probe_rows(features: tuple[str, ...], n: int = 64) -> np.ndarray:
@@ -142,11 +238,16 @@ def from_card(
         log.warning("model %s needs DataFrame input (slower): %r", identity.get("version"), exc)
         model, prediction = framed, reference
     if fold and not model.needs_frame:
-        folded = fold_linear(estimator, len(features))
-        probe = _probe_rows(features)
+        folded = fold_model(estimator)
         if folded is not None:
-            candidate = replace(model, linear=folded)
-            if np.allclose(candidate.predict(probe), model.predict(probe), rtol=1e-9, atol=1e-9):
+            probe = _probe_rows(features)
+            candidate = replace(model, folded=folded)
+            try:
+                agrees = np.allclose(candidate.predict(probe), model.predict(probe), rtol=1e-9, atol=1e-9)
+            except Exception:  # a fold that cannot evaluate the probe is simply not used
+                log.warning("folded model %s failed on probe rows; serving scikit-learn", identity.get("version"))
+                agrees = False
+            if agrees:
                 model = candidate
     if prediction.shape != (1,) or not np.isfinite(prediction).all():
         raise ModelError(f"smoke prediction returned {prediction!r}")
