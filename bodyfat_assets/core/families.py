@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 
-from bodyfat_assets.core.features import NAVY_HEIGHT, log_features
+from bodyfat_assets.core.features import log_features, navy_term_positions
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,9 @@ def _on_logs(features: Sequence[str], model: Any) -> Pipeline:
 
 
 def _navy_ols(features: Sequence[str]) -> Pipeline:
-    """Ordinary least squares on the US-Navy terms, picked from the log features: log(Abdomen − Neck) is their
-    last column, log Height sits at Height's position. No hyperparameter: the fixed anchor of the search."""
-    navy_terms = [len(features), list(features).index(NAVY_HEIGHT)]
-    pick = ColumnTransformer([("navy_terms", "passthrough", navy_terms)])
+    """Ordinary least squares on the two US-Navy terms, picked from the log features. No hyperparameter: the fixed
+    anchor of the search."""
+    pick = ColumnTransformer([("navy_terms", "passthrough", navy_term_positions(features))])
     return Pipeline([("pick", pick), ("model", LinearRegression())])
 
 
