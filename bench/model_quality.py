@@ -1,76 +1,143 @@
-"""Repeated k-fold CV RMSE per model family on the cleaned data without Density, against the ridge anchor.
+"""Nested repeated cross-validation of each model family and of the whole tuning process, with interval coverage.
 
-    python bench/model_quality.py [--trials 50] [--repeats 5]
+    python bench/model_quality.py [--repeats 2] [--seeds 0 1] [--family-trials 30] [--process-trials 50]
 
-Tunes once (the same study `tuned_model` runs, on the training split), then scores every family's best
-configuration with repeated 10-fold CV on *all* cleaned rows, plus the anchor from data/README.md: a plain ridge on
-the raw file, bad rows included.
+Outer loop: 10-fold CV repeated `--repeats` times on all cleaned rows (no Density), once per fold seed. Inside each
+outer training fold, and only there, every candidate is tuned exactly as `tuned_model` tunes (Optuna, 5-fold CV,
+the same seed), refitted, and its CV+ 90 % half-width computed; then it scores the outer held-out rows, which no
+tuning decision has seen. Candidates:
+  * each default family alone (`--family-trials` trials);
+  * the default process: search the default families, pick the best, refit (`--process-trials`, as `make demo`);
+  * the previous default process: the six raw-feature families of before issue 10, same budget;
+  * an untuned anchor: ordinary least squares on the raw predictors.
+Reported per fold seed: mean of the outer-fold RMSEs; the paired difference to the previous default on the same
+outer folds (mean, sd over folds, folds won); interval coverage pooled over every outer held-out row, overall and by
+BMI group (703 · lb / in²).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
+import numpy as np
 import optuna
 import pandas as pd
 from bodyfat_contract import FEATURE_NAMES, TARGET
+from sklearn.base import RegressorMixin
 from sklearn.linear_model import LinearRegression
-from sklearn.model_selection import RepeatedKFold, cross_val_score
-from sklearn.pipeline import Pipeline
+from sklearn.metrics import root_mean_squared_error
+from sklearn.model_selection import RepeatedKFold
 
 from bodyfat_assets.core.cleaning import clean
-from bodyfat_assets.core.evaluation import conformal_half_width, cross_validated_residuals, interval_coverage
-from bodyfat_assets.core.families import build_pipeline
-from bodyfat_assets.core.splits import stratified_split, train_test_frames
+from bodyfat_assets.core.evaluation import BMI_GROUPS, bmi_groups, cv_plus_half_width
+from bodyfat_assets.core.families import DEFAULT_FAMILIES
 from bodyfat_assets.core.tuning import TuningConfig, tune
 from bodyfat_assets.settings import SEED_DATASET
 
+PREVIOUS_DEFAULT = ("ridge", "elasticnet", "svr", "knn", "random_forest", "hist_gradient_boosting")
+PROCESS, PREVIOUS = "default process (search, pick, refit)", "previous default process"
+OUTER_FOLDS, INNER_FOLDS = 10, 5
 
-def repeated_cv_rmse(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, repeats: int) -> tuple[float, float]:
-    scores = -cross_val_score(pipeline, X, y, cv=RepeatedKFold(n_splits=10, n_repeats=repeats, random_state=0),
-                              scoring="neg_root_mean_squared_error")
-    return float(scores.mean()), float(scores.std())
+
+@dataclass
+class Candidate:
+    label: str
+    fit: Callable[[pd.DataFrame, pd.Series], RegressorMixin]
+    """Tune (inside the given rows only) and refit; returns a fitted model."""
+
+
+def tuned(families: tuple[str, ...], trials: int) -> Callable[[pd.DataFrame, pd.Series], RegressorMixin]:
+    def fit(X: pd.DataFrame, y: pd.Series) -> RegressorMixin:
+        config = TuningConfig(n_trials=trials, families=families, cv_folds=INNER_FOLDS, study_name="nested")
+        return tune(X, y, config).model
+
+    return fit
+
+
+def candidates(args: argparse.Namespace) -> list[Candidate]:
+    return [
+        *(Candidate(family, tuned((family,), args.family_trials)) for family in DEFAULT_FAMILIES),
+        Candidate(PROCESS, tuned(DEFAULT_FAMILIES, args.process_trials)),
+        Candidate(PREVIOUS, tuned(PREVIOUS_DEFAULT, args.process_trials)),
+        Candidate("anchor: OLS on raw predictors (untuned)", lambda X, y: LinearRegression().fit(X, y)),
+    ]
+
+
+def run_seed(seed: int, X: pd.DataFrame, y: pd.Series, groups: np.ndarray, args: argparse.Namespace) -> pd.DataFrame:
+    """One row per (candidate, outer fold): its RMSE; and per held-out row whether the interval covered it."""
+    rows, started = [], time.monotonic()
+    splits = list(RepeatedKFold(n_splits=args.outer_folds, n_repeats=args.repeats, random_state=seed).split(X))
+    for fold, (fit_idx, held_idx) in enumerate(splits):
+        X_fit, y_fit, X_held, y_held = X.iloc[fit_idx], y.iloc[fit_idx], X.iloc[held_idx], y.iloc[held_idx]
+        for candidate in candidates(args):
+            model = candidate.fit(X_fit, y_fit)
+            predicted = model.predict(X_held)
+            half_width = cv_plus_half_width(model, X_fit, y_fit, INNER_FOLDS, TuningConfig().seed)
+            inside = np.abs(y_held.to_numpy() - predicted) <= half_width
+            rows.append({"seed": seed, "fold": fold, "candidate": candidate.label,
+                         "rmse": root_mean_squared_error(y_held, predicted), "half_width": half_width,
+                         "inside": inside, "groups": groups[held_idx]})
+        process = {r["candidate"]: r["rmse"] for r in rows if r["fold"] == fold}
+        print(f"  seed {seed} outer fold {fold + 1}/{len(splits)}: {PROCESS} {process[PROCESS]:.3f}, previous "
+              f"{process[PREVIOUS]:.3f}, ensemble {process.get('ensemble', float('nan')):.3f}; "
+              f"{time.monotonic() - started:.0f} s", flush=True)
+    return pd.DataFrame(rows)
+
+
+def summary(results: pd.DataFrame) -> pd.DataFrame:
+    lines = []
+    for (seed, label), part in results.groupby(["seed", "candidate"], sort=False):
+        previous = results[(results.seed == seed) & (results.candidate == PREVIOUS)].set_index("fold")["rmse"]
+        diff = part.set_index("fold")["rmse"] - previous
+        inside, groups = np.concatenate(part["inside"].to_list()), np.concatenate(part["groups"].to_list())
+        line = {"seed": seed, "candidate": label, "rmse": part["rmse"].mean(), "rmse_sd": part["rmse"].std(),
+                "diff_vs_previous": diff.mean(), "diff_sd": diff.std(), "folds_won": int((diff < 0).sum()),
+                "folds": len(diff), "half_width": part["half_width"].mean(), "coverage": inside.mean()}
+        for group, _, _ in BMI_GROUPS:
+            line[f"coverage_bmi{group}"] = inside[groups == group].mean()
+            line[f"rows_bmi{group}"] = int((groups == group).sum())
+        lines.append(line)
+    return pd.DataFrame(lines)
+
+
+def markdown(table: pd.DataFrame) -> str:
+    group_heads = " | ".join(f"BMI {g}" for g, _, _ in BMI_GROUPS)
+    out = [f"| fold seed | candidate | nested RMSE (± sd over folds) | paired Δ vs previous (± sd), folds won | "
+           f"90 % half-width | coverage | {group_heads} |",
+           "|---|---|---:|---:|---:|---:|" + "---:|" * len(BMI_GROUPS)]
+    for r in table.to_dict("records"):
+        diff = ("—" if r["candidate"] == PREVIOUS else
+                f"{r['diff_vs_previous']:+.3f} (± {r['diff_sd']:.3f}), {r['folds_won']}/{r['folds']}")
+        groups = " | ".join(f"{r[f'coverage_bmi{g}']:.3f}" for g, _, _ in BMI_GROUPS)
+        out.append(f"| {r['seed']} | {r['candidate']} | {r['rmse']:.3f} (± {r['rmse_sd']:.2f}) | {diff} | "
+                   f"±{r['half_width']:.2f} | {r['coverage']:.3f} | {groups} |")
+    return "\n".join(out)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--trials", type=int, default=50)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=2, help="repeats of the outer 10-fold CV per fold seed")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="outer fold seeds")
+    parser.add_argument("--family-trials", type=int, default=30, help="Optuna trials for one family alone")
+    parser.add_argument("--outer-folds", type=int, default=OUTER_FOLDS, help="only to smoke-test the script")
+    parser.add_argument("--process-trials", type=int, default=TuningConfig().n_trials,
+                        help="Optuna trials for a whole default process (as `make demo`)")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    raw = pd.read_csv(SEED_DATASET)
-    cleaned = clean(raw).cleaned
-    features = list(FEATURE_NAMES)
-    train, test = train_test_frames(stratified_split(cleaned))
-
+    cleaned = clean(pd.read_csv(SEED_DATASET)).cleaned.reset_index(drop=True)
+    X, y = cleaned[list(FEATURE_NAMES)], cleaned[TARGET.name]
+    groups = bmi_groups(cleaned["Weight"], cleaned["Height"])
+    counts = ", ".join(f"BMI {g}: {(groups == g).sum()}" for g, _, _ in BMI_GROUPS)
+    print(f"{len(cleaned)} cleaned rows ({counts}); outer {args.outer_folds}-fold × {args.repeats} repeats, seeds "
+          f"{args.seeds}; inner {INNER_FOLDS}-fold Optuna: {args.family_trials} trials per family, "
+          f"{args.process_trials} per process", flush=True)
     started = time.monotonic()
-    result = tune(train[features], train[TARGET.name], TuningConfig(n_trials=args.trials))
-    print(f"tuning: {args.trials} trials in {time.monotonic() - started:.1f} s; best family {result.best_family} "
-          f"(CV RMSE on train {result.best_cv_rmse:.3f})")
-
-    rows = []
-    anchor = Pipeline([("model", LinearRegression())])
-    rows.append(("anchor: linear, raw file (252 rows)", *repeated_cv_rmse(anchor, raw[features], raw[TARGET.name],
-                                                                          args.repeats)))
-    rows.append(("linear, cleaned", *repeated_cv_rmse(anchor, cleaned[features], cleaned[TARGET.name], args.repeats)))
-    for trial_family in sorted(result.best_by_family):
-        best = min((t for t in result.study.trials if t.value is not None and t.params["family"] == trial_family),
-                   key=lambda t: t.value)
-        pipe = build_pipeline(trial_family, best.user_attrs["params"])
-        label = f"{trial_family} (tuned){' ← chosen' if trial_family == result.best_family else ''}"
-        rows.append((label, *repeated_cv_rmse(pipe, cleaned[features], cleaned[TARGET.name], args.repeats)))
-
-    print(f"\nRepeated 10-fold CV RMSE ({args.repeats} repeats), body fat percentage points, no Density:")
-    print(f"{'model':45s} {'RMSE':>7s} {'± sd':>7s}")
-    for label, mean, sd in rows:
-        print(f"{label:45s} {mean:7.3f} {sd:7.3f}")
-
-    predicted = result.model.predict(test[features])
-    half = conformal_half_width(cross_validated_residuals(result.model, train[features], train[TARGET.name]))
-    coverage = interval_coverage(test[TARGET.name], predicted, half)
-    print(f"\n90% split-conformal interval: ±{half:.2f}; empirical coverage on the test split "
-          f"{coverage:.1%} ({len(test)} rows)")
+    results = pd.concat([run_seed(seed, X, y, groups, args) for seed in args.seeds], ignore_index=True)
+    print(f"\n{time.monotonic() - started:.0f} s\n")
+    print(markdown(summary(results)))
 
 
 if __name__ == "__main__":

@@ -225,7 +225,7 @@ def bench_family(family: str, args: argparse.Namespace, workdir: Path) -> dict[s
         results["ours_under_batches"]["batches_done"] = len(batches)
     with server("ours_key", model_uri, env, workdir) as url:
         results["ours_key"] = wrk(url + "/predict", bodies["ours_one"], *wrk_args, headers={"X-API-Key": API_KEY})
-    if family == "ridge":  # the same API calling the sklearn pipeline instead of the folded affine map
+    if family in ("ridge", "ensemble"):  # the same API calling the sklearn pipeline instead of the folded model
         with server("ours_sklearn", model_uri, env, workdir) as url:
             results["ours_sklearn"] = wrk(url + "/predict", bodies["ours_one"], *wrk_args)
             results["ours_sklearn"]["batch_ms"], _ = time_post(
@@ -276,7 +276,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds of wrk load per server (bounded)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--batch-runs", type=int, default=5)
-    parser.add_argument("--families", nargs="+", default=["ridge", "hgb"], choices=["ridge", "hgb"])
+    parser.add_argument("--families", nargs="+", default=["ridge", "hgb"], choices=["ridge", "hgb", "ensemble"])
     parser.add_argument("--json", type=Path, help="also write raw results here")
     args = parser.parse_args()
     if shutil.which("wrk") is None:

@@ -57,7 +57,7 @@ class TuningSettings(Group):
     cv_folds: int = knob(5, "BODYFAT_CV_FOLDS", "k in k-fold CV", ge=2)
     seed: int = knob(42, "BODYFAT_SEED", "seed of the CV folds, the models and the TPE sampler")
     families: tuple[str, ...] = knob((), "BODYFAT_FAMILIES",
-                                     "comma-separated subset of model families (empty: all of `core/families.py`)")
+                                     "comma-separated model families (empty: DEFAULT_FAMILIES in `core/families.py`)")
 
     @field_validator("timeout_s")
     @classmethod

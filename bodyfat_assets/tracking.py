@@ -26,6 +26,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sklearn.pipeline import Pipeline
 
+from bodyfat_assets.core.evaluation import coverage_metrics
 from bodyfat_assets.core.promotion import ChampionDecision, GateFinding, blocked_decision, decide_champion
 from bodyfat_assets.core.training import TrainedChallenger
 
@@ -150,6 +151,7 @@ class Tracker:
                            **{f"best_{k}": v for k, v in result.best_params.items()}})
         mlflow.log_metrics({"cv_rmse": result.best_cv_rmse, **metrics,
                             "interval_half_width_90": trained.half_width, "test_interval_coverage_90": trained.coverage,
+                            **coverage_metrics(trained.coverage_by_bmi),
                             **{f"best_cv_rmse_{f}": v for f, v in result.best_by_family.items()}})
         self.log_figures(run_id, trained.figures)
         card = model_card(features=trained.features, family=result.best_family, params=result.best_params,

@@ -24,9 +24,11 @@ class TrainedChallenger:
     metrics: evaluation.Metrics
     """On the test split, which tuning never saw."""
     half_width: float
-    """Half-width of the 90 % prediction interval (split-conformal on cross-validated training residuals)."""
+    """Half-width of the 90 % prediction interval (CV+ on the training split, `evaluation.cv_plus_half_width`)."""
     coverage: float
     """Share of test rows inside the interval."""
+    coverage_by_bmi: pd.DataFrame
+    """Test-split coverage per BMI group and overall (`evaluation.coverage_by_group`)."""
     figures: dict[str, bytes]
     """PNG plots by name: predicted vs actual, residuals, study history."""
     training_example: pd.DataFrame
@@ -56,14 +58,15 @@ def train_challenger(splits: pd.DataFrame, features: Sequence[str], config: Tuni
     result = tune(X, y, config, callbacks=callbacks)
     actual = test[TARGET.name].to_numpy()
     predicted = result.model.predict(test[features])
-    half_width = evaluation.conformal_half_width(
-        evaluation.cross_validated_residuals(result.model, X, y, config.cv_folds, config.seed))
+    half_width = evaluation.cv_plus_half_width(result.model, X, y, config.cv_folds, config.seed)
+    groups = evaluation.bmi_groups(test["Weight"], test["Height"])
     return TrainedChallenger(
         tuning=result,
         features=features,
         metrics=evaluation.regression_metrics(actual, predicted),
         half_width=half_width,
         coverage=evaluation.interval_coverage(actual, predicted, half_width),
+        coverage_by_bmi=evaluation.coverage_by_group(actual, predicted, half_width, groups),
         figures={
             "predicted_vs_actual": evaluation.predicted_vs_actual_png(actual, predicted, half_width),
             "residuals": evaluation.residuals_png(actual, predicted),

@@ -23,7 +23,7 @@ from sklearn.metrics import root_mean_squared_error
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 
-from bodyfat_assets.core.families import FAMILIES, build_pipeline
+from bodyfat_assets.core.families import FAMILIES, build_pipeline, resolve_families
 
 TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class TuningConfig:
     cv_folds: int = 5
     seed: int = 42
     families: Sequence[str] = ()
-    """Model families to search; empty means every family in `core/families.py`."""
+    """Model families to search; empty means `DEFAULT_FAMILIES` in `core/families.py`."""
     study_name: str | None = None
     storage: str | None = None
     sampler_seed: int | None = None
@@ -75,9 +75,9 @@ def search_space_digest(families: Sequence[str], features: Sequence[str], cv_fol
 def default_study_name(X: pd.DataFrame, y: pd.Series, config: TuningConfig) -> str:
     """`bodyfat-<data fingerprint>-<search space digest>`. A persistent study keeps the `family` choices it was
     created with (Optuna refuses others) and its scores are comparable only on the same folds, so every change to
-    the data, the families (also when "all" gains one), the features or the folds gets its own study. Runs and
+    the data, the families (also when the default list changes), the features or the folds gets its own study. Runs and
     tuning workers with the same inputs compute the same name and share the study."""
-    families = tuple(config.families) or tuple(FAMILIES)
+    families = resolve_families(config.families)
     digest = search_space_digest(families, list(X.columns), config.cv_folds, config.seed)
     return f"bodyfat-{data_fingerprint(X, y)}-{digest}"
 
@@ -116,10 +116,8 @@ def create_study(config: TuningConfig, name: str) -> optuna.Study:
 
 def tune(X: pd.DataFrame, y: pd.Series, config: TuningConfig,
          callbacks: Sequence[TrialCallback] = ()) -> TuningResult:
-    families = tuple(config.families) or tuple(FAMILIES)
-    unknown = set(families) - set(FAMILIES)
-    if unknown:
-        raise ValueError(f"unknown model families {sorted(unknown)}; known: {sorted(FAMILIES)}")
+    families = resolve_families(config.families)
+    features = list(X.columns)
     started = time.monotonic()
     name = config.study_name or default_study_name(X, y, config)
     study = create_study(config, name)
@@ -132,7 +130,8 @@ def tune(X: pd.DataFrame, y: pd.Series, config: TuningConfig,
         family = trial.suggest_categorical("family", family_choices(families))
         params = FAMILIES[family].suggest(trial)
         trial.set_user_attr("params", params)  # bare names, ready for build_pipeline
-        return cv_rmse(build_pipeline(family, params, config.seed), X, y, config.cv_folds, config.seed, trial)
+        pipeline = build_pipeline(family, params, config.seed, features)
+        return cv_rmse(pipeline, X, y, config.cv_folds, config.seed, trial)
 
     study.optimize(objective, n_trials=config.n_trials, timeout=config.timeout_s, callbacks=list(callbacks),
                    gc_after_trial=False)
@@ -146,7 +145,7 @@ def tune(X: pd.DataFrame, y: pd.Series, config: TuningConfig,
     for t in completed:
         f = t.params["family"]
         best_by_family[f] = min(best_by_family.get(f, np.inf), t.value)
-    model = build_pipeline(family, params, config.seed).fit(X, y)
+    model = build_pipeline(family, params, config.seed, features).fit(X, y)
     return TuningResult(study=study, best_family=family, best_params=params, best_cv_rmse=float(best.value),
                         model=model, trials_this_run=len(ran), best_by_family=best_by_family,
                         seconds=time.monotonic() - started)

@@ -70,7 +70,7 @@ async def predict(request: Request, model: CurrentModel, batcher: BatcherDep, se
     raw = await read_body(request, RECORD_MAX_BYTES, settings.body_timeout_s)
     record: Record = validated(lambda: RECORD_ADAPTER.validate_json(raw), raw)
     row = np.array([[record[name] for name in model.features]], dtype=np.float64)
-    if model.linear is not None:
+    if model.folded is not None:
         value = float(model.predict(row)[0])  # microseconds: batching would only add overhead
     else:
         value = await batcher.predict_one(model, row)

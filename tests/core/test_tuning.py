@@ -1,12 +1,13 @@
 from dataclasses import replace
 
+import numpy as np
 import optuna
 import pytest
 from bodyfat_contract import DENSITY, TARGET, model_features
 from sklearn.pipeline import Pipeline
 
 from bodyfat_assets.core.cleaning import clean
-from bodyfat_assets.core.families import FAMILIES, build_pipeline
+from bodyfat_assets.core.families import DEFAULT_FAMILIES, FAMILIES, build_pipeline, resolve_families
 from bodyfat_assets.core.splits import stratified_split, train_test_frames
 from bodyfat_assets.core.tuning import TuningConfig, cv_rmse, default_study_name, tune
 
@@ -29,6 +30,32 @@ def test_at_least_five_families_each_a_pipeline():
 def test_scaling_lives_inside_the_pipeline():
     pipe = build_pipeline("svr", {"C": 1.0, "epsilon": 0.1, "gamma": 0.1})
     assert pipe.steps[0][0] == "scale", "scaling must be fitted on training folds only"
+
+
+def test_default_search_is_the_log_families_and_their_ensemble():
+    assert resolve_families(()) == DEFAULT_FAMILIES
+    assert set(DEFAULT_FAMILIES) <= set(FAMILIES)
+    assert {"knn", "random_forest", "hist_gradient_boosting"}.isdisjoint(DEFAULT_FAMILIES), "selectable, not default"
+    assert resolve_families(["knn"]) == ("knn",)
+
+
+def test_ensemble_is_the_equal_average_of_its_members(train):
+    X, y = train
+    params = {"lasso_alpha": 0.01, "svr_C": 10.0, "svr_epsilon": 0.5, "svr_gamma": 0.01}
+    ensemble = build_pipeline("ensemble", params, features=X.columns).fit(X, y)
+    members = [build_pipeline("navy_ols", {}, features=X.columns),
+               build_pipeline("log_lasso", {"alpha": 0.01}, features=X.columns),
+               build_pipeline("log_svr", {"C": 10.0, "epsilon": 0.5, "gamma": 0.01}, features=X.columns)]
+    average = np.mean([m.fit(X, y).predict(X.head(7)) for m in members], axis=0)
+    assert ensemble.predict(X.head(7)) == pytest.approx(average, rel=1e-9)
+
+
+def test_navy_ols_uses_only_the_two_navy_terms(train):
+    X, y = train
+    model = build_pipeline("navy_ols", {}, features=X.columns).fit(X, y)
+    assert model[-1][-1].coef_.shape == (2,)
+    shuffled = X.assign(Age=X["Age"].sample(frac=1, random_state=0).to_numpy(), Chest=X["Chest"] * 1.3)
+    assert model.predict(shuffled) == pytest.approx(model.predict(X)), "no column besides Abdomen, Neck, Height"
 
 
 def test_unknown_family_is_refused(train):

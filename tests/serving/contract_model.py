@@ -26,6 +26,9 @@ HGB_TRUSTED_TYPES = [
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 ]
 
+# A representative configuration (ensemble trials on the seed data pick lasso alpha 1e-3..1e-2, SVR C 1..100).
+ENSEMBLE_PARAMS = {"lasso_alpha": 0.01, "svr_C": 10.0, "svr_epsilon": 0.5, "svr_gamma": 0.01}
+
 
 def training_frame() -> pd.DataFrame:
     frame = pd.read_csv(DATA)
@@ -52,6 +55,13 @@ def log_contract_model(
     if family == "hgb":
         pipeline = Pipeline([("model", HistGradientBoostingRegressor(max_iter=100, random_state=0))]).fit(x, y)
         trusted = HGB_TRUSTED_TYPES
+    elif family == "ensemble":  # the pipeline's log-feature ensemble (the bench/test environment has bodyfat_assets)
+        import skops.io
+
+        from bodyfat_assets.core.families import build_pipeline
+
+        pipeline = build_pipeline("ensemble", ENSEMBLE_PARAMS, features=features).fit(x, y)
+        trusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
     else:
         pipeline = Pipeline([("scale", StandardScaler()), ("ridge", Ridge(alpha=alpha))]).fit(x, y)
         trusted = None

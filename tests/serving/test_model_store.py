@@ -107,7 +107,7 @@ def test_plain_pipeline_uses_the_numpy_path() -> None:
 def test_scaler_ridge_pipeline_is_folded_into_an_equivalent_affine_map() -> None:
     folded = load_fallback(FALLBACK_DIR)
     plain = load_fallback(FALLBACK_DIR, fold=False)
-    assert folded.linear is not None and plain.linear is None
+    assert folded.folded is not None and plain.folded is None
     rows = np.vstack([ROW, ROW * 1.1])
     expected = plain.estimator.predict(pd.DataFrame(rows, columns=model_features()))
     assert folded.predict(rows) == pytest.approx(expected, rel=1e-12)
@@ -123,8 +123,46 @@ def test_non_linear_pipeline_is_not_folded() -> None:
     pipeline.fit(frame[model_features()], frame["BodyFat"])
     card = {"features": model_features(), "interval_half_width_90": 5.0}
     model = from_card(pipeline, card, name="m", version="1", source="registry")
-    assert model.linear is None and not model.needs_frame
+    assert model.folded is None and not model.needs_frame
     assert model.predict(ROW) == pytest.approx(pipeline.predict(pd.DataFrame(ROW, columns=model_features())))
+
+
+def test_log_feature_ensemble_is_folded_and_agrees_with_scikit_learn() -> None:
+    from bodyfat_assets.core.families import build_pipeline
+
+    frame = training_frame()
+    params = {"lasso_alpha": 0.01, "svr_C": 10.0, "svr_epsilon": 0.5, "svr_gamma": 0.01}
+    pipeline = build_pipeline("ensemble", params).fit(frame[model_features()], frame["BodyFat"])
+    card = {"features": model_features(), "interval_half_width_90": 5.0}
+    folded = from_card(pipeline, card, name="m", version="1", source="registry")
+    plain = from_card(pipeline, card, fold=False, name="m", version="1", source="registry")
+    assert folded.folded is not None and plain.folded is None
+    rows = frame[model_features()].to_numpy()
+    expected = pipeline.predict(frame[model_features()])
+    assert folded.predict(rows) == pytest.approx(expected, rel=1e-9)
+    assert folded.predict(rows[:1]) == pytest.approx(expected[:1], rel=1e-9), "the single-row path"
+
+
+def test_a_fold_that_disagrees_with_scikit_learn_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    import serving.model_store as store_module
+
+    frame = training_frame()
+    pipeline = Pipeline([("ridge", Ridge())]).fit(frame[model_features()], frame["BodyFat"])
+    monkeypatch.setattr(store_module, "fold_model", lambda estimator: lambda rows: rows[:, 0] * 0.0)
+    model = from_card(pipeline, {"features": model_features(), "interval_half_width_90": 5.0}, name="m",
+                      version="1", source="registry")
+    assert model.folded is None
+    assert model.predict(ROW) == pytest.approx(pipeline.predict(pd.DataFrame(ROW, columns=model_features())))
+
+
+def test_unknown_steps_are_not_folded() -> None:
+    from sklearn.preprocessing import FunctionTransformer
+
+    from serving.model_store import fold_model
+
+    frame = training_frame()
+    pipeline = Pipeline([("sqrt", FunctionTransformer(np.sqrt)), ("ridge", Ridge())])
+    assert fold_model(pipeline.fit(frame[model_features()], frame["BodyFat"])) is None
 
 
 def test_a_refused_champion_is_not_downloaded_on_every_poll() -> None:

@@ -62,6 +62,7 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
         **metrics.as_dict(),
         "interval_half_width_90": trained.half_width,
         "test_interval_coverage_90": trained.coverage,
+        "test_interval_coverage_90_by_bmi": table(trained.coverage_by_bmi),
         "best_cv_rmse_by_family": table(trained.best_by_family()),
         "trials": f"{result.trials_this_run} this run, {len(result.study.trials)} in study {result.study.study_name}",
         "tuning_seconds": round(result.seconds, 1),
