@@ -1,0 +1,61 @@
+"""Interleaved A/B of this project's API with two champions: single-row throughput under the same load.
+
+    python bench/serving_ab.py [--rounds 8] [--duration 5] [--families ridge ensemble]
+
+On a machine shared with other jobs, `bench/serving.py`'s one-server-after-another runs drift with the load (the
+same ridge server measured 175 and 304 req/s ten minutes apart). Here both servers run at once and wrk alternates
+between them (A B, B A, …), so both see the same load; the medians and their ratio are printed.
+"""
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bodyfat_contract import model_features  # noqa: E402
+
+from bench.serving import register, server, wrk  # noqa: E402
+from tests.serving.contract_model import training_frame  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--duration", type=int, default=5, help="seconds of wrk load per run (bounded)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--families", nargs=2, default=["ridge", "ensemble"], choices=["ridge", "hgb", "ensemble"])
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not found: apt-get install -y wrk")
+    body = json.dumps({k: float(v) for k, v in training_frame()[model_features()].iloc[0].items()})
+    with tempfile.TemporaryDirectory(prefix="bench-serving-ab-") as tmp, ExitStack() as stack:
+        urls = {}
+        for family in args.families:
+            workdir = Path(tmp) / family
+            workdir.mkdir()
+            model_uri, env = register(family, workdir)
+            urls[family] = stack.enter_context(server("ours", model_uri, env, workdir))
+        runs: dict[str, list[dict]] = {family: [] for family in args.families}
+        for round_ in range(args.rounds):
+            for family in args.families if round_ % 2 == 0 else args.families[::-1]:
+                result = wrk(urls[family] + "/predict", body, args.duration, args.connections, Path(tmp))
+                runs[family].append(result)
+                print(f"round {round_ + 1}/{args.rounds} {family}: {result['rps']:.0f} req/s, "
+                      f"p99 {result['p99']:.1f} ms, errors {result['errors'] + result['non2xx']}", flush=True)
+    medians = {family: statistics.median(r["rps"] for r in results) for family, results in runs.items()}
+    for family, results in runs.items():
+        print(f"{family}: median {medians[family]:.0f} req/s (runs {[round(r['rps']) for r in results]}), "
+              f"median p99 {statistics.median(r['p99'] for r in results):.1f} ms")
+    first, second = args.families
+    print(f"ratio {second}/{first}: {medians[second] / medians[first]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
