@@ -12,7 +12,7 @@ from dagster import AssetKey, build_input_context, build_output_context
 
 from bodyfat_assets.io_manager import LakeIOManager
 from bodyfat_assets.lake import S3Store, frame_to_parquet, store_from_url
-from tests.integration.conftest import s3_client
+from tests.support.production import s3_client
 
 pytestmark = pytest.mark.integration
 

@@ -27,9 +27,9 @@ from bodyfat_assets import definitions
 from bodyfat_assets.defs import jobs
 from bodyfat_assets.lake import parquet_to_frame
 from bodyfat_assets.settings import Settings
-from tests.integration.conftest import ProductionStack
 from tests.integration.production_job import production_ingest, production_job
 from tests.support.definitions import check_names, materializable_asset_names
+from tests.support.production import ProductionStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 

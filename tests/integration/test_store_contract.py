@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from bodyfat_assets.lake import ObjectStore, store_from_url
-from tests.integration.conftest import s3_client
+from tests.support.production import s3_client
 
 
 @pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.integration)])

@@ -188,3 +188,34 @@ def test_a_degraded_labeled_file_triggers_a_retrain_on_evidence(loop):
     run = evidence_run()
     assert run.tags["bodyfat/retrain_reason"].startswith("evidence: live RMSE")
     assert "degraded" in run.tags["bodyfat/retrain_evidence"]
+
+
+def drift_check_of(loop, key: str):
+    """The scoring_file_drift evaluation recorded by the run that scored partition `key`."""
+    for run in loop.instance.get_runs(RunsFilter(tags={"dagster/partition": key})):
+        for event in loop.instance.all_logs(run.run_id):
+            if event.dagster_event and event.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION":
+                evaluation = event.dagster_event.event_specific_data
+                if evaluation.check_name == "scoring_file_drift":
+                    return evaluation
+    return None
+
+
+def test_a_shifted_scoring_file_warns_and_an_unshifted_one_passes(loop):
+    """Issue 9, through the daemon: drift of a scoring file is a WARN check on its partition, never a failure."""
+    rows = parquet_to_frame(loop.lake.read_bytes("cleaned_bodyfat.parquet"))[list(FEATURE_NAMES)]
+    plain = rows.sample(60, random_state=21) + 0.01
+    shifted = rows.sample(60, random_state=22).assign(Abdomen=lambda f: f["Abdomen"] + 15,
+                                                      Weight=lambda f: f["Weight"] + 40)
+    keys = {}
+    for name, frame in (("plain.csv", plain), ("shifted.csv", shifted)):
+        data = frame.to_csv(index=False).encode()
+        loop.landing.write_bytes(f"score/{name}", data)
+        keys[name] = partition_key_for(name, content_hash(data))
+    loop.wait(lambda: all(drift_check_of(loop, key) for key in keys.values()), STEP_TIMEOUT_S,
+              "drift checks on both scoring files")
+    plain_check, shifted_check = (drift_check_of(loop, keys[name]) for name in ("plain.csv", "shifted.csv"))
+    assert plain_check.passed
+    assert not shifted_check.passed and shifted_check.severity.value == "WARN"
+    assert {"Abdomen", "Weight"} <= set(shifted_check.description.removeprefix("drifted: ").split(", "))
+    assert loop.lake.exists(f"predictions/{keys['shifted.csv']}.parquet"), "drift never blocks scoring"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,42 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serving.app import create_app
-from serving.model_store import LoadedModel, from_card, load_fallback
-from serving.settings import FALLBACK_DIR, ServingSettings
-
-
-class FakeSource:
-    """A registry in memory: `champion` is the aliased version, `models` what each version loads to."""
-
-    def __init__(self, models: dict[str, LoadedModel] | None = None, champion: str | None = None) -> None:
-        self.models = models or {}
-        self.champion = champion
-        self.down = False
-        self.loads: list[str] = []
-        self.lock = threading.Lock()
-
-    def champion_version(self) -> str | None:
-        if self.down:
-            raise ConnectionError("registry unreachable")
-        return self.champion
-
-    def load(self, version: str) -> LoadedModel:
-        self.loads.append(version)
-        return self.models[version]
-
-
-def registry_model(version: str, offset: float = 0.0, half_width: float = 5.0) -> LoadedModel:
-    """The fallback estimator under a registry identity, shifted by `offset` so versions are distinguishable."""
-    base = load_fallback(FALLBACK_DIR)
-
-    class Shifted:
-        def predict(self, rows):
-            return base.estimator.predict(rows) + offset
-
-    card = {"features": list(base.features), "interval_half_width_90": half_width, "test_rmse": 4.0,
-            "test_mae": 3.0, "test_r2": 0.7, "family": "ridge", "trained_at": "2026-01-01T00:00:00+00:00",
-            "run_id": f"run{version}"}  # fmt: skip
-    return from_card(Shifted(), card, name="bodyfat", version=version, alias="champion", source="registry")
+from serving.model_store import LoadedModel
+from serving.settings import ServingSettings
+from tests.support.serving_fakes import FakeSource, registry_model
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings
 
 from serving.app import create_app
 from serving.settings import ServingSettings
-from tests.serving.conftest import FakeSource, registry_model
+from tests.support.serving_fakes import FakeSource, registry_model
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.filterwarnings("ignore:X does not have valid feature names")

@@ -12,9 +12,9 @@ from sklearn.pipeline import Pipeline
 
 from serving.model_store import ModelError, ModelStore, from_card, load_fallback
 from serving.settings import FALLBACK_DIR
-from tests.serving.conftest import FakeSource, registry_model
 from tests.serving.contract_model import training_frame
 from tests.support.services import wait_until
+from tests.support.serving_fakes import FakeSource, registry_model
 
 pytestmark = pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 ROW = np.array([[23, 154.25, 67.75, 36.2, 93.1, 85.2, 94.5, 59.0, 37.3, 21.9, 32.0, 27.4, 17.1]], dtype=float)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from serving.schemas import EXAMPLE_RECORD
-from tests.serving.conftest import FakeSource
+from tests.support.serving_fakes import FakeSource
 
 RULES = Path(__file__).resolve().parents[2] / "docs" / "monitoring" / "alerts.yml"
 
