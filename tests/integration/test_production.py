@@ -84,7 +84,8 @@ def first_runs(production_stack: ProductionStack, instance: DagsterInstance) -> 
     ingest = run(instance, jobs.INGEST_JOB, partition_key=SEED)
     pipeline = run(instance)
     score = run(instance, jobs.SCORE_JOB, partition_key=SEED)
-    results = [ingest, pipeline, score]
+    health = run(instance, jobs.HEALTH_JOB)
+    results = [ingest, pipeline, score, health]
     return {"run_ids": [r.run_id for r in results], "pipeline_run_id": pipeline.run_id,
             "tuned_model": pipeline.output_for_node("tuned_model")}
 
@@ -225,12 +226,14 @@ def test_two_worker_processes_add_up_their_trials(production_stack: ProductionSt
 
 def test_multiprocess_executor_reaches_the_services(production_stack: ProductionStack, instance: DagsterInstance,
                                                     first_runs) -> None:
-    """The job's own executor (a process per step, environment inherited) on the smallest job: raw_bodyfat and
-    its check. `execute_job` needs a reconstructable job; `execute_in_process` would ignore the executor."""
+    """The job's own executor (a process per step, environment inherited) on the smallest job: raw_bodyfat, its
+    check and live_performance. `execute_job` needs a reconstructable job; `execute_in_process` would ignore the executor."""
     job = reconstructable(production_ingest)
     with execute_job(job, instance=instance, tags={"dagster/partition": SEED}) as result:
         assert result.success, [e.message for e in result.all_events if e.is_failure]
         run_id = result.run_id
     workers = query(production_stack.dagster_db, "SELECT count(*) AS n FROM event_logs WHERE run_id = :id "
                                                  "AND dagster_event_type = 'STEP_WORKER_STARTED'", id=run_id)
-    assert workers[0].n == 2, "one process per step (raw_bodyfat, raw_schema)"
+    steps = query(production_stack.dagster_db, "SELECT count(*) AS n FROM event_logs WHERE run_id = :id "
+                                               "AND dagster_event_type = 'STEP_START'", id=run_id)
+    assert workers[0].n == steps[0].n >= 3, "one process per step (raw_bodyfat, raw_schema, live_performance)"
