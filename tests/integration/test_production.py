@@ -227,7 +227,8 @@ def test_two_worker_processes_add_up_their_trials(production_stack: ProductionSt
 def test_multiprocess_executor_reaches_the_services(production_stack: ProductionStack, instance: DagsterInstance,
                                                     first_runs) -> None:
     """The job's own executor (a process per step, environment inherited) on the smallest job: raw_bodyfat, its
-    check and live_performance. `execute_job` needs a reconstructable job; `execute_in_process` would ignore the executor."""
+    check and live_performance. `execute_job` needs a reconstructable job; `execute_in_process` would ignore the
+    executor."""
     job = reconstructable(production_ingest)
     with execute_job(job, instance=instance, tags={"dagster/partition": SEED}) as result:
         assert result.success, [e.message for e in result.all_events if e.is_failure]
