@@ -19,12 +19,9 @@ from typing import Any
 import optuna
 from bodyfat_contract import TARGET, model_features
 
-from bodyfat_assets.core.splits import train_test_frames
 from bodyfat_assets.core.tuning import TuningConfig, tune
-from bodyfat_assets.lake import parquet_to_frame, store_from_url
+from bodyfat_assets.lake import SPLITS_KEY, read_training_rows, store_from_url
 from bodyfat_assets.settings import Settings
-
-SPLITS_KEY = "bodyfat_splits.parquet"
 
 
 def worker_id() -> str:
@@ -38,9 +35,9 @@ def run_worker(settings: Settings, n_trials: int, families: Sequence[str] | None
     if not settings.optuna_storage:
         raise SystemExit("OPTUNA_STORAGE is not set: an in-memory study cannot be shared between processes")
     lake = store_from_url(settings.lake_url, settings.s3_endpoint_url)
-    if not lake.exists(SPLITS_KEY):
+    train = read_training_rows(lake)
+    if train is None:
         raise SystemExit(f"{lake.url}/{SPLITS_KEY} does not exist: materialize bodyfat_splits first")
-    train, _ = train_test_frames(parquet_to_frame(lake.read_bytes(SPLITS_KEY)))
     columns = list(features or model_features(settings.allow_density))
     worker = worker or worker_id()
     config = TuningConfig(
