@@ -115,8 +115,8 @@ def wrk(url: str, body: str, duration_s: int, connections: int, workdir: Path,
     extra = "\n".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in (headers or {}).items())
     script.write_text(WRK_LUA.format(body=json.dumps(body), extra_headers=extra))
     # Warm-up: first requests pay for imports, JIT-free but cache-cold paths, connection setup.
-    subprocess.run(["wrk", "-t1", f"-c{connections}", "-d2s", "-s", str(script), url],
-                   capture_output=True, check=True, timeout=60)  # fmt: skip
+    warm_up = subprocess.run(["wrk", "-t1", f"-c{connections}", "-d2s", "-s", str(script), url],
+                             capture_output=True, text=True, check=True, timeout=60).stdout  # fmt: skip
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{duration_s}s", "--latency", "--timeout", "5s", "-s", str(script), url],
         capture_output=True, text=True, check=True, timeout=duration_s + 60,
@@ -130,6 +130,9 @@ def wrk(url: str, body: str, duration_s: int, connections: int, workdir: Path,
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        # requests answered in the run, and in the warm-up before it (for CPU time per request)
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "warm_up_requests": int(re.search(r"(\d+) requests in", warm_up).group(1)),
         "p50": latency_ms("50%"),
         "p99": latency_ms("99%"),
         "errors": sum(int(x) for x in errors.groups()) if errors else 0,

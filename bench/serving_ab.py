@@ -4,7 +4,10 @@
 
 On a machine shared with other jobs, `bench/serving.py`'s one-server-after-another runs drift with the load (the
 same ridge server measured 175 and 304 req/s ten minutes apart). Here both servers run at once and wrk alternates
-between them (A B, B A, …), so both see the same load; the medians and their ratio are printed.
+between them (A B, B A, …), so both see the same load; the medians and their ratio are printed. Throughput still
+swings ±40 % between rounds on a loaded machine, so each server's CPU time per request (user + system, read from
+the process before and after each round) is printed too: it does not depend on how much of the CPU the server got,
+and its ratio is what the capacity ratio would be on an otherwise idle core.
 """
 
 import argparse
@@ -15,6 +18,9 @@ import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import urlparse
+
+import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -23,6 +29,20 @@ from bodyfat_contract import model_features  # noqa: E402
 
 from bench.serving import register, server, wrk  # noqa: E402
 from tests.serving.contract_model import training_frame  # noqa: E402
+
+
+def listening_process(url: str) -> psutil.Process:
+    """The server process behind `url` (bench.serving.server yields only the address)."""
+    port = urlparse(url).port
+    for connection in psutil.net_connections(kind="tcp"):
+        if connection.laddr and connection.laddr.port == port and connection.status == psutil.CONN_LISTEN:
+            return psutil.Process(connection.pid)
+    raise RuntimeError(f"no process listens on {url}")
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 def main() -> None:
@@ -36,25 +56,33 @@ def main() -> None:
         sys.exit("wrk not found: apt-get install -y wrk")
     body = json.dumps({k: float(v) for k, v in training_frame()[model_features()].iloc[0].items()})
     with tempfile.TemporaryDirectory(prefix="bench-serving-ab-") as tmp, ExitStack() as stack:
-        urls = {}
+        urls, processes = {}, {}
         for family in args.families:
             workdir = Path(tmp) / family
             workdir.mkdir()
             model_uri, env = register(family, workdir)
             urls[family] = stack.enter_context(server("ours", model_uri, env, workdir))
+            processes[family] = listening_process(urls[family])
         runs: dict[str, list[dict]] = {family: [] for family in args.families}
         for round_ in range(args.rounds):
             for family in args.families if round_ % 2 == 0 else args.families[::-1]:
+                before = cpu_seconds(processes[family])  # wrk's 2 s warm-up included, and its requests
                 result = wrk(urls[family] + "/predict", body, args.duration, args.connections, Path(tmp))
+                answered = result["requests"] + result["warm_up_requests"]
+                result["cpu_us"] = 1e6 * (cpu_seconds(processes[family]) - before) / answered
                 runs[family].append(result)
                 print(f"round {round_ + 1}/{args.rounds} {family}: {result['rps']:.0f} req/s, "
-                      f"p99 {result['p99']:.1f} ms, errors {result['errors'] + result['non2xx']}", flush=True)
+                      f"p99 {result['p99']:.1f} ms, {result['cpu_us']:.0f} µs CPU per request, "
+                      f"errors {result['errors'] + result['non2xx']}", flush=True)
     medians = {family: statistics.median(r["rps"] for r in results) for family, results in runs.items()}
+    cpu = {family: statistics.median(r["cpu_us"] for r in results) for family, results in runs.items()}
     for family, results in runs.items():
         print(f"{family}: median {medians[family]:.0f} req/s (runs {[round(r['rps']) for r in results]}), "
-              f"median p99 {statistics.median(r['p99'] for r in results):.1f} ms")
+              f"median p99 {statistics.median(r['p99'] for r in results):.1f} ms, "
+              f"median {cpu[family]:.0f} µs CPU per request")
     first, second = args.families
-    print(f"ratio {second}/{first}: {medians[second] / medians[first]:.2f}")
+    print(f"ratio {second}/{first}: {medians[second] / medians[first]:.2f} req/s; "
+          f"{cpu[first] / cpu[second]:.2f} in requests per CPU second")
 
 
 if __name__ == "__main__":
