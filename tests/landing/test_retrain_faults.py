@@ -77,3 +77,14 @@ def test_a_blocked_model_is_not_retrained_on_the_same_data(tmp_path):
     for _ in range(3):
         skip = h.tick("retrain_sensor")
         assert isinstance(skip, SkipReason) and "no file ingested" in skip.skip_message
+
+
+def test_a_successful_retry_counts_from_its_first_attempt(tmp_path):
+    """A retry from failure reuses its first attempt's cleaning: a file ingested between the two was not read."""
+    h = harness(tmp_path)
+    h.ingested("seed", 252)
+    first = h.retraining_run(DagsterRunStatus.FAILURE, read=["seed"])
+    h.ingested("c-3", 20)  # after the first attempt read the data, before Dagster created the retry
+    h.retraining_run(DagsterRunStatus.SUCCESS, retry_of=first)
+    request = h.tick("retrain_sensor")
+    assert isinstance(request, RunRequest) and request.tags["bodyfat/new_partitions"] == "c-3"

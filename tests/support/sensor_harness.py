@@ -68,11 +68,14 @@ class Harness:
                                                                           partition=partition, metadata=live_metadata))
 
     def retraining_run(self, status: DagsterRunStatus = DagsterRunStatus.NOT_STARTED,
-                       read: list[str] | None = None, tags: dict[str, str] | None = None) -> DagsterRun:
+                       read: list[str] | None = None, tags: dict[str, str] | None = None,
+                       retry_of: DagsterRun | None = None) -> DagsterRun:
         """A retraining run as the daemon records it; `read`: the raw partitions its cleaning step read (recorded
-        as cleaned_bodyfat's `partitions_read`, as the asset does)."""
+        as cleaned_bodyfat's `partitions_read`, as the asset does); `retry_of`: the run it re-executes."""
+        lineage = {"parent_run_id": retry_of.run_id, "root_run_id": retry_of.root_run_id or retry_of.run_id} \
+            if retry_of else {}
         run = self.instance.create_run_for_job(self.defs.resolve_job_def(PIPELINE_JOB), status=status,
-                                               tags=tags or {})
+                                               tags=tags or {}, **lineage)
         if read is not None:
             materialization = AssetMaterialization(AssetKey("cleaned_bodyfat"), metadata={PARTITIONS_READ: read})
             self.instance.report_dagster_event(DagsterEvent(

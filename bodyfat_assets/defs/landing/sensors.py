@@ -196,8 +196,11 @@ def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
     good = instance.get_run_records(RunsFilter(job_name=retrain_job, statuses=[DagsterRunStatus.SUCCESS]), limit=1)
     baseline = good[0] if good else None
     seen = partitions_read_by(instance, baseline.dagster_run) if baseline else set()
-    # Partitions materialized before the last good run was created were read by it; those after it may have been.
-    since = baseline.create_timestamp.timestamp() if baseline else None
+    # Partitions materialized before the last good run was created were read by it; those after it may have been. A
+    # retry from failure may reuse its first attempt's cleaning step: count from the first attempt.
+    first_attempt = baseline and (instance.get_run_record_by_id(baseline.dagster_run.root_run_id)
+                                  if baseline.dagster_run.root_run_id else baseline)
+    since = first_attempt.create_timestamp.timestamp() if first_attempt else None
     records = instance.fetch_materializations(AssetRecordsFilter(asset_key=RAW, after_timestamp=since),
                                               limit=10_000).records
     if seen is None:  # a run from before `partitions_read` was recorded: it read what was there when it started
