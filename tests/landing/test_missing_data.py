@@ -29,7 +29,9 @@ def test_a_materialized_partition_whose_data_is_missing_fails_the_retrain_naming
     harness.land("train/a.csv", csv_bytes(labeled_frame))
     [request] = harness.tick().run_requests
     ingest(harness, request.partition_key, "a.csv")
+    assert clean(harness).success
     lake = LocalStore(harness.settings.lake_url)
+    last_good = lake.read_bytes("cleaned_bodyfat.parquet")
     lake.delete(f"raw_bodyfat/{SEED_PARTITION}.parquet")  # the seed's stored rows are gone
 
     result = clean(harness)
@@ -38,7 +40,7 @@ def test_a_materialized_partition_whose_data_is_missing_fails_the_retrain_naming
     message = str(failure.step_failure_data.error.message)
     assert f"raw_bodyfat/{SEED_PARTITION}" in message or f"['{SEED_PARTITION}']" in message
     assert "missing" in message
-    assert not lake.exists("cleaned_bodyfat.parquet"), "the last good cleaned data stays (none was written)"
+    assert lake.read_bytes("cleaned_bodyfat.parquet") == last_good, "a failed run leaves the last good state"
 
 
 def test_a_registered_partition_never_materialized_is_skipped(harness):
