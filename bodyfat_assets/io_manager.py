@@ -70,21 +70,27 @@ class LakeIOManager(ConfigurableIOManager):
 class IngestedPartitionsLoader(LakeIOManager):
     """Reads every *ingested* partition of an upstream asset. A partition registered by the sensor but whose run has
     not written it yet (or failed) is skipped and named in the log, so one slow or broken file never blocks a
-    retrain; its own materialization triggers the next one."""
+    retrain; its own materialization triggers the next one. A partition that *was* materialized but whose data is
+    gone from the lake fails the run, naming it: training without it went green on 0 of the 252 seed rows."""
 
     def load_input(self, context: InputContext) -> Any:
         if not context.has_asset_partitions:
             return super().load_input(context)
+        asset = context.asset_key.to_user_string()
         keys = list(context.asset_partition_keys)
         written = self.written_partitions(context)
+        lost = sorted(set(keys) & context.instance.get_materialized_partitions(context.asset_key) - written)
+        if lost:
+            raise Failure(f"{asset}: partitions {lost} were materialized but their data is missing from "
+                          f"{self.store.url}/{self._stem(context)}/: restore it, or re-materialize those partitions "
+                          f"(Dagster UI → Assets → {asset} → Materialize)", allow_retries=False)
         present = [k for k in keys if k in written]
         skipped = sorted(set(keys) - written)
         if skipped:
-            context.log.warning(f"{context.asset_key.to_user_string()}: skipping partitions not materialized yet: "
-                                f"{skipped}")
+            context.log.warning(f"{asset}: skipping partitions not materialized yet: {skipped}")
         if not present:
-            raise Failure(f"no ingested partition of {context.asset_key.to_user_string()} yet: materialize its "
-                          f"`{SEED_PARTITION}` partition first (the landing sensor does it, or the demo)")
+            raise Failure(f"no ingested partition of {asset} yet: materialize its `{SEED_PARTITION}` partition first "
+                          f"(the landing sensor does it, or the demo)", allow_retries=False)
         return self.load_partition_frames(context, present)
 
 

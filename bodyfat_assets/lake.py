@@ -68,8 +68,12 @@ class LocalStore(ObjectStore):
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_bytes(data)
-        tmp.replace(path)  # atomic: readers see the old object or the new one, never half of one
+        try:
+            tmp.write_bytes(data)
+            tmp.replace(path)  # atomic: readers see the old object or the new one, never half of one
+        except BaseException:  # a full disk left the partial dot-file behind, hidden from listings, for ever
+            tmp.unlink(missing_ok=True)
+            raise
 
     def read_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()

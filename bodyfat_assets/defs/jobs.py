@@ -1,23 +1,30 @@
 """The jobs: ingest one labeled file, retrain, score one scoring file (the sensors launch these), and the health
 report."""
 
-from dagster import AssetSelection, define_asset_job
+from dagster import AssetSelection, Backoff, Jitter, RetryPolicy, define_asset_job
 
 INGEST_JOB = "ingest_labeled_file"
 PIPELINE_JOB = "bodyfat_pipeline"
 SCORE_JOB = "score_batch"
 HEALTH_JOB = "health_report"
 
+STEP_RETRY_POLICY = RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
+"""Every step of these jobs reads or writes the lake (S3 in production) or MLflow: a failing step is retried twice,
+after about 10 s and 20 s, inside its run. A step that raises `Failure(allow_retries=False)` (a file that no longer
+passes the contract, a partition whose stored data is missing) fails at once: retrying cannot fix it. A dead run
+worker is retried by the instance's `run_retries` instead (dagster.yaml)."""
+
 ingest_labeled_file = define_asset_job(
-    INGEST_JOB, selection=AssetSelection.assets("raw_bodyfat", "live_performance"),
+    INGEST_JOB, selection=AssetSelection.assets("raw_bodyfat", "live_performance"), op_retry_policy=STEP_RETRY_POLICY,
     description="Ingest one labeled file (a raw_bodyfat partition), move it to landing/processed/, and measure the "
                 "champion of the moment on it (live_performance) before it joins training.")
 bodyfat_pipeline = define_asset_job(
     PIPELINE_JOB, selection=AssetSelection.assets("cleaned_bodyfat", "quarantined_bodyfat", "bodyfat_splits",
                                                   "tuned_model", "champion"),
+    op_retry_policy=STEP_RETRY_POLICY,
     description="Retrain on every ingested file: clean, split, tune, promote (the gate decides).")
 score_batch = define_asset_job(
-    SCORE_JOB, selection=AssetSelection.assets("batch_predictions"),
+    SCORE_JOB, selection=AssetSelection.assets("batch_predictions"), op_retry_policy=STEP_RETRY_POLICY,
     description="Score one scoring file (a batch_predictions partition) with the champion.")
 health_report = define_asset_job(
     HEALTH_JOB, selection=AssetSelection.assets("model_health"),

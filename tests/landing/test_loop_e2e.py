@@ -11,9 +11,6 @@ Skip it with `-m "not integration"`; it takes a few minutes on two busy cores.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -25,8 +22,9 @@ from mlflow import MlflowClient
 from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
 from bodyfat_assets.feed import feed, landing_store
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
-from bodyfat_assets.settings import PROJECT_ROOT, Settings
+from bodyfat_assets.settings import Settings
 from tests.support.landing_files import bad_files
+from tests.support.loop import LOOP_ENV, daemon_command, loop_home
 from tests.support.services import process_group, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -34,15 +32,12 @@ BOOTSTRAP_TIMEOUT_S = 480
 """Seed ingest, first training, seed scoring: three queued runs, each a fresh process importing the ML stack."""
 STEP_TIMEOUT_S = 240
 DECISION_TARGET_S = 60
-ENV = {"BODYFAT_TRIALS": "4", "BODYFAT_CV_FOLDS": "3", "BODYFAT_FAMILIES": "ridge,knn", "BODYFAT_SENSORS": "running",
-       "BODYFAT_SENSOR_INTERVAL_S": "2", "BODYFAT_RETRAIN_MIN_ROWS": "1", "BODYFAT_RETRAIN_MIN_INTERVAL_S": "0",
-       "OMP_NUM_THREADS": "1"}
 
 
 class Loop:
     def __init__(self, home: Path) -> None:
         self.home = home
-        self.settings = Settings.from_env({"BODYFAT_HOME": str(home), **ENV})
+        self.settings = Settings.from_env({"BODYFAT_HOME": str(home), **LOOP_ENV})
         self.landing = landing_store(self.settings)
         self.lake = store_from_url(self.settings.lake_url)
         self.instance: DagsterInstance | None = None  # set once the daemon's instance folder exists
@@ -71,17 +66,12 @@ class Loop:
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory):
     home = tmp_path_factory.mktemp("loop")
-    dagster_home = home / "dagster"
-    dagster_home.mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
-    env = {**os.environ, **ENV, "BODYFAT_HOME": str(home), "DAGSTER_HOME": str(dagster_home),
-           "BODYFAT_ENV": "embedded"}
-    daemon = str(Path(sys.executable).parent / "dagster-daemon")
+    dagster_home, env = loop_home(home)
     log = home / "daemon.log"
     # The instance first: it creates the SQLite schema, which the daemon starting at the same moment raced to create
     # ("table instance_info already exists", seen once in five runs on a loaded machine).
     with DagsterInstance.from_config(str(dagster_home)) as instance, \
-            process_group([daemon, "run", "-m", "bodyfat_assets.definitions"], env, log) as proc:
+            process_group(daemon_command(), env, log) as proc:
         state = Loop(home)
         state.instance = instance
         try:

@@ -39,3 +39,36 @@ def test_rejection_writes_the_reason_beside_the_file(tmp_path):
     reason = json.loads(store.read_bytes(f"{destination}.reason.json"))
     assert reason["reason"] == "unsupported_format" and reason["file"].endswith("score/x.txt")
     assert reason["meaning"] and reason["size"] == 5
+
+
+def test_an_original_that_cannot_be_deleted_is_not_left_in_both_places(tmp_path):
+    """Issue 15.9: after a failed delete the file was in train/ and processed/; the move is retried whole."""
+    class UndeletableStore(LocalStore):
+        def delete(self, key: str) -> None:
+            if key.startswith("train/"):
+                raise PermissionError(13, "Permission denied", key)
+            super().delete(key)
+
+    store = LocalStore(tmp_path)
+    store.write_bytes("train/a.csv", b"data")
+    with pytest.raises(PermissionError):
+        move_object(UndeletableStore(tmp_path), "train/a.csv", "processed/train/a-1.csv")
+    assert store.list_keys("train/") == ["train/a.csv"] and store.list_keys("processed/") == []
+
+
+def test_a_write_that_fails_on_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """Issue 15.9: the partial dot-file of a write that failed stayed behind (hidden from listings)."""
+    from pathlib import Path
+
+    real_write = Path.write_bytes
+
+    def full_disk(self, data):
+        real_write(self, data[: len(data) // 2])  # part of it reached the disk
+        raise OSError(28, "No space left on device")
+
+    store = LocalStore(tmp_path)
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        store.write_bytes("processed/train/a-1.csv", b"0123456789")
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []

@@ -24,3 +24,21 @@ def test_evidence_bypasses_the_minimum_rows_but_not_the_interval():
     too_soon = retrain_decision(30, 1, 60, min_rows=50, min_interval_s=600, evidence=evidence)
     assert not too_soon.retrain and "waiting for 50" in too_soon.reason
     assert not retrain_decision(30, 1, 900, min_rows=50, min_interval_s=600).retrain, "without evidence: waits"
+
+
+def test_a_queued_running_or_retrying_run_holds_back_a_new_request():
+    from bodyfat_assets.core.landing.retrain import CANCELED, FAILED, IN_FLIGHT, SUCCEEDED, LatestRetrain, waiting_for
+
+    assert waiting_for(None) is None
+    assert "is running" in waiting_for(LatestRetrain("abcdef123", IN_FLIGHT, "STARTED"))
+    assert "retry 2" in waiting_for(LatestRetrain("abcdef123", FAILED, "FAILURE", will_retry=True, retry_number=1))
+    assert waiting_for(LatestRetrain("abcdef123", FAILED, "FAILURE", will_retry=False, retry_number=2)) is None
+    assert waiting_for(LatestRetrain("abcdef123", SUCCEEDED, "SUCCESS")) is None
+    assert waiting_for(LatestRetrain("abcdef123", CANCELED, "CANCELED")) is None
+
+
+def test_the_run_key_names_the_data_not_the_order_or_repeats():
+    from bodyfat_assets.core.landing.retrain import retrain_run_key
+
+    assert retrain_run_key(["seed", "a-1"]) == retrain_run_key(["a-1", "seed", "a-1"])
+    assert retrain_run_key(["seed", "a-1"]) != retrain_run_key(["seed", "a-1", "b-2"])

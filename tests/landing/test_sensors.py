@@ -7,6 +7,7 @@ from dagster import (
     AssetKey,
     AssetMaterialization,
     AssetSelection,
+    DagsterRunStatus,
     SkipReason,
     evaluate_automation_conditions,
 )
@@ -127,43 +128,32 @@ def test_a_new_champion_version_rescores_every_scoring_partition_and_the_same_ve
 def test_retrain_sensor_debounces_on_rows(tmp_path):
     h = Harness(tmp_path, BODYFAT_RETRAIN_MIN_ROWS="30", BODYFAT_RETRAIN_MIN_INTERVAL_S="0")
     assert isinstance(h.tick("retrain_sensor"), SkipReason)
-    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="seed",
-                                                               metadata={"rows": 252}))
+    h.ingested("seed", 252)
     first = h.tick("retrain_sensor")
     assert first.job_name == PIPELINE_JOB and "first training" in first.tags["bodyfat/retrain_reason"]
-    # Record a retraining run, as the daemon would after launching that request.
-    h.instance.create_run_for_job(h.defs.resolve_job_def(PIPELINE_JOB))
+    # The retraining run the daemon launched for that request, finished.
+    h.retraining_run(DagsterRunStatus.SUCCESS, read=["seed"], tags={"dagster/run_key": first.run_key})
     assert "no file" in h.tick("retrain_sensor").skip_message
-    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="a-1",
-                                                               metadata={"rows": 20}))
+    h.ingested("a-1", 20)
     assert "waiting for 30" in h.tick("retrain_sensor").skip_message
-    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="b-2",
-                                                               metadata={"rows": 20}))
+    h.ingested("b-2", 20)
     second = h.tick("retrain_sensor")
     assert second.run_key != first.run_key and "40 new rows in 2 file(s)" in second.tags["bodyfat/retrain_reason"]
 
 
 def test_retrain_sensor_respects_the_minimum_interval(tmp_path):
     h = Harness(tmp_path, BODYFAT_RETRAIN_MIN_ROWS="1", BODYFAT_RETRAIN_MIN_INTERVAL_S="3600")
-    h.instance.create_run_for_job(h.defs.resolve_job_def(PIPELINE_JOB))
-    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="a-1",
-                                                               metadata={"rows": 500}))
+    h.retraining_run(DagsterRunStatus.SUCCESS, read=["seed"])
+    h.ingested("a-1", 500)
     assert "minimum 3600 s" in h.tick("retrain_sensor").skip_message
 
 
 def test_retrain_sensor_retrains_on_evidence_before_enough_rows_and_tags_the_run(tmp_path):
     h = Harness(tmp_path, BODYFAT_RETRAIN_MIN_ROWS="100", BODYFAT_RETRAIN_MIN_INTERVAL_S="0")
-    h.instance.create_run_for_job(h.defs.resolve_job_def(PIPELINE_JOB))
-    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="a-1",
-                                                               metadata={"rows": 30}))
-    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("live_performance"), partition="a-1",
-                                                               metadata={"evidence": "none"}))
+    h.retraining_run(DagsterRunStatus.SUCCESS, read=["seed"])
+    h.ingested("a-1", 30, evidence="none")
     assert "waiting for 100" in h.tick("retrain_sensor").skip_message, "a healthy file is not evidence"
-    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="b-2",
-                                                               metadata={"rows": 30}))
-    h.instance.report_runless_asset_event(AssetMaterialization(
-        AssetKey("live_performance"), partition="b-2",
-        metadata={"evidence": "live RMSE 9.10 > 1.25 × champion test RMSE 4.50 on 30 rows"}))
+    h.ingested("b-2", 30, evidence="live RMSE 9.10 > 1.25 × champion test RMSE 4.50 on 30 rows")
     request = h.tick("retrain_sensor")
     assert request.tags["bodyfat/retrain_reason"].startswith("evidence: live RMSE 9.10")
     assert request.tags["bodyfat/retrain_evidence"] == "b-2: live RMSE 9.10 > 1.25 × champion test RMSE 4.50 on 30 rows"
@@ -171,11 +161,8 @@ def test_retrain_sensor_retrains_on_evidence_before_enough_rows_and_tags_the_run
 
 def test_a_file_with_suspect_labels_neither_triggers_nor_counts_towards_a_retrain(tmp_path):
     h = Harness(tmp_path, BODYFAT_RETRAIN_MIN_ROWS="50", BODYFAT_RETRAIN_MIN_INTERVAL_S="0")
-    h.instance.create_run_for_job(h.defs.resolve_job_def(PIPELINE_JOB))
-    h.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition="poison-1",
-                                                               metadata={"rows": 400}))
-    h.instance.report_runless_asset_event(AssetMaterialization(
-        AssetKey("live_performance"), partition="poison-1",
-        metadata={"evidence": "none", "suspect_labels": "62% of BodyFat values outside the 90 % interval"}))
+    h.retraining_run(DagsterRunStatus.SUCCESS, read=["seed"])
+    h.ingested("poison-1", 400, evidence="none",
+               suspect_labels="62% of BodyFat values outside the 90 % interval")
     skip = h.tick("retrain_sensor")
     assert isinstance(skip, SkipReason) and "no file ingested" in skip.skip_message

@@ -59,3 +59,25 @@ def test_beyond_repair_names_the_worst_columns(labeled_frame):
 def test_sub_folders_are_refused(labeled_frame):
     with pytest.raises(Reject, match="unsupported_location"):
         read_landed_file(TRAIN, "2026/a.csv", csv_bytes(labeled_frame))
+
+
+@pytest.mark.parametrize(("data", "found"), [
+    (b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>\n",
+     "an HTML page titled '502 Bad Gateway'"),
+    (b"<html>\n<head><title>404 Not Found</title></head>\n<body><center>nginx</center></body>\n</html>\n",
+     "an HTML page titled '404 Not Found'"),
+    (b'<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>',
+     "an XML document with error code 'AccessDenied'"),
+    (b'{"error": "AccessDenied"}', "JSON"),
+])
+def test_an_error_page_or_body_saved_as_csv_says_what_was_found(data, found):
+    """Issue 15.9: an HTML error page was reported as a wrong header, a JSON or XML error body as "empty"."""
+    with pytest.raises(Reject) as caught:
+        read_landed_file("train", "batch.csv", data)
+    assert caught.value.code == "unreadable" and found in caught.value.detail
+
+
+def test_a_header_without_rows_names_the_header_it_found():
+    with pytest.raises(Reject) as caught:
+        read_landed_file("train", "batch.csv", b"Age,Weight\n")
+    assert caught.value.code == "empty" and "'Age,Weight'" in caught.value.detail

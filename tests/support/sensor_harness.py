@@ -1,9 +1,21 @@
 """The landing and retrain sensors evaluated in-process, as the daemon would, on a temporary lake and an ephemeral
 Dagster instance."""
 
-from dagster import DagsterInstance, DagsterRunStatus, RunRequest, SensorResult, build_sensor_context
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    RunRequest,
+    SensorResult,
+    build_sensor_context,
+)
+from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
 
 from bodyfat_assets.definitions import build_definitions
+from bodyfat_assets.defs.data.assets import PARTITIONS_READ
+from bodyfat_assets.defs.jobs import PIPELINE_JOB
 from bodyfat_assets.lake import LocalStore
 from bodyfat_assets.landing_zone import LandingZone
 from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
@@ -46,3 +58,27 @@ class Harness:
 
     def partitions(self, kind: str) -> list[str]:
         return list(self.instance.get_dynamic_partitions({"train": LABELED_FILES, "score": SCORING_FILES}[kind].name))
+
+    def ingested(self, partition: str, rows: int, **live_metadata: str) -> None:
+        """What an ingestion run records: a raw_bodyfat partition and (when given) its live_performance."""
+        self.instance.report_runless_asset_event(AssetMaterialization(AssetKey("raw_bodyfat"), partition=partition,
+                                                                      metadata={"rows": rows}))
+        if live_metadata:
+            self.instance.report_runless_asset_event(AssetMaterialization(AssetKey("live_performance"),
+                                                                          partition=partition, metadata=live_metadata))
+
+    def retraining_run(self, status: DagsterRunStatus = DagsterRunStatus.NOT_STARTED,
+                       read: list[str] | None = None, tags: dict[str, str] | None = None,
+                       retry_of: DagsterRun | None = None) -> DagsterRun:
+        """A retraining run as the daemon records it; `read`: the raw partitions its cleaning step read (recorded
+        as cleaned_bodyfat's `partitions_read`, as the asset does); `retry_of`: the run it re-executes."""
+        lineage = {"parent_run_id": retry_of.run_id, "root_run_id": retry_of.root_run_id or retry_of.run_id} \
+            if retry_of else {}
+        run = self.instance.create_run_for_job(self.defs.resolve_job_def(PIPELINE_JOB), status=status,
+                                               tags=tags or {}, **lineage)
+        if read is not None:
+            materialization = AssetMaterialization(AssetKey("cleaned_bodyfat"), metadata={PARTITIONS_READ: read})
+            self.instance.report_dagster_event(DagsterEvent(
+                DagsterEventType.ASSET_MATERIALIZATION.value, job_name=PIPELINE_JOB,
+                event_specific_data=StepMaterializationData(materialization)), run_id=run.run_id)
+        return run

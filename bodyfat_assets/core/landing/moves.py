@@ -14,12 +14,17 @@ from bodyfat_assets.lake import ObjectStore
 
 def move_object(store: ObjectStore, source: str, destination: str, data: bytes | None = None) -> None:
     """Copy, read the copy back and compare, and only then delete the original: a failure at any step leaves the
-    original where it was."""
+    original where it was, and only there. A copy whose original could not be deleted is removed again, so a file is
+    never left in both places (it was in train/ and processed/ after a failed delete); the move is retried whole."""
     data = store.read_bytes(source) if data is None else data
     store.write_bytes(destination, data)
     if store.read_bytes(destination) != data:
         raise OSError(f"copy of {source} to {destination} does not match; original kept")
-    store.delete(source)
+    try:
+        store.delete(source)
+    except Exception:
+        store.delete(destination)
+        raise
 
 
 def rejection_record(obj: LandedObject, code: str, detail: str, landing_url: str,

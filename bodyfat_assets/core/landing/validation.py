@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import PurePosixPath
 
 import pandas as pd
@@ -45,10 +46,29 @@ class Reject(Exception):
         self.code, self.detail = code, detail
 
 
+def markup_or_json(data: bytes) -> str | None:
+    """What a file that is not a table at all looks like, or None: an HTML error page saved instead of a download
+    was reported as `wrong_header` with an unknown column '<html>', a JSON or XML error body as `empty`."""
+    raw = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    head = raw.lower()
+    title = re.search(rb"<title>(.{0,120}?)</title>", raw, re.DOTALL | re.IGNORECASE)
+    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head[:512]:
+        found = f" titled {title.group(1).decode(errors='replace').strip()!r}" if title else ""
+        return f"an HTML page{found} (an error page saved instead of the file?)"
+    if head.startswith(b"<?xml") or head.startswith(b"<"):
+        code = re.search(rb"<code>(.{0,80}?)</code>", raw, re.IGNORECASE)
+        return "an XML document" + (f" with error code {code.group(1).decode(errors='replace')!r}" if code else "")
+    if head.startswith((b"{", b"[")):
+        return f"JSON ({data[:120].decode(errors='replace').strip()!r})"
+    return None
+
+
 def _read_table(name: str, data: bytes) -> pd.DataFrame:
     fmt = file_format(name)
     if not data.strip():
         raise Reject("empty", f"{name} has no content")
+    if fmt == "csv" and (found := markup_or_json(data)):
+        raise Reject("unreadable", f"{name} is {found}, not CSV")
     try:
         if fmt == "csv":
             # Read as text: coercion is our decision (non_numeric), not the parser's.
@@ -60,7 +80,8 @@ def _read_table(name: str, data: bytes) -> pd.DataFrame:
     except Exception as exc:  # any parser failure means the same thing to the sender
         raise Reject("unreadable", f"{name} is not valid {fmt}: {type(exc).__name__}: {str(exc)[:200]}") from exc
     if frame.empty:
-        raise Reject("empty", f"{name} has a header but no rows")
+        header = ",".join(map(str, frame.columns))
+        raise Reject("empty", f"{name} has a header but no rows (header: {header[:120]!r})")
     return frame
 
 

@@ -27,6 +27,7 @@ from bodyfat_assets.partitions import LABELED_FILES
 from bodyfat_assets.resources import PipelineSettings
 
 DATA_GROUP = "data"
+PARTITIONS_READ = "partitions_read"
 
 
 # The feature contract, shown as each asset's column schema in the Dagster UI.
@@ -77,6 +78,8 @@ def cleaned_bodyfat(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame,  
         "rows": len(result.cleaned),
         "quarantined_rows": len(result.quarantine),
         "sources": len(per_source),
+        # Every raw partition this run read: the retrain sensor counts a file as seen by the run that read it.
+        PARTITIONS_READ: MetadataValue.json(sorted(map(str, raw_bodyfat[SOURCE].unique()))),
         "synthetic_rows": int(result.cleaned.get(SYNTHETIC, pd.Series(dtype=bool)).sum()),
         "rows_by_source": table(per_source),
     })

@@ -16,6 +16,7 @@ from dagster import (
     AssetObservation,
     AssetRecordsFilter,
     DagsterInstance,
+    DagsterRun,
     DagsterRunStatus,
     EventLogEntry,
     RunRequest,
@@ -29,7 +30,18 @@ from dagster import (
 from bodyfat_assets.core.landing.cursor import LandingCursor
 from bodyfat_assets.core.landing.intake import KnownPartitions, take_in
 from bodyfat_assets.core.landing.naming import KINDS, SCORE, SEED_PARTITION, TRAIN
-from bodyfat_assets.core.landing.retrain import retrain_decision
+from bodyfat_assets.core.landing.retrain import (
+    CANCELED,
+    FAILED,
+    IN_FLIGHT,
+    SUCCEEDED,
+    LatestRetrain,
+    retrain_decision,
+    retrain_run_key,
+    same_data_reason,
+    waiting_for,
+)
+from bodyfat_assets.defs.data.assets import PARTITIONS_READ
 from bodyfat_assets.defs.jobs import bodyfat_pipeline, ingest_labeled_file, score_batch
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
 from bodyfat_assets.load_time import SENSOR_INTERVAL_S, SENSOR_STATUS
@@ -41,14 +53,16 @@ LIVE = AssetKey("live_performance")
 PREDICTIONS = AssetKey("batch_predictions")
 ASSET_BY_KIND = {TRAIN: RAW, SCORE: PREDICTIONS}
 CHAMPION = AssetKey("champion")
+CLEANED = AssetKey("cleaned_bodyfat")
 LANDING_ZONE = AssetKey("landing_zone")
 PARTITIONS_BY_KIND = {TRAIN: LABELED_FILES.name, SCORE: SCORING_FILES.name}
 IN_FLIGHT_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
                       DagsterRunStatus.STARTED]
-ACTIVE_STATUSES = [*IN_FLIGHT_STATUSES, DagsterRunStatus.SUCCESS]
-"""A retraining run in these states has seen (or will see) the rows ingested before it was created; a failed or
-canceled one has not, so rows ingested before it still count as new."""
-PARTITION_TAG = "dagster/partition"  # set by Dagster on every partitioned run; not exported as a public constant
+# Tags Dagster sets on runs, not exported as public constants.
+PARTITION_TAG = "dagster/partition"
+RUN_KEY_TAG = "dagster/run_key"
+WILL_RETRY_TAG = "dagster/will_retry"  # on a failed run: whether run retries will re-execute it
+RETRY_NUMBER_TAG = "dagster/retry_number"
 
 
 def known_partitions(instance: DagsterInstance) -> dict[str, KnownPartitions]:
@@ -145,36 +159,80 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
                         "no new file in the landing zone")
 
 
+def latest_retrain(instance: DagsterInstance, retrain_job: str) -> LatestRetrain | None:
+    """The newest retraining run, whatever its status (retries of a run are runs of the same job)."""
+    records = instance.get_run_records(RunsFilter(job_name=retrain_job), limit=1)
+    if not records:
+        return None
+    run = records[0].dagster_run
+    return LatestRetrain(run.run_id, outcome_of(run), run.status.value,
+                         will_retry=run.tags.get(WILL_RETRY_TAG) == "true",
+                         retry_number=int(run.tags.get(RETRY_NUMBER_TAG, 0)))
+
+
+def outcome_of(run: DagsterRun) -> str:
+    return (IN_FLIGHT if run.status in IN_FLIGHT_STATUSES else SUCCEEDED if run.status == DagsterRunStatus.SUCCESS
+            else FAILED if run.status == DagsterRunStatus.FAILURE else CANCELED)
+
+
+def partitions_read_by(instance: DagsterInstance, run: DagsterRun) -> set[str] | None:
+    """The raw partitions the cleaning step of `run` (or of the run it retries) read, from cleaned_bodyfat's
+    metadata; None when that materialization predates the record."""
+    group = {run.run_id, run.root_run_id, run.parent_run_id} - {None}
+    for record in instance.fetch_materializations(CLEANED, limit=50).records:
+        if record.run_id in group:
+            read = _metadata_value(record.event_log_entry, PARTITIONS_READ)
+            return None if read is None else set(read)
+    return None
+
+
 def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
                      retrain_job: str) -> RunRequest | SkipReason:
     instance = context.instance
-    last = instance.get_run_records(RunsFilter(job_name=retrain_job, statuses=ACTIVE_STATUSES), limit=1)
-    since = last[0].create_timestamp.timestamp() if last else None
+    latest = latest_retrain(instance, retrain_job)
+    waiting = waiting_for(latest)
+    if waiting:
+        return SkipReason(waiting)
+    good = instance.get_run_records(RunsFilter(job_name=retrain_job, statuses=[DagsterRunStatus.SUCCESS]), limit=1)
+    baseline = good[0] if good else None
+    seen = partitions_read_by(instance, baseline.dagster_run) if baseline else set()
+    # Partitions materialized before the last good run was created were read by it; those after it may have been. A
+    # retry from failure may reuse its first attempt's cleaning step: count from the first attempt.
+    first_attempt = baseline and (instance.get_run_record_by_id(baseline.dagster_run.root_run_id)
+                                  if baseline.dagster_run.root_run_id else baseline)
+    since = first_attempt.create_timestamp.timestamp() if first_attempt else None
     records = instance.fetch_materializations(AssetRecordsFilter(asset_key=RAW, after_timestamp=since),
                                               limit=10_000).records
+    if seen is None:  # a run from before `partitions_read` was recorded: it read what was there when it started
+        started = baseline.start_time or since
+        seen = {str(r.partition_key) for r in records if r.event_log_entry.timestamp < started}
     # A file counts once the run that ingested it has finished: live_performance, in the same run, is written after
     # raw_bodyfat, and a tick between the two retrained without its evidence (seen in the daemon loop test).
     finished = {run_id: not run_id or (run is not None and run.is_finished)  # a runless report is complete
                 for run_id in {record.run_id for record in records}
                 for run in [instance.get_run_by_id(run_id) if run_id else None]}
-    records = [record for record in records if finished[record.run_id]]
     rows_by_partition: dict[str, int] = {}
     for record in records:  # newest first: a re-materialized partition counts once
-        if record.partition_key not in rows_by_partition:
-            rows_by_partition[str(record.partition_key)] = int(_metadata_value(record.event_log_entry, "rows") or 0)
-    evidence, suspect = evidence_since(instance, since)
+        partition = str(record.partition_key)
+        if finished[record.run_id] and partition not in seen and partition not in rows_by_partition:
+            rows_by_partition[partition] = int(_metadata_value(record.event_log_entry, "rows") or 0)
+    evidence, suspect = evidence_for(instance, since, set(rows_by_partition))
     for partition in suspect:  # held back for review by cleaning: their rows do not count towards a retrain
         rows_by_partition.pop(partition, None)
+    # The interval runs from the newest retraining run, whatever its outcome: a failed one starts the clock too.
+    last_created = latest and instance.get_run_record_by_id(latest.run_id).create_timestamp.timestamp()
     decision = retrain_decision(
         pending_rows=sum(rows_by_partition.values()), pending_files=len(rows_by_partition),
-        seconds_since_last=None if since is None else time.time() - since,
+        seconds_since_last=None if not last_created else time.time() - last_created,
         min_rows=policy.min_rows, min_interval_s=policy.min_interval_s, evidence=list(evidence.values()))
     if not decision.retrain:
         return SkipReason(decision.reason)
-    newest = max(record.storage_id for record in records)
+    run_key = retrain_run_key(seen | set(rows_by_partition))
+    same_data = instance.get_runs(RunsFilter(job_name=retrain_job, tags={RUN_KEY_TAG: run_key}), limit=1)
+    if same_data:
+        return SkipReason(same_data_reason(same_data[0].run_id, outcome_of(same_data[0])))
     context.log.info(f"retraining: {decision.reason}")
-    # The run key names the newest raw event it covers: however often the sensor ticks, one run per state.
-    return RunRequest(run_key=f"retrain-after-{newest}", job_name=retrain_job, tags={
+    return RunRequest(run_key=run_key, job_name=retrain_job, tags={
         "bodyfat/retrain_reason": decision.reason[:250],
         "bodyfat/new_partitions": ",".join(sorted(rows_by_partition))[:250],
         **({"bodyfat/retrain_evidence": "; ".join(f"{k}: {v}" for k, v in evidence.items())[:250]}
@@ -183,9 +241,10 @@ def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
     })
 
 
-def evidence_since(instance: DagsterInstance, since: float | None) -> tuple[dict[str, str], set[str]]:
-    """Since the last retraining run: labeled file → the retrain evidence its live_performance recorded, and the
-    files whose labels it found suspect."""
+def evidence_for(instance: DagsterInstance, since: float | None,
+                 partitions: set[str]) -> tuple[dict[str, str], set[str]]:
+    """Of `partitions` (labeled files not yet trained on): file → the retrain evidence its live_performance
+    recorded, and the files whose labels it found suspect."""
     records = instance.fetch_materializations(AssetRecordsFilter(asset_key=LIVE, after_timestamp=since),
                                               limit=1_000).records
     evidence: dict[str, str] = {}
@@ -193,7 +252,7 @@ def evidence_since(instance: DagsterInstance, since: float | None) -> tuple[dict
     seen: set[str] = set()
     for record in records:  # newest first: the latest measurement of a file counts
         partition = str(record.partition_key)
-        if partition in seen:
+        if partition in seen or partition not in partitions:
             continue
         seen.add(partition)
         found = _metadata_value(record.event_log_entry, "evidence")
