@@ -194,12 +194,20 @@ def stop_process_group(process: subprocess.Popen[bytes], timeout_s: float = STOP
 
 
 def process_group_alive(pgid: int) -> bool:
+    return _answers_signal_zero(os.killpg, pgid)
+
+
+def pid_alive(pid: int) -> bool:
+    return _answers_signal_zero(os.kill, pid)
+
+
+def _answers_signal_zero(send: Callable[[int, int], None], ident: int) -> bool:
     try:
-        os.killpg(pgid, 0)
+        send(ident, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        return True  # alive, someone else's
     return True
 
 
@@ -505,16 +513,6 @@ def clean(workdir: Path) -> int:
     for name in stack.drop_created_databases():
         print(f"dropped database {name}")
     return 0
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def main(argv: list[str] | None = None) -> int:
