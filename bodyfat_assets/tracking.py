@@ -48,6 +48,12 @@ class TrackingConfig:
     experiment_name: str
     model_name: str
     artifact_location: str | None = None
+    ui_url: str | None = None
+    """Where people open the MLflow UI, for links to runs (issue 13.6)."""
+
+
+DAGSTER_RUN_URL_TAG = "dagster/run_url"
+"""MLflow run tag: the Dagster run that made it, as a URL into the Dagster UI."""
 
 
 class Tracker:
@@ -68,6 +74,11 @@ class Tracker:
             )
         except MlflowException:  # created concurrently by another process
             return self.client.get_experiment_by_name(self.config.experiment_name).experiment_id
+
+    def run_url(self, run_id: str) -> str | None:
+        """The run's page in the MLflow UI, or None without a configured UI address."""
+        ui = self.config.ui_url
+        return f"{ui.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{run_id}" if ui else None
 
     @contextmanager
     def parent_run(self, run_name: str) -> Iterator[mlflow.ActiveRun]:

@@ -136,6 +136,8 @@ class StackConfig:
             "BODYFAT_LAKE_PREFIX": self.lake_prefix,
             "BODYFAT_MODEL_NAME": self.model_name,
             "MLFLOW_TRACKING_URI": self.mlflow_url,
+            # Links between the UIs (MLflow run -> Dagster run) must name this stack's webserver port.
+            "DAGSTER_UI_URL": self.webserver_url,
             "OPTUNA_STORAGE": self.pg_url(self.services.optuna_db),
             **self.automation,
         }

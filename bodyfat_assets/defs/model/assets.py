@@ -67,6 +67,7 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
         "trials": f"{result.trials_this_run} this run, {len(result.study.trials)} in study {result.study.study_name}",
         "tuning_seconds": round(result.seconds, 1),
         "mlflow_run_id": run_id,
+        **({"mlflow_run": MetadataValue.url(url)} if (url := tracker.run_url(run_id)) else {}),
         **{name: image(png, name) for name, png in trained.figures.items()},
     })
 
