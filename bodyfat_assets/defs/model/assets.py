@@ -42,7 +42,7 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
         run_id = run.info.run_id
         context.log.info(f"tuning {', '.join(tuning.families) or 'every model family'} with {tuning.n_trials} "
                          f"trials, {tuning.cv_folds}-fold CV")
-        with tracker.trial_logger(run_id, context.log.info, tuning.n_trials) as log_trial:
+        with tracker.trial_logger(run_id, context.log.info, tuning.n_trials, tuning.cv_folds) as log_trial:
             trained = train_challenger(bodyfat_splits, features, tuning, callbacks=[log_trial])
         version, card, registered = tracker.log_challenger(trained, run_id)
     result, metrics = trained.tuning, trained.metrics
