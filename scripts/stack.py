@@ -138,6 +138,7 @@ class StackConfig:
             "MLFLOW_TRACKING_URI": self.mlflow_url,
             # Links between the UIs (MLflow run -> Dagster run) must name this stack's webserver port.
             "DAGSTER_UI_URL": self.webserver_url,
+            "MLFLOW_UI_URL": self.mlflow_url,
             "OPTUNA_STORAGE": self.pg_url(self.services.optuna_db),
             **self.automation,
         }
