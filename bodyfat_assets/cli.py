@@ -170,10 +170,14 @@ class DemoService:
     lines: tuple[str, ...]
 
 
+SLOW_START_S = 90.0
+"""Say so when a service has not answered after this long (cold starts took 10-30 s on the loaded 2-core machine)."""
+
+
 def announce_when_up(services: list[DemoService], out: Callable[[str], None] = print,
                      poll_s: float = 0.25) -> DemoService | None:
     """Print each service's lines as soon as it answers; return the first service that died first, else None."""
-    pending = list(services)
+    pending, started, warned = list(services), time.monotonic(), False
     while pending:
         for service in list(pending):
             if service.process.poll() is not None:
@@ -182,6 +186,10 @@ def announce_when_up(services: list[DemoService], out: Callable[[str], None] = p
                 for line in service.lines:
                     out(line)
                 pending.remove(service)
+        if pending and not warned and time.monotonic() - started > SLOW_START_S:
+            warned = True
+            out(f"still starting after {SLOW_START_S:.0f} s: "
+                f"{', '.join(f'{s.name} (log {s.log_path})' for s in pending)}")
         time.sleep(poll_s)
     return None
 
@@ -268,7 +276,8 @@ def demo() -> int:
         raise SystemExit(f"{exc}; full log: {log_path}") from None
     print("\n".join(lines))
     print(f"Materialized every asset in {time.monotonic() - started:.1f} s")
-    print(f"Logs        {logs}  (demo.log: the runs; dagster.log, mlflow.log, api.log: the services)", flush=True)
+    services = "" if settings.demo.no_ui else "; dagster.log, mlflow.log, api.log: the services"
+    print(f"Logs        {logs}  (demo.log: the runs{services})", flush=True)
     if settings.demo.no_ui:
         return 0
     return serve_ui(settings)
