@@ -116,3 +116,35 @@ def test_demo_reports_serves_and_stops_cleanly(tmp_path):
                 child.kill()
             os.killpg(demo.pid, signal.SIGKILL)
         log.close()
+
+
+def test_a_url_is_printed_only_once_its_service_answers_and_a_dead_one_is_named(monkeypatch, tmp_path):
+    from bodyfat_assets import cli
+
+    class Alive:
+        returncode = None
+
+        def poll(self):
+            return None
+
+    class Dead(Alive):
+        returncode = 3
+
+        def poll(self):
+            return 3
+
+    probes = {"http://mlflow/health": iter([False, False, True])}
+    printed: list[tuple[str, int]] = []
+    calls = {"n": 0}
+
+    def answers(url):
+        calls["n"] += 1
+        return next(probes[url], True)
+
+    monkeypatch.setattr(cli, "_answers", answers)
+    mlflow = cli.DemoService("mlflow", Alive(), tmp_path / "mlflow.log", "http://mlflow/health", ("MLflow UI   x",))
+    assert cli.announce_when_up([mlflow], out=lambda line: printed.append((line, calls["n"])), poll_s=0) is None
+    assert printed == [("MLflow UI   x", 3)], "printed before the third probe, the first that answered"
+
+    api = cli.DemoService("api", Dead(), tmp_path / "api.log", "http://api/health", ("API x",))
+    assert cli.announce_when_up([api], out=printed.append, poll_s=0) is api
