@@ -254,6 +254,10 @@ class Stack:
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        pid_file = self.workdir / PID_FILE
+        if pid_file.exists() and (pid := int(pid_file.read_text().split()[0])) != os.getpid() and pid_alive(pid):
+            # A fresh start drops the databases: never under a stack that is still running from this folder.
+            raise StackError(f"a stack already runs from {self.workdir} (pid {pid}): stop it first")
         try:
             self._write_env_file()
             (self.workdir / PID_FILE).write_text(f"{os.getpid()}\n")
@@ -275,7 +279,9 @@ class Stack:
                 self.log(f"stopping {service.name}")
                 stop_process_group(service.process)
         self.services.clear()
-        (self.workdir / PID_FILE).unlink(missing_ok=True)
+        pid_file = self.workdir / PID_FILE
+        if pid_file.exists() and pid_file.read_text().split()[:1] == [str(os.getpid())]:
+            pid_file.unlink()  # only our own: a refused second start must not unmark the running one
 
     def _write_env_file(self) -> None:
         """Everything a client of this stack needs, credentials included, readable by its owner only: `make feed`

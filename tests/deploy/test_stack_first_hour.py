@@ -135,3 +135,23 @@ def test_credentials_feed_sensors_restart_and_clean(tmp_path: Path, monkeypatch:
     assert cleaned.returncode == 0, cleaned.stderr
     assert _databases(prefix) == set()
     assert not home.exists()
+
+
+def test_a_second_stack_on_the_same_folder_is_refused_before_touching_anything(tmp_path: Path) -> None:
+    import subprocess as sp
+    import sys
+
+    from scripts.stack import PID_FILE, StackError
+
+    other = sp.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / PID_FILE).write_text(f"{other.pid}\n")
+        stack = Stack(StackConfig.from_env(_stack_values("unit")), workdir=tmp_path, log=lambda _msg: None)
+        with pytest.raises(StackError, match="already runs"):
+            stack.start()
+        assert not (tmp_path / "stack.env").exists() and not (tmp_path / "databases").exists()
+        stack.stop()  # what main() does on the way out
+        assert (tmp_path / PID_FILE).read_text() == f"{other.pid}\n", "the running stack is still marked"
+    finally:
+        other.kill()
+        other.wait()
