@@ -5,11 +5,18 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export BODYFAT_HOME ?= $(CURDIR)/.bodyfat
 export DAGSTER_HOME ?= $(BODYFAT_HOME)/dagster
+# `make stack`'s state folder: logs, its DAGSTER_HOME, stack.env (its settings and credentials, mode 0600), stack.pid.
+STACK_DIR := $(BODYFAT_HOME)/stack
+STACK_ENV := $(STACK_DIR)/stack.env
+# True while a `make stack` runs: `make feed` then writes to its S3 lake, never silently to the local folder.
+STACK_RUNNING = [ -f "$(STACK_DIR)/stack.pid" ] && kill -0 "$$(cat "$(STACK_DIR)/stack.pid")" 2>/dev/null
 
-.PHONY: help install demo test lint feed health stack serve bench-serving test-integration tune-worker compose-up compose-down clean
+.PHONY: help install demo test lint feed health stack stack-sensors serve bench-serving test-integration tune-worker \
+	compose-up compose-down clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/\$$\$$/$$/g' \
+		| awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,14 +37,23 @@ test: install  ## ruff, dg check defs, then the whole test suite (CI=true turns 
 lint: install  ## ruff only
 	$(BIN)/ruff check .
 
-feed: install  ## drop synthetic batches into the landing zone (2 labeled, 1 to score); the sensors take it from there
+feed: install  ## drop synthetic batches into the landing zone (2 labeled, 1 to score): a running stack's S3, else local
+	@if $(STACK_RUNNING); then \
+		echo "make stack is running: feeding its S3 lake (settings from $(STACK_ENV))"; \
+		set -a; . "$(STACK_ENV)"; set +a; \
+	fi; \
 	$(BIN)/python -m bodyfat_assets.cli feed --labeled 2 --scoring 1
 
 health: install  ## the model's health from the embedded state: champion, live error, drift, stale assets, last retrain
 	$(BIN)/python -m bodyfat_assets.cli health
 
-stack: install  ## the docker-compose topology as local processes on loopback (no Docker)
-	$(BIN)/python scripts/stack.py
+stack: install  ## the docker-compose topology as local processes on loopback (no Docker); prints the next steps
+	$(BIN)/python scripts/stack.py --workdir "$(STACK_DIR)"
+
+stack-sensors: install  ## start the running stack's sensors (stopped by design in production)
+	@$(STACK_RUNNING) || { echo "no running make stack under $(STACK_DIR): start it first" >&2; exit 1; }
+	@set -a; . "$(STACK_ENV)"; set +a; \
+	$(BIN)/dagster sensor start --start-all -w "$(STACK_DIR)/dagster_home/workspace.yaml"
 
 serve: install  ## only the prediction API, against MLFLOW_TRACKING_URI (default: the demo's MLflow)
 	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(BODYFAT_HOME)/mlflow.db} \
@@ -58,5 +74,6 @@ compose-up:  ## the production topology under Docker (cp .env.example .env and f
 compose-down:  ## stop the Docker topology (keeps its volumes; `docker compose down -v` drops them)
 	docker compose down
 
-clean:  ## remove the embedded state (lake, MLflow, Dagster instance); keeps .venv
+clean:  ## remove the embedded state and what make stack created, its PostgreSQL databases too; keeps .venv
+	@if [ -d "$(STACK_DIR)" ] && [ -x $(BIN)/python ]; then $(BIN)/python scripts/stack.py --workdir "$(STACK_DIR)" --drop-databases; fi
 	rm -rf $(BODYFAT_HOME)

@@ -1,9 +1,11 @@
-"""`bodyfat demo`: materialize everything on the embedded default, report, then serve the Dagster UI (sensors running).
+"""`bodyfat demo`: materialize everything on the embedded default, report, then serve the Dagster UI (sensors
+running), the MLflow UI and the prediction API. The terminal gets progress, the report and each URL once its service
+answers; the full logs go to `<BODYFAT_HOME>/logs/` (demo.log: the runs; dagster.log, mlflow.log, api.log).
 `bodyfat feed --labeled N --scoring M`: drop synthetic batches into the landing zone.
 
 Configuration comes from `bodyfat_assets.settings` like everything else: e.g. BODYFAT_TRIALS (trial budget),
 BODYFAT_NO_UI=1 (stop after the report, for scripts), BODYFAT_HOME (state folder, default ./.bodyfat),
-DAGSTER_WEBSERVER_PORT / API_PORT (3000 / 8000).
+DAGSTER_WEBSERVER_PORT / MLFLOW_PORT / API_PORT (3000 / 5000 / 8000).
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from bodyfat_contract import FEATURE_NAMES
 
@@ -35,11 +42,43 @@ def prepare_dagster_home(settings: Settings) -> Path:
 
 
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-"""The demo's terminal shows progress (trials, decisions), not Dagster's ~420 DEBUG step events; every event is
-still in the instance, in the Dagster UI's run view."""
+"""The demo log keeps progress (trials, decisions), not Dagster's ~420 DEBUG step events; every event is still in
+the instance, in the Dagster UI's run view."""
+JOB_LABELS = {"ingest_labeled_file": "ingest the seed file", "bodyfat_pipeline": "clean, split, tune, promote",
+              "score_batch": "score the seed rows", "health_report": "health report"}
 
 
-def materialize_all(settings: Settings, run_config: dict | None = None) -> dict:
+def logs_dir(settings: Settings) -> Path:
+    path = settings.home / "logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextmanager
+def output_to(log_path: Path) -> Iterator[TextIO]:
+    """Everything this process writes to stdout and stderr goes to `log_path` (Dagster's console logger, MLflow's
+    prints, warnings such as the partitioned-check ones); yields a stream to the real terminal for progress.
+    File descriptors, not sys.stdout: libraries hold their own references to the streams."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    terminal = os.fdopen(os.dup(saved[0]), "w", buffering=1)
+    with open(log_path, "a") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield terminal
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, original in zip((1, 2), saved, strict=True):
+                os.dup2(original, fd)
+                os.close(original)
+            terminal.close()
+
+
+def materialize_all(settings: Settings, run_config: dict | None = None,
+                    progress: Callable[[str], None] = print) -> dict:
     """Ingest the seed partition, retrain, score the seed rows, report health: four runs in this process, recorded
     in the settings' DAGSTER_HOME instance so the Dagster UI shows them. Works from a fresh clone: the `seed`
     partitions are registered first (the landing sensor would do the same, a tick later)."""
@@ -58,12 +97,14 @@ def materialize_all(settings: Settings, run_config: dict | None = None) -> dict:
         results = {}
         for job_name, partition, config in ((INGEST_JOB, SEED_PARTITION, None), (PIPELINE_JOB, None, run_config),
                                             (SCORE_JOB, SEED_PARTITION, None), (HEALTH_JOB, None, None)):
+            started = time.monotonic()
             result = defs.resolve_job_def(job_name).execute_in_process(
                 instance=instance, raise_on_error=False, run_config={**QUIET_CONSOLE, **(config or {})},
                 partition_key=partition)
             if not result.success:
                 failed = [e.step_key for e in result.all_events if e.is_step_failure]
-                raise SystemExit(f"{job_name} failed at {failed}; see the Dagster UI or the log above")
+                raise SystemExit(f"{job_name} failed at {failed}; see the Dagster UI or the demo's log")
+            progress(f"  {JOB_LABELS.get(job_name, job_name):<28} done in {time.monotonic() - started:.1f} s")
             results[job_name] = result
         checks = [c for r in results.values() for c in r.get_asset_check_evaluations()]
         return {
@@ -75,7 +116,7 @@ def materialize_all(settings: Settings, run_config: dict | None = None) -> dict:
         }
 
 
-def report(outcome: dict, settings: Settings) -> None:
+def report(outcome: dict, settings: Settings) -> list[str]:
     import pandas as pd
 
     from bodyfat_assets.tracking import Tracker, TrackingConfig
@@ -88,22 +129,69 @@ def report(outcome: dict, settings: Settings) -> None:
     row = sample.loc[[0], list(FEATURE_NAMES)]
     prediction = float(model.predict(row[card["features"]])[0])
     half = card["interval_half_width_90"]
-    print("\n=== bodyfat demo ===")
-    print(f"Dagster run       {outcome['run_id']}  (checks: "
-          f"{sum(outcome['checks'].values())}/{len(outcome['checks'])} passed)")
-    print(f"Challenger        v{champion['challenger_version']}: {champion['decision']} ({champion['reason']})")
-    print(f"Champion          {settings.model_name} v{champion['champion_version']} ({card['family']})")
-    print(f"Test metrics      RMSE {card['test_rmse']:.3f}  MAE {card['test_mae']:.3f}  R² {card['test_r2']:.3f}  "
-          f"(90% interval ±{half:.2f})")
-    print(f"Sample prediction {json.dumps(row.iloc[0].to_dict())}")
-    print(f"                  → {prediction:.1f} % body fat, 90% interval [{prediction - half:.1f}, "
-          f"{prediction + half:.1f}] (measured: {sample.loc[0, 'BodyFat']} %)")
-    print(f"MLflow            {settings.mlflow_tracking_uri}")
+    return [
+        "", "=== bodyfat demo ===",
+        f"Dagster run       {outcome['run_id']}  (checks: "
+        f"{sum(outcome['checks'].values())}/{len(outcome['checks'])} passed)",
+        f"Challenger        v{champion['challenger_version']}: {champion['decision']} ({champion['reason']})",
+        f"Champion          {settings.model_name} v{champion['champion_version']} ({card['family']})",
+        f"Test metrics      RMSE {card['test_rmse']:.3f}  MAE {card['test_mae']:.3f}  R² {card['test_r2']:.3f}  "
+        f"(90% interval ±{half:.2f})",
+        f"Sample prediction {json.dumps(row.iloc[0].to_dict())}",
+        f"                  → {prediction:.1f} % body fat, 90% interval [{prediction - half:.1f}, "
+        f"{prediction + half:.1f}] (measured: {sample.loc[0, 'BodyFat']} %)",
+        f"MLflow            {settings.mlflow_tracking_uri}",
+    ]
 
 
-def _start(cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
+def _start(cmd: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
     # Own process group: `dagster dev` started from a script ignores SIGINT (STACK.md), so we stop whole groups.
-    return subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, start_new_session=True, stdout=log,
+                                stderr=subprocess.STDOUT)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own loopback services
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@dataclass
+class DemoService:
+    """One process the demo serves, and the lines it prints once `probe_url` answers (never before)."""
+
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+    probe_url: str
+    lines: tuple[str, ...]
+
+
+SLOW_START_S = 90.0
+"""Say so when a service has not answered after this long (cold starts took 10-30 s on the loaded 2-core machine)."""
+
+
+def announce_when_up(services: list[DemoService], out: Callable[[str], None] = print,
+                     poll_s: float = 0.25) -> DemoService | None:
+    """Print each service's lines as soon as it answers; return the first service that died first, else None."""
+    pending, started, warned = list(services), time.monotonic(), False
+    while pending:
+        for service in list(pending):
+            if service.process.poll() is not None:
+                return service
+            if _answers(service.probe_url):
+                for line in service.lines:
+                    out(line)
+                pending.remove(service)
+        if pending and not warned and time.monotonic() - started > SLOW_START_S:
+            warned = True
+            out(f"still starting after {SLOW_START_S:.0f} s: "
+                f"{', '.join(f'{s.name} (log {s.log_path})' for s in pending)}")
+        time.sleep(poll_s)
+    return None
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -117,8 +205,10 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def serve_ui(settings: Settings) -> int:
-    """The Dagster UI (with the daemon, for sensors) and the prediction API, until Ctrl-C."""
-    ui_port, api_port = str(settings.services.webserver_port), str(settings.services.api_port)
+    """The Dagster UI (with the daemon, for sensors), the MLflow UI and the prediction API, until Ctrl-C."""
+    svc = settings.services
+    ui_port, api_port, mlflow_port = str(svc.webserver_port), str(svc.api_port), str(svc.mlflow_port)
+    logs = logs_dir(settings)
     env = process_environment(
         DAGSTER_HOME=str(settings.dagster_home), MLFLOW_TRACKING_URI=settings.mlflow_tracking_uri,
         BODYFAT_MODEL_NAME=settings.model_name, BODYFAT_SERVING_HOST="127.0.0.1", BODYFAT_SERVING_PORT=api_port,
@@ -132,18 +222,39 @@ def serve_ui(settings: Settings) -> int:
     try:
         # `dagster dev` rather than `dg dev`: dg warns unless the project's venv is activated, and `make demo` does not
         # activate it; both run the same webserver and daemon on the same workspace.
-        started.append(_start([sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
-                               "-h", "127.0.0.1", "-p", ui_port], env))
-        started.append(_start([sys.executable, "-m", "serving"], env))
-        print(f"\nDagster UI  http://127.0.0.1:{ui_port}")
-        print(f"Page        http://127.0.0.1:{api_port}/   (a form for people: measurements in, estimate out)")
-        print(f"API         http://127.0.0.1:{api_port}/docs")
+        dagster_cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
+                       "-h", "127.0.0.1", "-p", ui_port]
+        # The MLflow UI over the demo's own SQLite store; one worker and no job runner, as under `make stack`.
+        mlflow_cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", settings.mlflow_tracking_uri,
+                      "-h", "127.0.0.1", "-p", mlflow_port, "-w", "1"]
+        mlflow_env = {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        services = []
+        for name, cmd, proc_env, probe, lines in (
+            ("dagster", dagster_cmd, env, f"http://127.0.0.1:{ui_port}/server_info",
+             (f"Dagster UI  http://127.0.0.1:{ui_port}",)),
+            ("mlflow", mlflow_cmd, mlflow_env, f"http://127.0.0.1:{mlflow_port}/health",
+             (f"MLflow UI   http://127.0.0.1:{mlflow_port}",)),
+            ("api", [sys.executable, "-m", "serving"], env, f"http://127.0.0.1:{api_port}/health",
+             (f"Page        http://127.0.0.1:{api_port}/   (a form for people: measurements in, estimate out)",
+              f"API         http://127.0.0.1:{api_port}/docs")),
+        ):
+            log_path = logs / f"{name}.log"
+            process = _start(cmd, proc_env, log_path)
+            started.append(process)
+            services.append(DemoService(name, process, log_path, probe, lines))
+        print("", flush=True)
+        dead = announce_when_up(services, out=lambda line: print(line, flush=True))
+        if dead is not None:
+            print(f"{dead.name} exited with {dead.process.returncode}; see {dead.log_path}", file=sys.stderr)
+            return 1
         print(f"Try:   curl -s -X POST http://127.0.0.1:{api_port}/predict -H 'Content-Type: application/json' "
               f"-d '{sample}'")
-        print("Ctrl-C stops both.", flush=True)
+        print("Ctrl-C stops all three.", flush=True)
         while all(proc.poll() is None for proc in started):
             time.sleep(0.5)
-        return 1  # one of them died on its own: stop the other and report failure
+        dead = next(service for service in services if service.process.poll() is not None)
+        print(f"{dead.name} exited with {dead.process.returncode}; see {dead.log_path}", file=sys.stderr)
+        return 1  # one of them died on its own: stop the others and report failure
     except KeyboardInterrupt:
         return 0
     finally:
@@ -154,9 +265,19 @@ def serve_ui(settings: Settings) -> int:
 def demo() -> int:
     settings = Settings.from_env()
     started = time.monotonic()
-    outcome = materialize_all(settings)
-    report(outcome, settings)
+    logs = logs_dir(settings)
+    log_path = logs / "demo.log"
+    print(f"Materializing every asset (full log: {log_path})", flush=True)
+    try:
+        with output_to(log_path) as terminal:
+            outcome = materialize_all(settings, progress=lambda line: print(line, file=terminal, flush=True))
+            lines = report(outcome, settings)
+    except SystemExit as exc:
+        raise SystemExit(f"{exc}; full log: {log_path}") from None
+    print("\n".join(lines))
     print(f"Materialized every asset in {time.monotonic() - started:.1f} s")
+    services = "" if settings.demo.no_ui else "; dagster.log, mlflow.log, api.log: the services"
+    print(f"Logs        {logs}  (demo.log: the runs{services})", flush=True)
     if settings.demo.no_ui:
         return 0
     return serve_ui(settings)

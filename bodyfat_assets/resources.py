@@ -6,7 +6,7 @@ from dagster import AssetExecutionContext, ConfigurableResource
 from bodyfat_assets.core.tuning import TuningConfig
 from bodyfat_assets.io_manager import LakeIOManager
 from bodyfat_assets.settings import SEED_DATASET, Settings
-from bodyfat_assets.tracking import Tracker, TrackingConfig
+from bodyfat_assets.tracking import DAGSTER_RUN_URL_TAG, Tracker, TrackingConfig
 
 
 class TrackingResource(ConfigurableResource):
@@ -19,11 +19,16 @@ class TrackingResource(ConfigurableResource):
     experiment_name: str
     model_name: str
     artifact_location: str | None = None
+    mlflow_ui: str | None = None
+    dagster_ui: str | None = None
 
     def tracker(self, context: AssetExecutionContext) -> Tracker:
-        config = TrackingConfig(self.tracking_uri, self.experiment_name, self.model_name, self.artifact_location)
-        return Tracker(config, run_tags={"dagster_run_id": context.run_id,
-                                         "dagster_asset": context.asset_key.to_user_string()})
+        config = TrackingConfig(self.tracking_uri, self.experiment_name, self.model_name, self.artifact_location,
+                                self.mlflow_ui)
+        tags = {"dagster_run_id": context.run_id, "dagster_asset": context.asset_key.to_user_string()}
+        if self.dagster_ui:
+            tags[DAGSTER_RUN_URL_TAG] = f"{self.dagster_ui}/runs/{context.run_id}"
+        return Tracker(config, run_tags=tags)
 
 
 class PipelineSettings(ConfigurableResource):
@@ -63,6 +68,8 @@ def build_resources(settings: Settings) -> dict[str, object]:
             experiment_name=settings.experiment_name,
             model_name=settings.model_name,
             artifact_location=settings.mlflow_artifact_location,
+            mlflow_ui=settings.mlflow_ui,
+            dagster_ui=settings.dagster_ui,
         ),
         "pipeline": PipelineSettings(
             seed_dataset=str(SEED_DATASET),

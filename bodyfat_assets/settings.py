@@ -153,6 +153,10 @@ class ServiceSettings(Group):
                                "DAGIT_PORT")
     grpc_port: int = knob(4000, "DAGSTER_GRPC_PORT", "Dagster code server port")
     api_port: int = knob(8000, "API_PORT", "prediction API port")
+    dagster_ui_url: str | None = knob(None, "DAGSTER_UI_URL", "Dagster UI address in links from MLflow runs "
+                                      "(empty: http://127.0.0.1:<DAGSTER_WEBSERVER_PORT>)")
+    mlflow_ui_url: str | None = knob(None, "MLFLOW_UI_URL", "MLflow UI address in links from Dagster metadata "
+                                     "(empty: MLFLOW_TRACKING_URI when http, else http://127.0.0.1:<MLFLOW_PORT>)")
 
 
 class DemoSettings(Group):
@@ -282,6 +286,19 @@ class Settings(BaseSettings):
     @property
     def dagster_home(self) -> Path:
         return self.demo.dagster_home or self.home / "dagster"
+
+    @property
+    def dagster_ui(self) -> str:
+        """Where people open the Dagster UI (links from MLflow runs)."""
+        return (self.services.dagster_ui_url or f"http://127.0.0.1:{self.services.webserver_port}").rstrip("/")
+
+    @property
+    def mlflow_ui(self) -> str:
+        """Where people open the MLflow UI (links from Dagster metadata); `make demo` serves it on MLFLOW_PORT."""
+        tracking = self.mlflow_tracking_uri
+        default = tracking if tracking.startswith(("http://", "https://")) else (
+            f"http://127.0.0.1:{self.services.mlflow_port}")
+        return (self.services.mlflow_ui_url or default).rstrip("/")
 
 
 def _as_variable(value: Any) -> str:

@@ -29,6 +29,7 @@ from sklearn.pipeline import Pipeline
 from bodyfat_assets.core.evaluation import coverage_metrics
 from bodyfat_assets.core.promotion import ChampionDecision, GateFinding, blocked_decision, decide_champion
 from bodyfat_assets.core.training import TrainedChallenger
+from bodyfat_assets.core.tuning import best_completed_value, trial_outcome
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 FINGERPRINT_TAG = "training_fingerprint"
@@ -48,6 +49,12 @@ class TrackingConfig:
     experiment_name: str
     model_name: str
     artifact_location: str | None = None
+    ui_url: str | None = None
+    """Where people open the MLflow UI, for links to runs (issue 13.6)."""
+
+
+DAGSTER_RUN_URL_TAG = "dagster/run_url"
+"""MLflow run tag: the Dagster run that made it, as a URL into the Dagster UI."""
 
 
 class Tracker:
@@ -69,13 +76,19 @@ class Tracker:
         except MlflowException:  # created concurrently by another process
             return self.client.get_experiment_by_name(self.config.experiment_name).experiment_id
 
+    def run_url(self, run_id: str) -> str | None:
+        """The run's page in the MLflow UI, or None without a configured UI address."""
+        ui = self.config.ui_url
+        return f"{ui.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{run_id}" if ui else None
+
     @contextmanager
     def parent_run(self, run_name: str) -> Iterator[mlflow.ActiveRun]:
         with mlflow.start_run(experiment_id=self.experiment_id, run_name=run_name, tags=self.run_tags) as run:
             yield run
 
-    def trial_logger(self, parent_run_id: str, progress: Callable[[str], None], n_trials: int) -> TrialLogger:
-        return TrialLogger(self, parent_run_id, progress, n_trials)
+    def trial_logger(self, parent_run_id: str, progress: Callable[[str], None], n_trials: int,
+                     cv_folds: int | None = None) -> TrialLogger:
+        return TrialLogger(self, parent_run_id, progress, n_trials, cv_folds)
 
     def log_figures(self, run_id: str, figures: dict[str, bytes]) -> None:
         with tempfile.TemporaryDirectory() as tmp:
@@ -205,8 +218,10 @@ class TrialLogger:
     the first error, so a tuning run never reports success with trials missing from MLflow.
     """
 
-    def __init__(self, tracker: Tracker, parent_run_id: str, progress: Callable[[str], None], n_trials: int) -> None:
+    def __init__(self, tracker: Tracker, parent_run_id: str, progress: Callable[[str], None], n_trials: int,
+                 cv_folds: int | None = None) -> None:
         self.tracker, self.parent_run_id, self.progress, self.n_trials = tracker, parent_run_id, progress, n_trials
+        self.cv_folds = cv_folds
         self.started = time.monotonic()
         self.done = 0
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlflow-trials")
@@ -224,10 +239,10 @@ class TrialLogger:
         self.done += 1
         family = trial.params.get("family", "?")
         self.pending.append(self.pool.submit(self._log, study.study_name, trial))
-        best = min((t.value for t in study.trials if t.value is not None), default=float("nan"))
-        score = f"{trial.value:.3f}" if trial.value is not None else trial.state.name.lower()
-        self.progress(f"trial {self.done}/{self.n_trials} (#{trial.number}) {family}: cv_rmse={score}; "
-                      f"best so far {best:.3f}; {time.monotonic() - self.started:.1f} s elapsed")
+        best = best_completed_value(study.trials)
+        self.progress(f"trial {self.done}/{self.n_trials} (#{trial.number}) {family}: "
+                      f"{trial_outcome(trial, self.cv_folds)}; best so far {best:.3f}; "
+                      f"{time.monotonic() - self.started:.1f} s elapsed")
 
     def _log(self, study_name: str, trial: optuna.trial.FrozenTrial) -> None:
         client, family = self.tracker.client, trial.params.get("family", "?")
@@ -238,7 +253,9 @@ class TrialLogger:
                   "optuna_study": study_name, "trial_state": trial.state.name, "trial_number": str(trial.number)},
         )
         now = int(time.time() * 1000)
-        metrics = [Metric("cv_rmse", float(trial.value), now, 0)] if trial.value is not None else []
+        # A pruned trial's value covers only the folds it reached: not a cv_rmse (issue 13.9).
+        name = "cv_rmse" if trial.state == optuna.trial.TrialState.COMPLETE else "cv_rmse_partial"
+        metrics = [Metric(name, float(trial.value), now, 0)] if trial.value is not None else []
         running = trial.intermediate_values.items()
         metrics += [Metric("cv_rmse_running", float(v), now, int(step)) for step, v in running]
         client.log_batch(run.info.run_id, metrics=metrics, params=[Param(k, str(v)) for k, v in trial.params.items()])

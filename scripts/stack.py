@@ -7,7 +7,11 @@ process environment), through the one configuration model (bodyfat_assets/settin
     -> mlflow server -> Dagster code server -> Dagster webserver + daemon -> serving API (if present)
 
 Each service runs in its own process group, so stopping the stack stops everything it started, grandchildren
-included. Run `python scripts/stack.py`; Ctrl-C or SIGTERM stops it.
+included. Run `python scripts/stack.py` (`make stack`); Ctrl-C or SIGTERM stops it.
+
+Its state folder (`--workdir`, default `.bodyfat/stack`) holds the logs, DAGSTER_HOME, `stack.env` (mode 0600: the
+S3 key pair and every setting a client needs, which `make feed` and `make stack-sensors` read), `stack.pid` while it
+runs, and `databases` (the PostgreSQL databases it created, which a fresh start and `make clean` drop).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -28,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from bodyfat_assets.settings import ServiceSettings, Settings, process_environment
+from bodyfat_assets.settings import ServiceSettings, Settings, process_environment, read_dotenv
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCKER_DIR = REPO_ROOT / "docker"
@@ -37,6 +42,9 @@ CODE_MODULE = "bodyfat_assets.definitions"
 # Cold starts on a shared 2-core machine: mlflow ~7 s, Dagster ~10-30 s when other work competes for the CPUs.
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 15.0
+ENV_FILE = "stack.env"
+PID_FILE = "stack.pid"
+DATABASES_FILE = "databases"
 
 
 class StackError(RuntimeError):
@@ -64,16 +72,18 @@ class StackConfig:
     host: str = "127.0.0.1"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> StackConfig:
+    def from_settings(cls, settings: Settings, saved: Mapping[str, str] | None = None) -> StackConfig:
+        """`saved`: a previous start's `stack.env`, whose generated key pair is reused (MinIO's data needs it)."""
         if not settings.bucket:
             raise StackError("BODYFAT_BUCKET is empty: set it in .env or the environment")
         svc = settings.services
+        saved = saved or {}
         return cls(
             services=svc, lake_bucket=settings.bucket, lake_prefix=settings.lake_prefix,
             model_name=settings.model_name, automation=settings.landing.as_env(),
             # moto accepts any key pair and a local minio only needs one: generate rather than invent a default.
-            s3_user=svc.minio_user or f"stack-{secrets.token_hex(4)}",
-            s3_password=svc.minio_password or secrets.token_urlsafe(24),
+            s3_user=svc.minio_user or saved.get("AWS_ACCESS_KEY_ID") or f"stack-{secrets.token_hex(4)}",
+            s3_password=svc.minio_password or saved.get("AWS_SECRET_ACCESS_KEY") or secrets.token_urlsafe(24),
         )
 
     @classmethod
@@ -126,6 +136,9 @@ class StackConfig:
             "BODYFAT_LAKE_PREFIX": self.lake_prefix,
             "BODYFAT_MODEL_NAME": self.model_name,
             "MLFLOW_TRACKING_URI": self.mlflow_url,
+            # Links between the UIs (MLflow run -> Dagster run) must name this stack's webserver port.
+            "DAGSTER_UI_URL": self.webserver_url,
+            "MLFLOW_UI_URL": self.mlflow_url,
             "OPTUNA_STORAGE": self.pg_url(self.services.optuna_db),
             **self.automation,
         }
@@ -184,12 +197,20 @@ def stop_process_group(process: subprocess.Popen[bytes], timeout_s: float = STOP
 
 
 def process_group_alive(pgid: int) -> bool:
+    return _answers_signal_zero(os.killpg, pgid)
+
+
+def pid_alive(pid: int) -> bool:
+    return _answers_signal_zero(os.kill, pid)
+
+
+def _answers_signal_zero(send: Callable[[int, int], None], ident: int) -> bool:
     try:
-        os.killpg(pgid, 0)
+        send(ident, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        return True  # alive, someone else's
     return True
 
 
@@ -212,6 +233,15 @@ class Stack:
         return self.workdir / "dagster_home"
 
     @property
+    def env_file(self) -> Path:
+        return self.workdir / ENV_FILE
+
+    @property
+    def persistent_s3(self) -> bool:
+        """MinIO keeps its objects in the state folder; moto's server keeps them in memory only."""
+        return shutil.which("minio") is not None
+
+    @property
     def env(self) -> dict[str, str]:
         return process_environment(**self.config.service_env(self.dagster_home, self.workdir / "bodyfat_home"))
 
@@ -224,7 +254,13 @@ class Stack:
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        pid_file = self.workdir / PID_FILE
+        if pid_file.exists() and (pid := int(pid_file.read_text().split()[0])) != os.getpid() and pid_alive(pid):
+            # A fresh start drops the databases: never under a stack that is still running from this folder.
+            raise StackError(f"a stack already runs from {self.workdir} (pid {pid}): stop it first")
         try:
+            self._write_env_file()
+            (self.workdir / PID_FILE).write_text(f"{os.getpid()}\n")
             self._ensure_databases()
             self._start_s3()
             self._start_mlflow()
@@ -243,6 +279,20 @@ class Stack:
                 self.log(f"stopping {service.name}")
                 stop_process_group(service.process)
         self.services.clear()
+        pid_file = self.workdir / PID_FILE
+        if pid_file.exists() and pid_file.read_text().split()[:1] == [str(os.getpid())]:
+            pid_file.unlink()  # only our own: a refused second start must not unmark the running one
+
+    def _write_env_file(self) -> None:
+        """Everything a client of this stack needs, credentials included, readable by its owner only: `make feed`
+        and `make stack-sensors` source it, and it is the one place the generated S3 key pair is written down."""
+        lines = [f"{key}={shlex.quote(value)}" for key, value in self.config.service_env(
+            self.dagster_home, self.workdir / "bodyfat_home").items()]
+        fd = os.open(self.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a file that already exists
+        with os.fdopen(fd, "w") as out:
+            out.write("# Written by scripts/stack.py: the running stack's settings and credentials (keep private).\n")
+            out.write("\n".join(lines) + "\n")
 
     def urls(self) -> dict[str, str]:
         return {service.name: service.url for service in self.services}
@@ -260,33 +310,61 @@ class Stack:
             port=svc.postgres_port, dbname="postgres", connect_timeout=5,
         )  # fmt: skip
 
+    def owned_databases(self) -> list[str]:
+        """The databases an earlier start of this stack created (a fresh start and `make clean` may drop them)."""
+        path = self.workdir / DATABASES_FILE
+        return path.read_text().split() if path.exists() else []
+
     def _ensure_databases(self) -> None:
         cfg = self.config
+        names = (cfg.services.dagster_db, cfg.services.mlflow_db, cfg.services.optuna_db)
+        owned = self.owned_databases()
         conn = self._connect()
         conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
         try:
             with conn.cursor() as cur:
-                for name in (cfg.services.dagster_db, cfg.services.mlflow_db, cfg.services.optuna_db):
+                for name in names:
                     cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-                    if cur.fetchone() is None:
+                    exists = cur.fetchone() is not None
+                    if exists and not self.persistent_s3:
+                        # moto 5.2's server has no persistence option: its S3 starts empty, so databases kept from
+                        # a previous start would show history (materializations, registered models) whose data is
+                        # gone. Chosen: start them fresh together with the S3 server (issue 13.5).
+                        if name not in owned:
+                            raise StackError(
+                                f"database {name!r} exists but this stack did not create it; with moto's in-memory "
+                                f"S3 it would hold history without data: drop it or set another name in .env")
+                        cur.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+                        self.log(f"fresh start: dropped {name} (moto's S3 starts empty)")
+                        exists = False
+                    if not exists:
                         cur.execute(f'CREATE DATABASE "{name}"')
                         self.created_databases.append(name)
         finally:
             conn.close()
+        (self.workdir / DATABASES_FILE).write_text("\n".join(sorted(set(owned) | set(self.created_databases))) + "\n")
+        if not self.persistent_s3:
+            # Dagster's local state (compute logs, artifacts) belongs to the dropped instance as well.
+            shutil.rmtree(self.dagster_home, ignore_errors=True)
+            shutil.rmtree(self.workdir / "bodyfat_home", ignore_errors=True)
         pg = cfg.services
         self.services.append(Service("postgres", f"postgresql://{pg.postgres_host}:{pg.postgres_port}"))
 
-    def drop_created_databases(self) -> None:
-        """Drop only the databases this stack created (tests use unique names); call after `stop()`."""
+    def drop_created_databases(self) -> list[str]:
+        """Drop the databases this stack created, in this start or an earlier one (`make clean`); call after
+        `stop()`. Returns their names."""
+        names = sorted(set(self.created_databases) | set(self.owned_databases()))
         conn = self._connect()
         conn.autocommit = True
         try:
             with conn.cursor() as cur:
-                for name in self.created_databases:
+                for name in names:
                     cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             conn.close()
         self.created_databases.clear()
+        (self.workdir / DATABASES_FILE).unlink(missing_ok=True)
+        return names
 
     # --- processes --------------------------------------------------------------------------------------------
     def _spawn(self, name: str, url: str, cmd: list[str], extra_env: Mapping[str, str] | None = None) -> Service:
@@ -405,11 +483,56 @@ def format_table(stack: Stack) -> str:
     return "\n".join(f"{name:<{width}}  {url}" for name, url in rows)
 
 
+def next_steps(stack: Stack) -> str:
+    """What to do once the stack is up (issue 13.4): where its credentials are, how to start its sensors and feed it."""
+    cfg = stack.config
+    sensors = cfg.automation.get("BODYFAT_SENSORS", "stopped")
+    lines = [
+        f"Credentials and settings: {stack.env_file} (mode 0600; `set -a; . {stack.env_file}; set +a` gives a shell "
+        "the stack's settings)",
+        "Next:",
+    ]
+    if sensors == "running":
+        lines.append("  sensors     running (BODYFAT_SENSORS=running)")
+    else:
+        lines.append("  sensors     stopped by design (production default). Start them: `make stack-sensors` in "
+                     f"another shell, or toggle them in the Dagster UI ({cfg.webserver_url}/automation)")
+    lines += [
+        f"  feed it     `make feed` in another shell: while this stack runs it writes to "
+        f"s3://{cfg.lake_bucket}/{cfg.lake_prefix}/{cfg.automation.get('BODYFAT_LANDING_PREFIX', 'landing')}/ "
+        "(moto's S3, not the local folder)",
+        f"  logs        {stack.workdir}/*.log",
+    ]
+    if not stack.persistent_s3:
+        lines.append("  restart     moto keeps S3 in memory: the next start is a fresh instance (databases dropped)")
+    return "\n".join(lines)
+
+
+def clean(workdir: Path) -> int:
+    """`make clean`: drop the PostgreSQL databases this stack created; refuses while it runs."""
+    pid_file = workdir / PID_FILE
+    if pid_file.exists() and pid_alive(int(pid_file.read_text().split()[0])):
+        print(f"the stack is running (pid file {pid_file}): stop it first", file=sys.stderr)
+        return 1
+    # The settings the stack ran with (its stack.env) over .env: the server its databases are on.
+    settings = Settings.from_env(dotenv_files=(REPO_ROOT / ".env.example", REPO_ROOT / ".env", workdir / ENV_FILE))
+    stack = Stack(StackConfig.from_settings(settings), workdir=workdir)
+    if not stack.owned_databases():
+        return 0
+    for name in stack.drop_created_databases():
+        print(f"dropped database {name}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="logs, DAGSTER_HOME, minio data")
     parser.add_argument("--no-api", action="store_true", help="do not start the serving API")
+    parser.add_argument("--drop-databases", action="store_true",
+                        help="drop the PostgreSQL databases the stack created, then exit (`make clean`)")
     args = parser.parse_args(argv)
+    if args.drop_databases:
+        return clean(args.workdir)
 
     stop = threading.Event()
     starting = True
@@ -424,13 +547,17 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
+    env_file = args.workdir / ENV_FILE
+    saved = read_dotenv(env_file) if env_file.exists() else {}
     stack = Stack(
-        StackConfig.from_settings(stack_settings()), workdir=args.workdir, with_api=False if args.no_api else None
-    )
+        StackConfig.from_settings(stack_settings(), saved), workdir=args.workdir,
+        with_api=False if args.no_api else None,
+    )  # fmt: skip
     try:
         stack.start()
         starting = False
         print(format_table(stack), flush=True)
+        print(next_steps(stack), flush=True)
         print("Ctrl-C stops the stack.", flush=True)
         while not stop.wait(1.0):
             crashed = [s for s in stack.services if s.process is not None and s.process.poll() is not None]

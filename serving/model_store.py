@@ -385,6 +385,24 @@ class RefreshOutcome:
     checked_at: float = field(default_factory=time.time)
 
 
+ERROR_OUTCOMES = {"error": "registry_error", "rejected": "champion_rejected"}
+
+
+def readiness(model: LoadedModel | None, last: RefreshOutcome | None) -> tuple[int, str, str]:
+    """(HTTP status, status, reason) for /ready. A fallback by design (the registry has no champion yet, or none is
+    configured) is ready; a fallback because the registry failed or refused its champion is `degraded` with 503,
+    which takes the instance out of a load balancer's rotation while it still answers /predict (issue 13.5)."""
+    if model is None:
+        return 503, "not_ready", "no_model"
+    if model.source == "registry":
+        return 200, "ready", "champion"
+    if last is not None and last.outcome in ERROR_OUTCOMES:
+        return 503, "degraded", ERROR_OUTCOMES[last.outcome]
+    if last is not None and last.outcome == "no_champion":
+        return 200, "ready", "no_champion"
+    return 200, "ready", "no_registry"
+
+
 class ModelStore:
     def __init__(
         self,
@@ -404,6 +422,7 @@ class ModelStore:
         # version -> (failed attempts, monotonic time of the next try): a champion that fails the model contract
         # is not downloaded again on every poll (issue 14, item 5).
         self._rejected: dict[str, tuple[int, float]] = {}
+        self._connect_error: str | None = None
         self._refresh_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -417,7 +436,8 @@ class ModelStore:
         """Load something servable now, then keep polling. Never raises: no model means /ready says 503."""
         try:
             self._source = self._connect()
-        except Exception:  # a misconfigured registry must still leave the fallback serving
+        except Exception as exc:  # a misconfigured registry must still leave the fallback serving
+            self._connect_error = type(exc).__name__
             log.exception("model registry client could not be created; serving the fallback only")
         self.refresh()
         if self._current is None:
@@ -452,6 +472,8 @@ class ModelStore:
     def _refresh_locked(self, force: bool) -> RefreshOutcome:
         current = self._current
         here = (current.version, current.source) if current else (None, None)
+        if self._source is None and self._connect_error is not None:
+            return RefreshOutcome("error", *here, detail=f"registry client: {self._connect_error}")
         if self._source is None:
             return RefreshOutcome("unchanged", *here, detail="no registry configured")
         try:

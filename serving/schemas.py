@@ -211,7 +211,8 @@ class ModelInfo(BaseModel):
 
 
 class ReadyResponse(BaseModel):
-    status: Literal["ready", "not_ready"]
+    status: Literal["ready", "degraded", "not_ready"]
+    reason: Literal["champion", "no_champion", "no_registry", "registry_error", "champion_rejected", "no_model"]
     source: Literal["registry", "fallback"] | None
     version: str | None
     last_check: dict[str, Any] | None

@@ -87,6 +87,25 @@ def family_choices(families: Sequence[str]) -> list[str]:
     return [name for name in FAMILIES if name in set(families)]
 
 
+def trial_outcome(trial: optuna.trial.FrozenTrial, folds: int | None = None) -> str:
+    """A finished trial as the tuning log shows it. Optuna keeps a pruned trial's last reported value, the mean RMSE
+    over only the folds it reached, so it is labelled partial and never shown as a CV RMSE (issue 13.9)."""
+    state = trial.state
+    if state == optuna.trial.TrialState.COMPLETE and trial.value is not None:
+        return f"cv_rmse={trial.value:.3f}"
+    if state == optuna.trial.TrialState.PRUNED and trial.intermediate_values:
+        step = max(trial.intermediate_values)
+        of = f"/{folds}" if folds else ""
+        return f"pruned at fold {step + 1}{of}, partial RMSE {trial.intermediate_values[step]:.3f}"
+    return state.name.lower()
+
+
+def best_completed_value(trials: Sequence[optuna.trial.FrozenTrial]) -> float:
+    """The best CV RMSE among completed trials (a pruned trial's partial value is not one); NaN if none."""
+    values = [t.value for t in trials if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None]
+    return min(values, default=float("nan"))
+
+
 def cv_rmse(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, folds: int, seed: int,
             trial: optuna.Trial | None = None) -> float:
     scores: list[float] = []

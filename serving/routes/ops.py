@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from serving.deps import CurrentModel, MetricsDep, StoreDep
+from serving.model_store import readiness
 from serving.schemas import FeatureInfo, ModelInfo, ReadyResponse
 
 router = APIRouter()
@@ -21,17 +22,21 @@ async def health() -> dict[str, str]:
 
 @router.get("/ready", tags=["ops"], response_model=ReadyResponse, responses={503: {"model": ReadyResponse}})
 async def ready(store: StoreDep) -> JSONResponse:
-    """200 once a model (registry champion or bundled fallback) is loaded; the body says which."""
+    """200 with the registry champion, or with the bundled fallback by design (no champion yet); 503 `degraded`
+    when the fallback serves because the registry failed (`registry_error`) or its champion was refused
+    (`champion_rejected`), 503 `not_ready` with no model at all."""
     model, last = store.current, store.last_outcome
+    code, status, reason = readiness(model, last)
     body = {
-        "status": "ready" if model else "not_ready",
+        "status": status,
+        "reason": reason,
         "source": model.source if model else None,
         "version": model.version if model else None,
         "last_check": None if last is None else {
             "outcome": last.outcome, "detail": last.detail, "checked_at": last.checked_at,
         },
     }  # fmt: skip
-    return JSONResponse(body, 200 if model else 503)
+    return JSONResponse(body, code)
 
 
 @router.get("/model", tags=["model"], response_model=ModelInfo, responses={503: {"description": "no model"}})

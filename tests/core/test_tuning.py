@@ -104,3 +104,29 @@ def test_study_name_follows_everything_that_shapes_the_search(train):
     names = {name, *(default_study_name(X, y, config) for config in others),
              default_study_name(X.drop(columns="Age"), y, base)}
     assert len(names) == len(others) + 2
+
+
+def _frozen(state, value=None, intermediate=None):
+    dist = optuna.distributions.CategoricalDistribution(["log_svr"])
+    return optuna.trial.create_trial(state=state, value=value, params={"family": "log_svr"},
+                                     distributions={"family": dist}, intermediate_values=intermediate or {})
+
+
+def test_a_pruned_trial_is_reported_as_partial_never_as_a_cv_rmse() -> None:
+    """Issue 13.9: Optuna keeps a pruned trial's last reported value (the mean over the folds it reached); the log
+    printed it as `cv_rmse=5.17` while the family's table said 8.07."""
+    from bodyfat_assets.core.tuning import trial_outcome
+
+    pruned = _frozen(optuna.trial.TrialState.PRUNED, intermediate={0: 5.4, 1: 5.3, 2: 5.17})
+    assert trial_outcome(pruned, folds=10) == "pruned at fold 3/10, partial RMSE 5.170"
+    assert trial_outcome(_frozen(optuna.trial.TrialState.COMPLETE, value=4.5), folds=10) == "cv_rmse=4.500"
+    assert trial_outcome(_frozen(optuna.trial.TrialState.FAIL), folds=10) == "fail"
+
+
+def test_best_so_far_counts_completed_trials_only() -> None:
+    from bodyfat_assets.core.tuning import best_completed_value
+
+    trials = [_frozen(optuna.trial.TrialState.COMPLETE, value=4.5),
+              _frozen(optuna.trial.TrialState.PRUNED, value=4.1, intermediate={0: 4.1})]
+    assert best_completed_value(trials) == 4.5
+    assert np.isnan(best_completed_value(trials[1:]))

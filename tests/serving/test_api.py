@@ -33,17 +33,56 @@ def test_ready_reports_registry_version(make_client, fake_source) -> None:
 
 
 def test_ready_reports_fallback_without_champion(make_client) -> None:
+    # A fallback by design: the registry answered and has no champion yet (a fresh install).
     response = make_client(source=FakeSource(champion=None)).get("/ready")
     assert response.status_code == 200
+    assert (response.json()["status"], response.json()["reason"]) == ("ready", "no_champion")
     assert (response.json()["source"], response.json()["version"]) == ("fallback", "fallback")
     assert response.json()["last_check"]["outcome"] == "no_champion"
 
 
-def test_ready_reports_fallback_when_registry_down(make_client, fake_source) -> None:
+def test_ready_is_503_degraded_when_registry_down(make_client, fake_source) -> None:
+    # A fallback caused by an error: still predicting, but a load balancer must see the difference (issue 13.5).
     fake_source.down = True
-    body = make_client(source=fake_source).get("/ready").json()
-    assert body["source"] == "fallback"
+    client = make_client(source=fake_source)
+    response = client.get("/ready")
+    assert response.status_code == 503
+    body = response.json()
+    assert (body["status"], body["reason"], body["source"]) == ("degraded", "registry_error", "fallback")
     assert body["last_check"]["outcome"] == "error"
+    assert client.post("/predict", json=RECORD).status_code == 200
+
+
+def test_ready_is_503_degraded_when_champion_artifact_missing(make_client) -> None:
+    # The restarted-stack case: the alias survives in the registry's database, the artifact does not (a 404).
+    class MissingArtifact(FakeSource):
+        def load(self, version: str):
+            raise FileNotFoundError(f"models:/bodyfat/{version}: 404")
+
+    response = make_client(source=MissingArtifact(champion="3")).get("/ready")
+    assert response.status_code == 503
+    assert (response.json()["status"], response.json()["reason"]) == ("degraded", "registry_error")
+
+
+def test_ready_is_503_degraded_when_registry_client_cannot_be_built(make_client, monkeypatch) -> None:
+    import serving.app
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("bad tracking URI")
+
+    monkeypatch.setattr(serving.app, "MlflowSource", broken)
+    response = make_client().get("/ready")
+    assert response.status_code == 503
+    assert (response.json()["status"], response.json()["reason"]) == ("degraded", "registry_error")
+
+
+def test_ready_stays_ready_when_champion_served_and_a_poll_fails(make_client, fake_source) -> None:
+    # The registry champion is loaded: a failed poll leaves it serving, so the API is ready; last_check says so.
+    client = make_client(source=fake_source, admin_token="adm1n")
+    fake_source.down = True
+    assert client.post("/admin/reload", headers={"X-Admin-Token": "adm1n"}).json()["outcome"] == "error"
+    body = client.get("/ready").json()
+    assert (body["status"], body["source"], body["reason"]) == ("ready", "registry", "champion")
 
 
 def test_ready_is_503_without_any_model(make_client) -> None:

@@ -96,8 +96,11 @@ def test_mlflow_down_at_start_then_champion_picked_up(tmp_path: Path, monkeypatc
     port = free_port()
     registry_url = f"http://127.0.0.1:{port}"
     with serving_api(registry_url, tmp_path) as api:
-        state = ready(api)
-        assert (state["status"], state["source"], state["version"]) == ("ready", "fallback", "fallback")
+        response = httpx.get(f"{api}/ready", timeout=5)
+        state = response.json()
+        # A fallback caused by an error: 503 `degraded` (issue 13.5), while /predict still answers.
+        assert response.status_code == 503
+        assert (state["status"], state["reason"], state["source"]) == ("degraded", "registry_error", "fallback")
         assert state["last_check"]["outcome"] == "error"
         assert httpx.post(f"{api}/predict", json=EXAMPLE_RECORD).json()["model_source"] == "fallback"
 
@@ -106,6 +109,10 @@ def test_mlflow_down_at_start_then_champion_picked_up(tmp_path: Path, monkeypatc
             assert url == registry_url
             # Up but without a champion: still the fallback, and /ready says why.
             wait_until(lambda: ready(api)["last_check"]["outcome"] == "no_champion", 30, "registry reachable")
+            response = httpx.get(f"{api}/ready", timeout=5)
+            # Now a fallback by design: ready, 200.
+            assert response.status_code == 200
+            assert (response.json()["status"], response.json()["reason"]) == ("ready", "no_champion")
             assert ready(api)["source"] == "fallback"
 
             use_tracking(url, monkeypatch)
@@ -116,3 +123,19 @@ def test_mlflow_down_at_start_then_champion_picked_up(tmp_path: Path, monkeypatc
             assert prediction["interval_high"] - prediction["interval_low"] == pytest.approx(13.0)
             info = httpx.get(f"{api}/model").json()
             assert info["run_id"] and info["family"] == "ridge" and info["alias"] == "champion"
+
+
+def test_champion_artifact_gone_is_degraded_not_ready(registry: str, tmp_path: Path, monkeypatch) -> None:
+    """A restarted stack's lie (issue 13.5): the registry still names a champion whose artifacts are gone (moto's S3
+    restarted empty). The API falls back, and /ready must say it is an error, not "ready"."""
+    import shutil
+
+    use_tracking(registry, monkeypatch)
+    assert log_contract_model("bodyfat", alpha=1.0) == "1"
+    shutil.rmtree(tmp_path / "artifacts")
+    with serving_api(registry, tmp_path) as api:
+        response = httpx.get(f"{api}/ready", timeout=5)
+        assert response.status_code == 503
+        body = response.json()
+        assert (body["status"], body["reason"], body["source"]) == ("degraded", "registry_error", "fallback")
+        assert httpx.post(f"{api}/predict", json=EXAMPLE_RECORD).json()["model_source"] == "fallback"

@@ -47,7 +47,9 @@ def serving_process(log_dir: Path, tracking_uri: str | None = None, **extra_env:
             if proc.poll() is not None:
                 raise RuntimeError(f"serving exited with {proc.returncode}; see {log_path}")
             try:
-                return httpx.get(f"{url}/ready", timeout=2).status_code == 200
+                # /health, not /ready: an API on the fallback because its registry is down is up but answers 503
+                # `degraded` on /ready, and uvicorn only accepts connections once the model store has started.
+                return httpx.get(f"{url}/health", timeout=2).status_code == 200
             except httpx.HTTPError:
                 return False
 

@@ -42,7 +42,7 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
         run_id = run.info.run_id
         context.log.info(f"tuning {', '.join(tuning.families) or 'every model family'} with {tuning.n_trials} "
                          f"trials, {tuning.cv_folds}-fold CV")
-        with tracker.trial_logger(run_id, context.log.info, tuning.n_trials) as log_trial:
+        with tracker.trial_logger(run_id, context.log.info, tuning.n_trials, tuning.cv_folds) as log_trial:
             trained = train_challenger(bodyfat_splits, features, tuning, callbacks=[log_trial])
         version, card, registered = tracker.log_challenger(trained, run_id)
     result, metrics = trained.tuning, trained.metrics
@@ -67,6 +67,7 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
         "trials": f"{result.trials_this_run} this run, {len(result.study.trials)} in study {result.study.study_name}",
         "tuning_seconds": round(result.seconds, 1),
         "mlflow_run_id": run_id,
+        **({"mlflow_run": MetadataValue.url(url)} if (url := tracker.run_url(run_id)) else {}),
         **{name: image(png, name) for name, png in trained.figures.items()},
     })
 
