@@ -16,7 +16,7 @@ from bodyfat_assets.lake import parquet_to_frame, store_from_url
 from bodyfat_assets.partitions import LABELED_FILES
 from bodyfat_assets.settings import Settings
 from tests.support.pipeline_runs import land_and_run, run_job
-from tests.support.poisoned_labels import poisoned_file
+from tests.support.poisoned_labels import FAR_FROM_THE_SEED, poisoned_file
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +38,7 @@ def poisoned_retrain(tmp_path_factory, seed_frame):
         assert run_job(settings, instance, INGEST_JOB, partition_key=SEED_PARTITION).success
         clean_run = run_job(settings, instance)
         assert clean_run.success
-        key, _ = land_and_run(settings, instance, "train", "poisoned.csv", poisoned_file(seed_frame))
+        key, _ = land_and_run(settings, instance, "train", "poisoned.csv", poisoned_file(seed_frame, FAR_FROM_THE_SEED))
         poisoned_run = run_job(settings, instance)
         assert poisoned_run.success, "a rejected challenger is the gate working: a green run"
         yield settings, key, champion_output(clean_run), poisoned_run, instance
