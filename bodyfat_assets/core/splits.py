@@ -57,8 +57,13 @@ def split_rows(cleaned: pd.DataFrame, test_fraction: float, seed: int) -> pd.Dat
 
 def trusted_holdout(splits: pd.DataFrame) -> pd.DataFrame:
     """The seed's test rows: measured people no landed file can replace or outvote. No challenger may do worse
-    on them than the champion by more than the promotion margin, whatever the growing test split says."""
-    return splits[(splits[SPLIT_COLUMN] == "test") & (splits[SOURCE] == SEED_PARTITION)]
+    on them than the champion by more than the promotion margin, whatever the growing test split says. Without
+    them no challenger can be checked, so an empty holdout is an error, not a pass."""
+    holdout = splits[(splits[SPLIT_COLUMN] == "test") & (splits[SOURCE] == SEED_PARTITION)]
+    if holdout.empty:
+        raise ValueError(f"the trusted holdout is empty: no test rows from the {SEED_PARTITION!r} partition in the "
+                         f"splits, so no challenger can be checked against it; ingest the seed first")
+    return holdout
 
 
 def seed_splits(seed_dataset: pd.DataFrame, test_fraction: float, seed: int) -> pd.DataFrame:

@@ -86,3 +86,9 @@ def test_seed_splits_are_the_pipelines_seed_split(seed_frame):
     seed = clean(raw_rows(seed_frame, SEED_PARTITION)).cleaned
     with_landed = split_rows(pd.concat([seed, landed_file(seed_frame, "a-1", 30)], ignore_index=True), 0.2, 7)
     assert list(trusted_holdout(seed_splits(seed_frame, 0.2, 7))[ROW_ID]) == list(trusted_holdout(with_landed)[ROW_ID])
+
+
+def test_splits_without_seed_rows_have_no_trusted_holdout_and_say_so(seed_frame):
+    landed_only = split_rows(landed_file(seed_frame, "a-1", 50), 0.2, 42)
+    with pytest.raises(ValueError, match="trusted holdout is empty"):
+        trusted_holdout(landed_only)

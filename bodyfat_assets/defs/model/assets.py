@@ -79,10 +79,7 @@ def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfa
              pipeline: PipelineSettings, tracking: TrackingResource) -> Output[dict[str, Any]]:
     tracker = tracking.tracker(context)
     _, test = train_test_frames(bodyfat_splits)
-    holdout = trusted_holdout(bodyfat_splits)
-    if holdout.empty:
-        raise ValueError("the trusted holdout is empty: bodyfat_splits has no test rows from the seed partition, "
-                         "so no challenger can be checked against it; ingest the seed first")
+    holdout = trusted_holdout(bodyfat_splits)  # raises, before anything is decided, when there is none
     load = cache(tracker.load_model)  # each version is scored on two row sets: load it once
 
     def rmse_on(rows: pd.DataFrame) -> Callable[[str], float]:
