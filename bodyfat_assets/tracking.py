@@ -180,6 +180,8 @@ class Tracker:
             "promotion_decision": decision.outcome, "promotion_reason": decision.reason,
             "challenger_test_rmse": round(decision.challenger_rmse, 4),
             "champion_test_rmse": "none" if decision.champion_rmse is None else round(decision.champion_rmse, 4),
+            "challenger_holdout_rmse": _rounded(decision.challenger_holdout_rmse),
+            "champion_holdout_rmse": _rounded(decision.champion_holdout_rmse),
             "compared_with_version": decision.previous_version or "none", **tags,
         })
         if decision.moves_alias:
@@ -188,15 +190,20 @@ class Tracker:
             self.client.delete_registered_model_alias(self.config.model_name, CHALLENGER)
 
 
-def promote_challenger(tracker: Tracker, challenger_version: str, test_rmse: Callable[[str], float], margin: float,
-                       findings: Sequence[GateFinding] = (), tags: Mapping[str, str] | None = None) -> ChampionDecision:
+def _rounded(rmse: float | None) -> float | str:
+    return "none" if rmse is None else round(rmse, 4)
+
+
+def promote_challenger(tracker: Tracker, challenger_version: str, test_rmse: Callable[[str], float],
+                       holdout_rmse: Callable[[str], float], margin: float, findings: Sequence[GateFinding] = (),
+                       tags: Mapping[str, str] | None = None) -> ChampionDecision:
     """The `champion` step without Dagster: look up the champion, decide (blocked by a failed gate finding, or
-    compared on the same test split), record the decision on the challenger and move `champion` if it won. A
-    registry error while looking up the champion raises before anything is tagged or moved."""
+    compared on the same test split and the trusted holdout), record the decision on the challenger and move
+    `champion` if it won. A registry error while looking up the champion raises before anything is tagged or moved."""
     current = tracker.version_by_alias(CHAMPION)
     current_version = str(current.version) if current else None
     decision = (blocked_decision(challenger_version, current_version, findings)
-                or decide_champion(challenger_version, current_version, test_rmse, margin))
+                or decide_champion(challenger_version, current_version, test_rmse, holdout_rmse, margin))
     tracker.record_decision(decision, tags or {})
     return decision
 

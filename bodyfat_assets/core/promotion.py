@@ -1,5 +1,8 @@
 """The promotion gate: a challenger must pass the quality gate (no Density, under the RMSE ceiling, no worse than a
-ridge baseline) and then beat the champion on the same test split.
+ridge baseline), then beat the champion on the same test split, and on the trusted holdout (the seed's test rows,
+which no landed file replaces) be no worse than the champion by more than the margin. Landed rows join the test
+split too, so poisoned labels can make a poisoned challenger win there (issue 15.7: it did); the holdout cannot be
+outvoted.
 
 A blocked or rejected challenger is the gate working, not an error: it is recorded as a decision, and the run that
 made it stays green. Only a real failure (registry down, data missing) fails the step."""
@@ -38,6 +41,18 @@ def decide_promotion(challenger_rmse: float, champion_rmse: float | None, margin
     return PromotionDecision(False, reason, challenger_rmse, champion_rmse)
 
 
+def holdout_guard(challenger_rmse: float, champion_rmse: float, margin: float = 0.0) -> tuple[bool, str]:
+    """On the trusted holdout a challenger may be worse than the champion by at most `margin`: (passes, why)."""
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    loss = challenger_rmse - champion_rmse
+    if loss > margin:
+        return False, (f"on the trusted holdout challenger RMSE {challenger_rmse:.3f} is worse than champion "
+                       f"{champion_rmse:.3f} by {loss:.3f} > {margin:g}")
+    return True, (f"on the trusted holdout challenger RMSE {challenger_rmse:.3f} is within {margin:g} of champion "
+                  f"{champion_rmse:.3f}")
+
+
 @dataclass(frozen=True)
 class ChampionDecision:
     """What the `champion` step decided, and the figures behind it."""
@@ -51,6 +66,9 @@ class ChampionDecision:
     champion_rmse: float | None
     blocked: bool = False
     """Refused by the quality gate before any comparison with the champion."""
+    challenger_holdout_rmse: float | None = None
+    champion_holdout_rmse: float | None = None
+    """Both models on the trusted holdout (None: not scored, e.g. blocked, or no champion to compare with)."""
 
     @property
     def outcome(self) -> str:
@@ -65,19 +83,40 @@ class ChampionDecision:
     def moves_alias(self) -> bool:
         return self.promoted and self.previous_version != self.challenger_version
 
+    def comparisons(self) -> list[dict[str, object]]:
+        """One row per comparison (the current test split, the trusted holdout): both RMSEs and the gain."""
+        rows = []
+        for on, challenger, champion in (("test split", self.challenger_rmse, self.champion_rmse),
+                                         ("trusted holdout", self.challenger_holdout_rmse,
+                                          self.champion_holdout_rmse)):
+            rows.append({"on": on, "challenger_version": self.challenger_version, "challenger_rmse": challenger,
+                         "champion_version": self.previous_version or "none", "champion_rmse": champion,
+                         "gain": None if challenger is None or champion is None else champion - challenger})
+        return rows
+
 
 def decide_champion(challenger_version: str, current_version: str | None, test_rmse: Callable[[str], float],
-                    margin: float = 0.0) -> ChampionDecision:
-    """Score the challenger and the current champion with `test_rmse` (the same test split for both, whatever each
-    was trained on) and decide. A challenger that already is the champion stays, without a second scoring."""
-    challenger_rmse = test_rmse(challenger_version)
+                    holdout_rmse: Callable[[str], float], margin: float = 0.0) -> ChampionDecision:
+    """Score the challenger and the current champion with `test_rmse` (the current test split) and `holdout_rmse`
+    (the trusted holdout), the same rows for both whatever each was trained on, and decide: promote only when the
+    challenger wins on the test split by more than `margin` and is not worse on the holdout by more than `margin`.
+    A challenger that already is the champion stays, without a second scoring."""
+    challenger_rmse, challenger_holdout = test_rmse(challenger_version), holdout_rmse(challenger_version)
     if current_version == challenger_version:
         return ChampionDecision(True, "challenger is already the champion", challenger_version, current_version,
-                                challenger_rmse, challenger_rmse)
-    champion_rmse = test_rmse(current_version) if current_version is not None else None
+                                challenger_rmse, challenger_rmse, challenger_holdout_rmse=challenger_holdout,
+                                champion_holdout_rmse=challenger_holdout)
+    if current_version is None:
+        return ChampionDecision(True, "no champion yet", challenger_version, None, challenger_rmse, None,
+                                challenger_holdout_rmse=challenger_holdout)
+    champion_rmse, champion_holdout = test_rmse(current_version), holdout_rmse(current_version)
     gate = decide_promotion(challenger_rmse, champion_rmse, margin)
-    return ChampionDecision(gate.promote, gate.reason, challenger_version, current_version, challenger_rmse,
-                            champion_rmse)
+    holds, holdout_reason = holdout_guard(challenger_holdout, champion_holdout, margin)
+    promote = gate.promote and holds
+    reason = f"{gate.reason}, but {holdout_reason}" if gate.promote and not holds else \
+        f"{gate.reason}; {holdout_reason}"
+    return ChampionDecision(promote, reason, challenger_version, current_version, challenger_rmse, champion_rmse,
+                            challenger_holdout_rmse=challenger_holdout, champion_holdout_rmse=champion_holdout)
 
 
 @dataclass(frozen=True)

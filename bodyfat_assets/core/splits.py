@@ -7,9 +7,10 @@ import pandas as pd
 from bodyfat_contract import TARGET
 from sklearn.model_selection import train_test_split
 
-from bodyfat_assets.core.cleaning import SOURCE
+from bodyfat_assets.core.cleaning import SOURCE, clean
 from bodyfat_assets.core.landing.naming import SEED_PARTITION
-from bodyfat_assets.core.landing.rows import stable_test_mask
+from bodyfat_assets.core.landing.rows import raw_rows, stable_test_mask
+from bodyfat_assets.core.landing.validation import SYNTHETIC
 
 SPLIT_COLUMN = "split"
 
@@ -40,10 +41,32 @@ def train_test_frames(splits: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
 
 
 def split_rows(cleaned: pd.DataFrame, test_fraction: float, seed: int) -> pd.DataFrame:
-    """Seed rows: the seeded, target-stratified split (unchanged by new files). Rows of landed files: a stable
-    per-row hash, so every row keeps its side as data grows and the gate compares models on rows neither saw."""
+    """Seed rows: the seeded, target-stratified split, computed on the seed rows alone, so its test rows (the
+    trusted holdout) stay in test whatever lands. Rows of landed files are split among themselves by a stable
+    per-row hash, so every row keeps its side as data grows and the gate compares models on rows neither saw.
+    Synthetic rows (`make feed`: jittered copies of seed training rows) train only: in test they would be
+    near-duplicates of the rows they were copied from."""
     is_seed = cleaned[SOURCE] == SEED_PARTITION
     landed = cleaned[~is_seed].copy()
-    landed[SPLIT_COLUMN] = stable_test_mask(landed, test_fraction, seed).map({True: "test", False: "train"})
+    synthetic = landed.get(SYNTHETIC, pd.Series(False, index=landed.index)).fillna(False).astype(bool)
+    test = stable_test_mask(landed, test_fraction, seed) & ~synthetic
+    landed[SPLIT_COLUMN] = test.map({True: "test", False: "train"})
     parts = [stratified_split(cleaned[is_seed], test_fraction, seed)] if is_seed.any() else []
     return pd.concat([*parts, landed]).loc[cleaned.index]
+
+
+def trusted_holdout(splits: pd.DataFrame) -> pd.DataFrame:
+    """The seed's test rows: measured people no landed file can replace or outvote. No challenger may do worse
+    on them than the champion by more than the promotion margin, whatever the growing test split says. Without
+    them no challenger can be checked, so an empty holdout is an error, not a pass."""
+    holdout = splits[(splits[SPLIT_COLUMN] == "test") & (splits[SOURCE] == SEED_PARTITION)]
+    if holdout.empty:
+        raise ValueError(f"the trusted holdout is empty: no test rows from the {SEED_PARTITION!r} partition in the "
+                         f"splits, so no challenger can be checked against it; ingest the seed first")
+    return holdout
+
+
+def seed_splits(seed_dataset: pd.DataFrame, test_fraction: float, seed: int) -> pd.DataFrame:
+    """The seed dataset's cleaned rows split as `bodyfat_splits` splits them (for the feed, which copies only the
+    seed's training rows)."""
+    return split_rows(clean(raw_rows(seed_dataset, SEED_PARTITION)).cleaned, test_fraction, seed)

@@ -1,8 +1,18 @@
 import pandas as pd
 import pytest
+from bodyfat_contract import ROW_ID
 
-from bodyfat_assets.core.cleaning import clean
-from bodyfat_assets.core.splits import stratified_split, train_test_frames
+from bodyfat_assets.core.cleaning import SOURCE, clean
+from bodyfat_assets.core.landing.naming import SEED_PARTITION
+from bodyfat_assets.core.landing.rows import raw_rows
+from bodyfat_assets.core.splits import (
+    SPLIT_COLUMN,
+    seed_splits,
+    split_rows,
+    stratified_split,
+    train_test_frames,
+    trusted_holdout,
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,3 +52,43 @@ def test_tiny_frames_still_split():
     df = pd.DataFrame({"row_id": range(6), "BodyFat": [5, 10, 15, 20, 25, 30]})
     train, test = train_test_frames(stratified_split(df, 0.2))
     assert len(test) == 2 and len(train) == 4
+
+
+def landed_file(seed_frame: pd.DataFrame, source: str, n: int, **extra) -> pd.DataFrame:
+    """`n` plausible new rows: seed measurements scaled by 5 %, so they are nobody's near-duplicate."""
+    rows = seed_frame.drop(columns=["Density"]).sample(n, replace=True, random_state=3).reset_index(drop=True)
+    features = [c for c in rows.columns if c not in ("BodyFat", "Age")]
+    rows[features] = rows[features] * 1.05
+    return raw_rows(rows.assign(**extra), source)
+
+
+def test_the_seed_test_rows_stay_in_test_whatever_lands(seed_frame):
+    seed = clean(raw_rows(seed_frame, SEED_PARTITION)).cleaned
+    alone = trusted_holdout(split_rows(seed, 0.2, 42))
+    grown = split_rows(pd.concat([seed, landed_file(seed_frame, "poison-1", 400)], ignore_index=True), 0.2, 42)
+    holdout = trusted_holdout(grown)
+    assert len(alone) == 49 and set(alone[SOURCE]) == {SEED_PARTITION}
+    assert list(holdout[ROW_ID]) == list(alone[ROW_ID]), "400 landed rows replace none of the seed's test rows"
+    landed = grown[grown[SOURCE] == "poison-1"]
+    assert 40 < (landed[SPLIT_COLUMN] == "test").sum() < 120, "landed rows are split among themselves"
+
+
+def test_synthetic_rows_only_train(seed_frame):
+    seed = clean(raw_rows(seed_frame, SEED_PARTITION)).cleaned
+    fed = landed_file(seed_frame, "synthetic-1", 100, synthetic=True)
+    real = landed_file(seed_frame, "real-1", 100)
+    splits = split_rows(pd.concat([seed, fed, real], ignore_index=True), 0.2, 42)
+    assert set(splits.loc[splits[SOURCE] == "synthetic-1", SPLIT_COLUMN]) == {"train"}
+    assert (splits.loc[splits[SOURCE] == "real-1", SPLIT_COLUMN] == "test").any()
+
+
+def test_seed_splits_are_the_pipelines_seed_split(seed_frame):
+    seed = clean(raw_rows(seed_frame, SEED_PARTITION)).cleaned
+    with_landed = split_rows(pd.concat([seed, landed_file(seed_frame, "a-1", 30)], ignore_index=True), 0.2, 7)
+    assert list(trusted_holdout(seed_splits(seed_frame, 0.2, 7))[ROW_ID]) == list(trusted_holdout(with_landed)[ROW_ID])
+
+
+def test_splits_without_seed_rows_have_no_trusted_holdout_and_say_so(seed_frame):
+    landed_only = split_rows(landed_file(seed_frame, "a-1", 50), 0.2, 42)
+    with pytest.raises(ValueError, match="trusted holdout is empty"):
+        trusted_holdout(landed_only)

@@ -24,38 +24,66 @@ def test_a_challenger_is_measured_on_rows_tuning_never_saw(seed_frame):
 
 
 SCORES = {"1": 4.6, "2": 4.4, "3": 4.59}
+HOLDOUT = {"1": 4.3, "2": 4.3, "3": 4.3}
+"""Trusted-holdout RMSEs that never stand in the way: every version is as good as any other there."""
 
 
 def test_no_champion_promotes_the_challenger():
-    decision = decide_champion("1", None, SCORES.__getitem__)
+    decision = decide_champion("1", None, SCORES.__getitem__, HOLDOUT.__getitem__)
     assert decision.promoted and decision.moves_alias and decision.champion_version == "1"
     assert decision.champion_rmse is None and decision.reason == "no champion yet"
 
 
 def test_a_better_challenger_moves_the_alias_and_a_worse_one_keeps_the_champion():
-    better = decide_champion("2", "1", SCORES.__getitem__)
+    better = decide_champion("2", "1", SCORES.__getitem__, HOLDOUT.__getitem__)
     assert better.outcome == "promoted" and better.moves_alias and better.champion_version == "2"
     assert better.challenger_rmse == pytest.approx(4.4) and better.champion_rmse == pytest.approx(4.6)
-    worse = decide_champion("1", "2", SCORES.__getitem__)
+    worse = decide_champion("1", "2", SCORES.__getitem__, HOLDOUT.__getitem__)
     assert worse.outcome == "rejected" and not worse.moves_alias and worse.champion_version == "2"
 
 
 def test_a_gain_inside_the_margin_is_not_enough():
-    decision = decide_champion("3", "1", SCORES.__getitem__, margin=0.05)
+    decision = decide_champion("3", "1", SCORES.__getitem__, HOLDOUT.__getitem__, margin=0.05)
     assert not decision.promoted and decision.champion_version == "1" and "0.05" in decision.reason
 
 
 def test_the_current_champion_is_scored_once_and_stays():
     calls = []
-    decision = decide_champion("2", "2", lambda v: calls.append(v) or SCORES[v])
+    decision = decide_champion("2", "2", lambda v: calls.append(v) or SCORES[v], HOLDOUT.__getitem__)
     assert calls == ["2"] and decision.promoted and not decision.moves_alias
+
+
+def test_a_challenger_that_wins_on_the_test_split_but_loses_on_the_trusted_holdout_is_rejected():
+    """Issue 15.7a: poisoned labels in the test split make a poisoned challenger look better there."""
+    poisoned = {"1": 6.48, "9": 6.10}
+    holdout = {"1": 4.19, "9": 4.80}
+    decision = decide_champion("9", "1", poisoned.__getitem__, holdout.__getitem__)
+    assert decision.outcome == "rejected" and not decision.moves_alias and decision.champion_version == "1"
+    assert "beats champion 6.480" in decision.reason and "trusted holdout" in decision.reason
+    assert "worse than champion 4.190 by 0.610 > 0" in decision.reason
+    assert (decision.challenger_holdout_rmse, decision.champion_holdout_rmse) == (4.80, 4.19)
+    by_comparison = {row["on"]: row for row in decision.comparisons()}
+    assert by_comparison["test split"]["gain"] == pytest.approx(0.38)
+    assert by_comparison["trusted holdout"]["gain"] == pytest.approx(-0.61)
+    assert by_comparison["trusted holdout"]["champion_version"] == "1"
+
+
+def test_a_holdout_loss_within_the_margin_does_not_stop_a_real_gain():
+    decision = decide_champion("2", "1", {"1": 4.6, "2": 4.3}.__getitem__, {"1": 4.20, "2": 4.24}.__getitem__,
+                               margin=0.05)
+    assert decision.outcome == "promoted" and decision.moves_alias and "within 0.05" in decision.reason
+
+
+def test_the_first_champion_is_scored_on_the_holdout_too():
+    decision = decide_champion("1", None, SCORES.__getitem__, {"1": 4.25}.__getitem__)
+    assert decision.promoted and decision.challenger_holdout_rmse == 4.25 and decision.champion_holdout_rmse is None
 
 
 def test_a_scoring_error_propagates_instead_of_deciding():
     def broken(version: str) -> float:
         raise ConnectionError("registry unreachable")
     with pytest.raises(ConnectionError):
-        decide_champion("2", "1", broken)
+        decide_champion("2", "1", broken, HOLDOUT.__getitem__)
 
 
 def test_the_quality_gate_names_what_failed_with_its_figures(seed_frame):

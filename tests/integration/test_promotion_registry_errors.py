@@ -70,11 +70,11 @@ def test_a_registry_500_fails_the_promotion_and_keeps_the_champion(server: str) 
         with pytest.raises(MlflowException):
             tracker.version_by_alias(CHAMPION)
         with pytest.raises(MlflowException):
-            promote_challenger(tracker, "2", TEST_RMSE.__getitem__, margin=0.0)
+            promote_challenger(tracker, "2", TEST_RMSE.__getitem__, TEST_RMSE.__getitem__, margin=0.0)
     assert client.get_model_version_by_alias(MODEL, CHAMPION).version == "1"
     assert "promotion_decision" not in client.get_model_version(MODEL, "2").tags
     # The same call through a healthy registry compares and promotes: the failure above was the registry's.
-    promotion = promote_challenger(tracker_for(server), "2", TEST_RMSE.__getitem__, margin=0.0)
+    promotion = promote_challenger(tracker_for(server), "2", TEST_RMSE.__getitem__, TEST_RMSE.__getitem__, margin=0.0)
     assert (promotion.promoted, promotion.previous_version, promotion.champion_rmse) == (True, "1", 4.0)
     assert client.get_model_version_by_alias(MODEL, CHAMPION).version == "2"
 
@@ -87,6 +87,6 @@ def test_a_stopped_registry_is_an_error_not_a_missing_champion(tmp_path: Path) -
     with pytest.raises(MlflowException):
         tracker.version_by_alias(CHAMPION)
     with pytest.raises(MlflowException):
-        promote_challenger(tracker, "2", TEST_RMSE.__getitem__, margin=0.0)
+        promote_challenger(tracker, "2", TEST_RMSE.__getitem__, TEST_RMSE.__getitem__, margin=0.0)
     with mlflow_server(backend, artifacts, log_dir=tmp_path) as url:
         assert MlflowClient(url).get_model_version_by_alias(MODEL, CHAMPION).version == "1"

@@ -13,14 +13,15 @@ from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, TableMetadata
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
+from bodyfat_assets.core.landing.naming import SEED_PARTITION
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.data.checks import KNOWN_ANOMALIES
 from bodyfat_assets.defs.jobs import HEALTH_JOB, INGEST_JOB, PIPELINE_JOB, SCORE_JOB
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
-from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
+from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
 from bodyfat_assets.settings import Settings
 from tests.support.definitions import check_names, materializable_asset_names
+from tests.support.pipeline_runs import land_and_run
 
 pytestmark = pytest.mark.e2e
 
@@ -200,19 +201,6 @@ def test_metadata_tables_are_typed_tables_the_ui_can_sort(first_run):
     assert [c.name for c in quarantined.schema.columns] == ["source", "row_id", "reasons", "rules"]
     assert {c.name: c.type for c in quarantined.schema.columns}["row_id"] == "int"
     assert len(quarantined.records) == cleaned["rows"].value > 0
-
-
-def land_and_run(settings, instance, kind: str, name: str, frame: pd.DataFrame):
-    """Drop a file in landing/<kind>/, register its partition as the landing sensor would, run its job."""
-    data = frame.to_csv(index=False).encode()
-    store_from_url(f"{settings.lake_url}/landing").write_bytes(f"{kind}/{name}", data)
-    key = partition_key_for(name, content_hash(data))
-    instance.add_dynamic_partitions((LABELED_FILES if kind == "train" else SCORING_FILES).name, [key])
-    job = INGEST_JOB if kind == "train" else SCORE_JOB
-    result = build_definitions(settings).resolve_job_def(job).execute_in_process(
-        instance=instance, partition_key=key, tags={LANDING_NAME_TAG: name}, raise_on_error=False)
-    assert result.success, [e.message for e in result.all_events if e.is_failure]
-    return key, result
 
 
 def test_a_degraded_labeled_file_shows_in_live_performance_with_evidence(first_run, home, instance, seed_frame):

@@ -1,5 +1,5 @@
 """Data quality on the way in: raw schema per file, cleaned rows complete and in range, known anomalies caught,
-train and test disjoint."""
+train and test disjoint and no test row copied into training."""
 
 
 
@@ -10,7 +10,9 @@ from dagster import AssetCheckResult, AssetIn, MetadataValue, asset_check
 from bodyfat_assets.core.cleaning import REQUIRED_COLUMNS, SOURCE
 from bodyfat_assets.core.contract_checks import violations
 from bodyfat_assets.core.landing.naming import SEED_PARTITION
+from bodyfat_assets.core.near_duplicates import NEAR_DUPLICATE_BODYFAT, NEAR_DUPLICATE_LOG_RMS, near_duplicate_pairs
 from bodyfat_assets.core.splits import SPLIT_COLUMN, train_test_frames
+from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import LABELED_FILES
 
 KNOWN_ANOMALIES: dict[int, str] = {31: "out_of_range", 42: "impossible", 48: "siri_mismatch", 76: "siri_mismatch",
@@ -77,4 +79,23 @@ def splits_disjoint(bodyfat_splits: pd.DataFrame) -> AssetCheckResult:
         passed=not overlap and unlabelled == 0 and len(test) > 0 and len(train) > 0,
         metadata={"train_rows": len(train), "test_rows": len(test),
                   "overlap": MetadataValue.json([f"{src}:{row}" for src, row in overlap[:20]])},
+    )
+
+
+@asset_check(asset="bodyfat_splits", blocking=True,
+             description="No test row has a near-duplicate in training (within the synthetic feed's jitter: RMS of "
+                         f"log-feature differences <= {NEAR_DUPLICATE_LOG_RMS:g}, BodyFat within "
+                         f"{NEAR_DUPLICATE_BODYFAT:g} points): a copy would let a memorising model pass the gate.")
+def splits_no_near_duplicates(bodyfat_splits: pd.DataFrame) -> AssetCheckResult:
+    train, test = train_test_frames(bodyfat_splits)
+    pairs = near_duplicate_pairs(test, train)
+    named = pd.DataFrame({
+        "test_row": [f"{test.at[i, SOURCE]}:{test.at[i, ROW_ID]}" for i in pairs["test_index"]],
+        "train_row": [f"{train.at[i, SOURCE]}:{train.at[i, ROW_ID]}" for i in pairs["train_index"]],
+        "log_rms": pairs["log_rms"], "bodyfat_difference": pairs["bodyfat_difference"]})
+    return AssetCheckResult(
+        passed=pairs.empty,
+        metadata={"near_duplicate_pairs": len(pairs),
+                  "test_rows_with_a_copy_in_train": int(pairs["test_index"].nunique()),
+                  "pairs": table(named)},
     )

@@ -1,7 +1,9 @@
 """tuned_model → champion: tune, log and register a challenger; promote it only when it is better."""
 
 
+from collections.abc import Callable
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
 import optuna
@@ -11,7 +13,7 @@ from dagster import AssetExecutionContext, Config, DataVersion, MetadataValue, O
 
 from bodyfat_assets.core import evaluation
 from bodyfat_assets.core.promotion import quality_gate
-from bodyfat_assets.core.splits import train_test_frames
+from bodyfat_assets.core.splits import train_test_frames, trusted_holdout
 from bodyfat_assets.core.training import train_challenger
 from bodyfat_assets.load_time import CHAMPION_FRESHNESS
 from bodyfat_assets.metadata import image, table
@@ -78,22 +80,28 @@ def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfa
              pipeline: PipelineSettings, tracking: TrackingResource) -> Output[dict[str, Any]]:
     tracker = tracking.tracker(context)
     _, test = train_test_frames(bodyfat_splits)
+    holdout = trusted_holdout(bodyfat_splits)  # raises, before anything is decided, when there is none
+    load = cache(tracker.load_model)  # each version is scored on two row sets: load it once
 
-    def test_rmse(version: str) -> float:
-        model, card = tracker.load_model(version)
-        return evaluation.regression_metrics(test[TARGET.name], model.predict(test[card["features"]])).rmse
+    def rmse_on(rows: pd.DataFrame) -> Callable[[str], float]:
+        def rmse(version: str) -> float:
+            model, card = load(version)
+            return evaluation.regression_metrics(rows[TARGET.name], model.predict(rows[card["features"]])).rmse
+        return rmse
 
     findings = quality_gate(tuned_model["features"], tuned_model["test_rmse"], bodyfat_splits,
                             allow_density=pipeline.allow_density, rmse_ceiling=pipeline.rmse_ceiling,
                             baseline_tolerance=pipeline.baseline_tolerance)
-    decision = promote_challenger(tracker, str(tuned_model["model_version"]), test_rmse, pipeline.promotion_margin,
-                                  findings, {"dagster_run_id": context.run_id})
+    decision = promote_challenger(tracker, str(tuned_model["model_version"]), rmse_on(test), rmse_on(holdout),
+                                  pipeline.promotion_margin, findings, {"dagster_run_id": context.run_id})
     context.log.info(f"{decision.outcome} v{decision.challenger_version}: {decision.reason}; "
                      f"champion is v{decision.champion_version}")
     result = {"model_name": tuned_model["model_name"], "champion_version": decision.champion_version,
               "challenger_version": decision.challenger_version, "decision": decision.outcome,
               "reason": decision.reason, "challenger_test_rmse": decision.challenger_rmse,
-              "champion_test_rmse": decision.champion_rmse, "previous_champion_version": decision.previous_version}
+              "champion_test_rmse": decision.champion_rmse, "previous_champion_version": decision.previous_version,
+              "challenger_holdout_rmse": decision.challenger_holdout_rmse,
+              "champion_holdout_rmse": decision.champion_holdout_rmse}
     # The data version is the model version: Declarative Automation re-scores only when it changes.
     return Output(result, data_version=DataVersion(str(decision.champion_version)), metadata={
         "decision": decision.outcome,
@@ -104,9 +112,6 @@ def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfa
         "champion_test_rmse": MetadataValue.float(decision.champion_rmse) if decision.champion_rmse is not None
         else "none",
         "gate": table(pd.DataFrame([{"check": f.check, "passed": f.passed, "detail": f.detail} for f in findings])),
-        "scores": table(pd.DataFrame([
-            {"role": "challenger", "version": decision.challenger_version, "test_rmse": decision.challenger_rmse},
-            {"role": "champion before", "version": decision.previous_version or "none",
-             "test_rmse": decision.champion_rmse},
-        ])),
+        "trusted_holdout_rows": len(holdout),
+        "scores": table(pd.DataFrame(decision.comparisons()).assign(rows=[len(test), len(holdout)])),
     })
