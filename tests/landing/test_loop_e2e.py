@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 from bodyfat_contract import FEATURE_NAMES
-from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import RunsFilter
 from mlflow import MlflowClient
 
 from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
-from bodyfat_assets.feed import feed, landing_store
-from bodyfat_assets.lake import parquet_to_frame, store_from_url
-from bodyfat_assets.settings import Settings
+from bodyfat_assets.feed import feed
+from bodyfat_assets.lake import parquet_to_frame
 from tests.support.landing_files import bad_files
-from tests.support.loop import LOOP_ENV, daemon_command, loop_home
-from tests.support.services import process_group, wait_until
+from tests.support.loop import daemon_loop
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 BOOTSTRAP_TIMEOUT_S = 480
@@ -34,46 +31,11 @@ STEP_TIMEOUT_S = 240
 DECISION_TARGET_S = 60
 
 
-class Loop:
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.settings = Settings.from_env({"BODYFAT_HOME": str(home), **LOOP_ENV})
-        self.landing = landing_store(self.settings)
-        self.lake = store_from_url(self.settings.lake_url)
-        self.instance: DagsterInstance | None = None  # set once the daemon's instance folder exists
-        self.timings: dict[str, float] = {}
-
-    def champion_decisions(self) -> list[dict]:
-        records = self.instance.fetch_materializations(AssetKey("champion"), limit=100).records
-        return [{k: getattr(v, "value", v) for k, v in r.asset_materialization.metadata.items()} for r in records]
-
-    def failed_runs(self) -> list[str]:
-        return [f"{r.job_name}:{r.run_id}" for r in
-                self.instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.FAILURE]))]
-
-    def wait(self, predicate, timeout_s: float, what: str) -> float:
-        started = time.monotonic()
-
-        def check() -> bool:
-            failed = self.failed_runs()
-            assert not failed, f"runs failed while waiting for {what}: {failed}"
-            return bool(predicate())
-
-        wait_until(check, timeout_s, what, interval_s=1.0)
-        return time.monotonic() - started
-
-
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory):
     home = tmp_path_factory.mktemp("loop")
-    dagster_home, env = loop_home(home)
     log = home / "daemon.log"
-    # The instance first: it creates the SQLite schema, which the daemon starting at the same moment raced to create
-    # ("table instance_info already exists", seen once in five runs on a loaded machine).
-    with DagsterInstance.from_config(str(dagster_home)) as instance, \
-            process_group(daemon_command(), env, log) as proc:
-        state = Loop(home)
-        state.instance = instance
+    with daemon_loop(home) as (state, proc):
         try:
             state.timings["bootstrap_s"] = state.wait(
                 lambda: proc.poll() is None and state.champion_decisions()
