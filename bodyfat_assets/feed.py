@@ -17,7 +17,7 @@ from bodyfat_contract import FEATURE_NAMES, FEATURES_BY_NAME, TARGET
 
 from bodyfat_assets.core.landing.naming import SCORE, TRAIN
 from bodyfat_assets.core.landing.validation import ID, SYNTHETIC
-from bodyfat_assets.core.near_duplicates import BODYFAT_JITTER, RELATIVE_JITTER
+from bodyfat_assets.core.near_duplicates import BODYFAT_JITTER, RELATIVE_JITTER, near_duplicate_pairs
 from bodyfat_assets.core.splits import seed_splits, train_test_frames
 from bodyfat_assets.lake import ObjectStore, frame_to_parquet, store_from_url
 from bodyfat_assets.settings import SEED_DATASET, Settings
@@ -28,7 +28,25 @@ def landing_store(settings: Settings) -> ObjectStore:
 
 
 def seed_training_rows(test_fraction: float, split_seed: int) -> pd.DataFrame:
-    return train_test_frames(seed_splits(pd.read_csv(SEED_DATASET), test_fraction, split_seed))[0]
+    return seed_train_and_test_rows(test_fraction, split_seed)[0]
+
+
+def seed_train_and_test_rows(test_fraction: float, split_seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return train_test_frames(seed_splits(pd.read_csv(SEED_DATASET), test_fraction, split_seed))
+
+
+def away_from(rows: pd.DataFrame, test: pd.DataFrame, rng: np.random.Generator, base: pd.DataFrame,
+              max_rounds: int = 20) -> pd.DataFrame:
+    """`rows` with every row that is a near-duplicate of a `test` row drawn again: a jittered training row can land
+    within the tolerance of a real test neighbour by chance, and `splits_no_near_duplicates` would then block the
+    retrain that `make feed` was meant to show."""
+    for _ in range(max_rounds):
+        clashing = near_duplicate_pairs(test, rows)["train_index"].unique()
+        if len(clashing) == 0:
+            return rows
+        redrawn = synthetic_rows(len(clashing), rng, labeled=True, base=base)
+        rows.loc[clashing, redrawn.columns] = redrawn.to_numpy()
+    raise RuntimeError(f"could not draw {len(rows)} synthetic rows away from the seed's test rows")
 
 
 def synthetic_rows(n: int, rng: np.random.Generator, labeled: bool, base: pd.DataFrame) -> pd.DataFrame:
@@ -57,7 +75,7 @@ def feed(settings: Settings, labeled: int, scoring: int, rows: int = 25, fmt: st
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"format must be csv or parquet, not {fmt!r}")
     rng = np.random.default_rng(seed)
-    base = seed_training_rows(settings.test_fraction, settings.split_seed)
+    base, holdout = seed_train_and_test_rows(settings.test_fraction, settings.split_seed)
     store = landing_store(settings)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     written = []
@@ -65,6 +83,8 @@ def feed(settings: Settings, labeled: int, scoring: int, rows: int = 25, fmt: st
         for i in range(1, count + 1):
             name = f"synthetic-{stamp}-{kind}-{i:03d}.{fmt}"
             frame = synthetic_rows(rows, rng, labeled=kind == TRAIN, base=base)
+            if kind == TRAIN:
+                frame = away_from(frame, holdout, rng, base)
             if kind == SCORE:
                 frame.insert(0, ID, [f"{name.rsplit('.', 1)[0]}-{r}" for r in range(1, rows + 1)])
             store.write_bytes(f"{kind}/{name}", _encode(frame, fmt))

@@ -3,12 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
-from bodyfat_contract import FEATURE_NAMES
+from bodyfat_contract import FEATURE_NAMES, TARGET
 
 from bodyfat_assets.core.near_duplicates import NEAR_DUPLICATE_BODYFAT, RELATIVE_JITTER, near_duplicate_pairs
 from bodyfat_assets.core.splits import SPLIT_COLUMN, seed_splits, train_test_frames
 from bodyfat_assets.defs.data.checks import splits_no_near_duplicates
-from bodyfat_assets.feed import seed_training_rows, synthetic_rows
+from bodyfat_assets.feed import away_from, seed_training_rows, synthetic_rows
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +56,16 @@ def test_feed_output_has_no_near_duplicate_of_any_seed_test_row(splits):
     assert near_duplicate_pairs(test, fed).empty
     # the same check finds its own copies: the feed's rows are near-duplicates of the rows they came from
     assert not near_duplicate_pairs(fed.head(200), seed_training_rows(0.2, 42)).empty
+
+
+def test_feed_redraws_a_row_that_lands_near_a_test_row(splits):
+    """A jittered training row can land within the tolerance of a real test neighbour by chance: the feed draws it
+    again, so `make feed` never trips the blocking check."""
+    train, test = train_test_frames(splits)
+    planted = synthetic_rows(20, np.random.default_rng(3), labeled=True, base=train)
+    columns = [*FEATURE_NAMES, TARGET.name]
+    planted.loc[5, columns] = test.iloc[0][columns].to_numpy()
+    assert not near_duplicate_pairs(test, planted).empty
+    cleared = away_from(planted.copy(), test, np.random.default_rng(4), train)
+    assert near_duplicate_pairs(test, cleared).empty
+    assert len(cleared) == 20 and cleared.drop(index=5).equals(planted.drop(index=5))
