@@ -13,6 +13,7 @@ from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, TableMetadata
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from bodyfat_assets.core.contract_checks import out_of_range
 from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.data.checks import KNOWN_ANOMALIES
@@ -278,3 +279,100 @@ def test_the_health_report_tells_a_person_what_the_ui_shows(first_run, home, ins
     assert f"champion: v{champion_version(settings)} " in text
     assert "shifted-" in text and "evidence: live RMSE" in text, text
     assert "stale assets: none" in text and "last retrain: SUCCESS" in text
+
+
+FROM_AUTOMATION = {"dagster/from_automation_condition": "true"}
+"""The tag Dagster puts on runs Declarative Automation requests (a re-scoring after a promotion)."""
+SCATTERED_BAD = {5: ("Height", "29.5"), 1_200: ("Weight", ""), 2_400: ("Ankle", "about 22")}
+
+
+@pytest.fixture(scope="module")
+def nightly_file(first_run, home, instance, seed_frame):
+    """A landed 2,500-row scoring file scored in batches of 1,000 rows, bad rows scattered through it."""
+    valid = seed_frame[out_of_range(seed_frame, FEATURE_NAMES) == ""]
+    frame = valid[list(FEATURE_NAMES)].sample(2_500, replace=True, random_state=3).reset_index(drop=True)
+    frame = frame.astype(str)
+    frame.insert(0, "id", [f"n{i}" for i in range(len(frame))])
+    for row_id, (column, value) in SCATTERED_BAD.items():
+        frame.loc[row_id - 1, column] = value
+    key, result = land_and_run(settings_for(home, BODYFAT_SCORING_BATCH_ROWS="1000"), instance, "score",
+                               "nightly.csv", frame)
+    return key, frame, result
+
+
+def predictions_of(home, key: str) -> bytes:
+    return store_from_url(str(home / "lake")).read_bytes(f"predictions/{key}.parquet")
+
+
+def score_again(home, instance, key: str, tags: dict[str, str] | None = None, **env: str):
+    return build_definitions(settings_for(home, **env)).resolve_job_def(SCORE_JOB).execute_in_process(
+        instance=instance, partition_key=key, tags=tags or {}, raise_on_error=False)
+
+
+def materialized(result) -> bool:
+    return any(e.asset_key == AssetKey("batch_predictions") for e in result.get_asset_materialization_events())
+
+
+def test_a_landed_file_larger_than_a_batch_is_scored_row_for_row(nightly_file, home):
+    key, frame, result = nightly_file
+    out = parquet_to_frame(predictions_of(home, key))
+    assert list(out["row_id"]) == list(range(1, len(frame) + 1)) and list(out["id"]) == list(frame["id"])
+    assert set(out.loc[out["issue"] != "", "row_id"]) == set(SCATTERED_BAD)
+    assert out.set_index("row_id").loc[1_200, "issue"] == "Weight missing or non-numeric"
+    assert out.set_index("row_id").loc[2_400, "issue"] == "Ankle missing or non-numeric"
+    assert out.set_index("row_id").loc[5, "issue"].startswith("Height 29.5 in outside")
+    [materialization] = result.get_asset_materialization_events()
+    metadata = materialization.materialization.metadata
+    assert metadata["rows"].value == len(frame) and metadata["unscored_rows"].value == len(SCATTERED_BAD)
+    lake = store_from_url(str(home / "lake"))
+    assert lake.exists(f"landing/processed/score/{key}.csv") and not lake.exists("landing/score/nightly.csv")
+
+
+def _swap(home, key: str, data: bytes | None) -> bytes:
+    """Replace (or with None, remove) the processed copy of a scoring file; returns its bytes before."""
+    lake = store_from_url(str(home / "lake"))
+    processed = f"landing/processed/score/{key}.csv"
+    before = lake.read_bytes(processed)
+    lake.write_bytes(processed, data) if data is not None else lake.delete(processed)
+    return before
+
+
+def test_a_failed_rescoring_leaves_the_previous_predictions_untouched(nightly_file, home, instance):
+    key, frame, _ = nightly_file
+    before = predictions_of(home, key)
+    original = _swap(home, key, frame.rename(columns={"Abdomen": "Waist"}).to_csv(index=False).encode())
+    try:
+        result = score_again(home, instance, key)
+    finally:
+        _swap(home, key, original)
+    assert not result.success and "wrong_header" in str([e.message for e in result.all_events if e.is_failure])
+    assert predictions_of(home, key) == before
+
+
+def test_a_rescoring_skips_a_partition_whose_file_is_gone_and_says_so(nightly_file, home, instance):
+    """Issue 15.6: an orphan partition no longer fails after every promotion; its predictions stay."""
+    key, _, _ = nightly_file
+    before = predictions_of(home, key)
+    original = _swap(home, key, None)
+    try:
+        result = score_again(home, instance, key, FROM_AUTOMATION)
+    finally:
+        _swap(home, key, original)
+    assert result.success and not materialized(result)
+    [observation] = [e.asset_observation_data.asset_observation for e in result.all_events
+                     if e.event_type_value == "ASSET_OBSERVATION"]
+    assert "no file for partition" in observation.metadata["rescore_skipped"].value
+    assert predictions_of(home, key) == before
+
+
+def test_a_new_champion_rescores_only_files_first_scored_within_the_window(nightly_file, home, instance):
+    """Issue 15.9: the window applies to automatic re-scoring; a run started by hand always scores."""
+    key, _, _ = nightly_file
+    old = score_again(home, instance, key, FROM_AUTOMATION, BODYFAT_RESCORE_WINDOW_DAYS="0.000000001")
+    assert old.success and not materialized(old)
+    [observation] = [e.asset_observation_data.asset_observation for e in old.all_events
+                     if e.event_type_value == "ASSET_OBSERVATION"]
+    assert "outside the re-scoring window" in observation.metadata["rescore_skipped"].value
+    assert materialized(score_again(home, instance, key, BODYFAT_RESCORE_WINDOW_DAYS="0.000000001")), "by hand"
+    assert materialized(score_again(home, instance, key, FROM_AUTOMATION)), "within the default 7 days"
+    assert materialized(score_again(home, instance, key, FROM_AUTOMATION, BODYFAT_RESCORE_WINDOW_DAYS="0"))
