@@ -4,6 +4,12 @@ raw_bodyfat and batch_predictions are partitioned by landed file: the `seed` par
 ingested first, then the retraining job runs, then the seed rows are scored.
 """
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -22,6 +28,7 @@ from bodyfat_assets.lake import parquet_to_frame, store_from_url
 from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
 from bodyfat_assets.settings import Settings
 from tests.support.definitions import check_names, materializable_asset_names
+from tests.support.landing_files import write_scoring_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -332,7 +339,7 @@ def _swap(home, key: str, data: bytes | None) -> bytes:
     """Replace (or with None, remove) the processed copy of a scoring file; returns its bytes before."""
     lake = store_from_url(str(home / "lake"))
     processed = f"landing/processed/score/{key}.csv"
-    before = lake.read_bytes(processed)
+    before = lake.read_bytes(processed) if lake.exists(processed) else b""
     lake.write_bytes(processed, data) if data is not None else lake.delete(processed)
     return before
 
@@ -345,7 +352,7 @@ def test_a_failed_rescoring_leaves_the_previous_predictions_untouched(nightly_fi
         result = score_again(home, instance, key)
     finally:
         _swap(home, key, original)
-    assert not result.success and "wrong_header" in str([e.message for e in result.all_events if e.is_failure])
+    assert not result.success and "wrong_header" in str(result.failure_data_for_node("batch_predictions").error)
     assert predictions_of(home, key) == before
 
 
@@ -376,3 +383,35 @@ def test_a_new_champion_rescores_only_files_first_scored_within_the_window(night
     assert materialized(score_again(home, instance, key, BODYFAT_RESCORE_WINDOW_DAYS="0.000000001")), "by hand"
     assert materialized(score_again(home, instance, key, FROM_AUTOMATION)), "within the default 7 days"
     assert materialized(score_again(home, instance, key, FROM_AUTOMATION, BODYFAT_RESCORE_WINDOW_DAYS="0"))
+
+
+def test_two_scoring_files_score_at_once_into_complete_and_correct_outputs(first_run, home, instance, tmp_path):
+    """Issue 12.4: files are partitions; two runs score two of them at the same time (two processes on one
+    instance and one lake, as two runs under max_concurrent_runs=2 would), and neither disturbs the other."""
+    settings = settings_for(home)
+    landing = store_from_url(f"{settings.lake_url}/landing")
+    files = {}
+    for name, rows in {"east.csv": 40_000, "west.csv": 30_000}.items():
+        write_scoring_csv(tmp_path / name, rows)
+        data = (tmp_path / name).read_bytes()
+        landing.write_bytes(f"score/{name}", data)
+        files[partition_key_for(name, content_hash(data))] = (name, rows)
+    instance.add_dynamic_partitions(SCORING_FILES.name, list(files))
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(home / "dagster")}
+    runners = [subprocess.Popen([sys.executable, "-m", "tests.support.score_runner", str(home), key, name,
+                                 str(barrier), str(len(files))], env=env, stdout=subprocess.PIPE, text=True,
+                                cwd=Path(__file__).resolve().parents[2])
+               for key, (name, _) in files.items()]
+    outcomes = [json.loads(runner.communicate(timeout=900)[0].splitlines()[-1]) for runner in runners]
+    assert all(o["success"] for o in outcomes) and len({o["run_id"] for o in outcomes}) == 2
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    model = mlflow.sklearn.load_model(f"models:/{settings.model_name}@champion")
+    for key, (name, rows) in files.items():
+        out = parquet_to_frame(predictions_of(home, key))
+        assert list(out["row_id"]) == list(range(1, rows + 1)) and (out["issue"] == "").all()
+        expected = model.predict(pd.read_csv(tmp_path / name)[list(FEATURE_NAMES)])
+        np.testing.assert_allclose(out["prediction"], expected, rtol=1e-9)
+        assert set(out["source"]) == {key} and set(out["model_version"]) == {champion_version(settings)}
+        assert store_from_url(settings.lake_url).exists(f"landing/processed/score/{key}.csv")

@@ -85,6 +85,10 @@ def batch_predictions(context: AssetExecutionContext, champion: dict[str, Any], 
         context.log.warning(f"batch_predictions {key} not re-scored: {skip}")
         yield AssetObservation(asset_key=context.asset_key, partition=key,
                                metadata={"rescore_skipped": skip, "champion_version": str(version)})
+        # Dagster requires every check of an @asset to report even when its output is skipped: this one says so.
+        yield AssetCheckResult(check_name=SCORING_FILE_DRIFT, severity=AssetCheckSeverity.WARN, passed=True,
+                               description=f"not evaluated, the file was not re-scored: {skip}",
+                               metadata={"rescore_skipped": skip})
         return
     model, card = tracking.tracker(context).load_model(str(version))
     with tempfile.TemporaryDirectory(prefix="bodyfat-scoring-") as staging:
