@@ -60,22 +60,49 @@ class ScoringSummary:
     def mean_prediction(self) -> float:
         return self.prediction_sum / self.scored_rows if self.scored_rows else 0.0
 
-    def add(self, rows: pd.DataFrame, predictions: pd.DataFrame, rng: np.random.Generator) -> None:
-        bad = predictions["issue"] != ""
-        self.rows += len(predictions)
+    def add(self, rows: pd.DataFrame, table: pa.Table, rng: np.random.Generator) -> None:
+        """Count one written batch (`rows` as scored, `table` as written) and update the bounded samples."""
+        issues = table.column("issue").to_numpy(zero_copy_only=False)
+        bad = issues != ""
+        self.rows += table.num_rows
         self.unscored_rows += int(bad.sum())
-        self.prediction_sum += float(predictions.loc[~bad, "prediction"].sum())
+        self.prediction_sum += float(np.nansum(table.column("prediction").to_numpy(zero_copy_only=False)))
         if len(self.unscored) < UNSCORED_KEPT and bad.any():
-            more = predictions.loc[bad, [ROW_ID, ID, "issue"]].head(UNSCORED_KEPT - len(self.unscored))
+            more = pd.DataFrame({ROW_ID: rows[ROW_ID].to_numpy()[bad], ID: rows[ID].to_numpy()[bad],
+                                 "issue": issues[bad]}).head(UNSCORED_KEPT - len(self.unscored))
             self.unscored = pd.concat([self.unscored, more], ignore_index=True) if len(self.unscored) else more
         if len(self.preview) < PREVIEW_ROWS:
-            self.preview = pd.concat([self.preview, predictions.head(PREVIEW_ROWS - len(self.preview))],
-                                     ignore_index=True)
-        # Bottom-k of uniform keys over every row seen: a uniform sample without replacement, in one pass.
-        keys = np.concatenate([self._sample_keys, rng.random(len(rows))])
-        candidates = pd.concat([self.feature_sample, rows[list(FEATURE_NAMES)]], ignore_index=True)
+            more = table.slice(0, PREVIEW_ROWS - len(self.preview)).to_pandas()
+            self.preview = pd.concat([self.preview, more], ignore_index=True) if len(self.preview) else more
+        # Bottom-k of uniform keys over every row seen: a uniform sample without replacement, in one pass. Once the
+        # sample is full, only rows whose key beats its largest can enter.
+        keys = rng.random(len(rows))
+        if len(self._sample_keys) >= DRIFT_SAMPLE_ROWS:
+            entering = keys < self._sample_keys.max()
+            keys, rows = keys[entering], rows.loc[entering]
+        if not len(keys):
+            return
+        keys = np.concatenate([self._sample_keys, keys])
+        candidates = pd.concat([self.feature_sample, rows[list(FEATURE_NAMES)]], ignore_index=True) \
+            if len(self.feature_sample) else rows[list(FEATURE_NAMES)].reset_index(drop=True)
         keep = np.argsort(keys, kind="stable")[:DRIFT_SAMPLE_ROWS]
         self._sample_keys, self.feature_sample = keys[keep], candidates.iloc[keep].reset_index(drop=True)
+
+
+def _constant(text: str, length: int) -> pa.Array:
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(length, dtype=np.int32)), pa.array([text])) \
+        .cast(pa.string())
+
+
+def predictions_table(rows: pd.DataFrame, scored: pd.DataFrame, source: str, model_version: str) -> pa.Table:
+    """One batch's output rows in PREDICTIONS_SCHEMA, built column by column (no DataFrame round trip)."""
+    n = len(rows)
+    return pa.Table.from_arrays([
+        _constant(source, n), pa.array(scored[ROW_ID].to_numpy(dtype=np.int64)),
+        pa.array(rows[ID].to_numpy(), pa.string()),
+        *(pa.array(scored[c].to_numpy(dtype=float)) for c in ("prediction", "lower_90", "upper_90")),
+        _constant(model_version, n), pa.array(scored["issue"].to_numpy(), pa.string()),
+    ], schema=PREDICTIONS_SCHEMA)
 
 
 CSV_BLOCK_BYTES = 1 << 20
@@ -169,9 +196,9 @@ def score_file(file: BinaryIO, name: str, source: str, model: Any, card: dict[st
                     continue
                 rows = batch_frame(batch, source, next_row_id)
                 scored = score(model, card, rows, model_version)
-                predictions = pd.concat([rows[[SOURCE, ID]], scored], axis=1)[PREDICTIONS_SCHEMA.names]
-                writer.write_table(pa.Table.from_pandas(predictions, schema=PREDICTIONS_SCHEMA, preserve_index=False))
-                summary.add(rows, predictions, rng)
+                table = predictions_table(rows, scored, source, model_version)
+                writer.write_table(table)
+                summary.add(rows, table, rng)
                 next_row_id += batch.num_rows
     except BaseException:
         Path(output).unlink(missing_ok=True)
