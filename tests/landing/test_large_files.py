@@ -118,4 +118,6 @@ def test_a_five_million_row_scoring_file_never_takes_the_tick_above_500_mb(tmp_p
                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2]).stdout
     result = json.loads(out.splitlines()[-1])
     assert any(key.startswith("nightly-") for key in result["partitions"]), "accepted and registered"
+    print(f"tick of a {landed.stat().st_size / 1e6:.0f} MB, {MANY_ROWS:,}-row CSV: peak RSS "
+          f"{result['peak_rss_kb'] / 1024:.0f} MB")
     assert result["peak_rss_kb"] / 1024 < CODE_SERVER_LIMIT_MB
