@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from bodyfat_assets.core.landing.cursor import LandedObject
+from bodyfat_assets.core.landing.moves import reject_object
 from bodyfat_assets.core.landing.naming import SCORE, SEED_PARTITION, processed_key
 from bodyfat_assets.core.landing.partition_file import locate_partition_file
+from bodyfat_assets.core.landing.validation import Reject
 from bodyfat_assets.lake import ObjectStore
 
 DAY_S = 86_400.0
@@ -36,6 +39,15 @@ class ScoringSource:
         destination = processed_key(SCORE, partition_key, self.name)
         self.store.move(self.landed_key, destination)
         return f"{self.store.url}/{destination}"
+
+    def mark_rejected(self, rejection: Reject) -> str | None:
+        """Move a landed file that fails the contract in its run to rejected/ with its reason, as the tick would, so
+        it never stays in the landing folder. Only when the contract changed after the tick accepted these bytes,
+        so the whole-file copy of `reject_object` is acceptable here."""
+        if self.store is None or self.landed_key is None:
+            return None
+        obj = LandedObject(self.landed_key, "", self.store.size(self.landed_key))
+        return reject_object(self.store, obj, rejection.code, rejection.detail)
 
 
 def scoring_source(store: ObjectStore, partition_key: str, landing_name: str | None,

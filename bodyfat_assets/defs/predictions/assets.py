@@ -97,8 +97,10 @@ def batch_predictions(context: AssetExecutionContext, champion: dict[str, Any], 
             with source.open() as file:
                 summary = score_file(file, source.name, key, model, card, str(version), output,
                                      pipeline.scoring_batch_rows)
-        except Reject as rejection:  # passed the sensor's sample, fails on the whole file: nothing is published
-            raise Failure(f"scoring partition {key}: {rejection}", allow_retries=False) from rejection
+        except Reject as rejection:  # passed the sensor, fails now (the contract changed): nothing is published
+            moved_to = source.mark_rejected(rejection)
+            raise Failure(f"scoring partition {key}: {rejection}" + (f"; moved to {moved_to}" if moved_to else ""),
+                          allow_retries=False) from rejection
         context.log.info(f"scored {summary.scored_rows} rows with v{version}; {summary.unscored_rows} not scorable")
         yield Output(StagedParquet(output), metadata={
             "rows": summary.rows,
