@@ -24,8 +24,6 @@ from bodyfat_assets.core.landing.naming import SCORE
 from bodyfat_assets.core.landing.validation import ID, Reject, check_columns, file_format
 from bodyfat_assets.core.scoring import score
 
-BATCH_ROWS = 100_000
-"""Rows per read batch and per row group of the output (the `BODYFAT_SCORING_BATCH_ROWS` default)."""
 PREDICTIONS_SCHEMA = pa.schema([
     (SOURCE, pa.string()), (ROW_ID, pa.int64()), (ID, pa.string()), ("prediction", pa.float64()),
     ("lower_90", pa.float64()), ("upper_90", pa.float64()), ("model_version", pa.string()), ("issue", pa.string()),
@@ -137,7 +135,7 @@ def _rebatched(blocks: Iterator[pa.RecordBatch], batch_rows: int) -> Iterator[pa
         yield pa.concat_batches(pending)
 
 
-def read_batches(file: BinaryIO, name: str, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+def read_batches(file: BinaryIO, name: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
     """The file's record batches of `batch_rows` rows with canonical column names (the landing contract's header
     check, `Reject` otherwise). CSV columns stay text: turning text into numbers is the contract's decision, per
     cell."""
@@ -184,10 +182,11 @@ def batch_frame(batch: pa.RecordBatch, source: str, first_row_id: int) -> pd.Dat
 
 
 def score_file(file: BinaryIO, name: str, source: str, model: Any, card: dict[str, Any], model_version: str,
-               output: str | Path, batch_rows: int = BATCH_ROWS, seed: int = 0) -> ScoringSummary:
+               output: str | Path, batch_rows: int, seed: int = 0) -> ScoringSummary:
     """Score every row of a scoring file (CSV or Parquet, by `name`) into the Parquet file `output`, one row group
-    per batch: every input row appears once, scored or with its `issue`. On any error `output` is removed, so only
-    a complete file is ever published. Raises `Reject` for a header that breaks the contract."""
+    per batch of `batch_rows` (`BODYFAT_SCORING_BATCH_ROWS`): every input row appears once, scored or with its
+    `issue`. On any error `output` is removed, so only a complete file is ever published. Raises `Reject` for a
+    header that breaks the contract."""
     summary, rng, next_row_id = ScoringSummary(), np.random.default_rng(seed), 1
     try:
         with pq.ParquetWriter(output, PREDICTIONS_SCHEMA) as writer:
