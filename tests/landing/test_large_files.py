@@ -71,6 +71,17 @@ def test_a_large_csv_with_a_wrong_header_is_rejected_without_reading_its_body(tm
     assert store.range_bytes <= SAMPLE_BYTES, "classified from the head; only the move to rejected/ copies it"
 
 
+def test_a_large_scoring_csv_with_a_wrong_header_is_rejected_from_its_head(tmp_path, labeled_frame):
+    """Issue 12: the tick rejects a scoring file's wrong header from the first megabyte, never parsing the body."""
+    store = CountingStore(tmp_path)
+    frame = big(labeled_frame.drop(columns=["BodyFat"]).rename(columns={"Wrist": "Wrists"}), 200)
+    store.write_bytes("score/nightly.csv", csv_bytes(frame))
+    intake = take_in(store, LandingCursor(), nothing_known, min_age_s=0, full_check_bytes=LARGE)
+    [verdict] = intake.verdicts
+    assert (verdict.action, verdict.code) == (REJECT, "wrong_header") and "Wrists" in verdict.detail
+    assert store.range_bytes <= SAMPLE_BYTES, "classified from the head; only the move to rejected/ copies it"
+
+
 def test_a_large_parquet_file_is_classified_from_its_footer(tmp_path, labeled_frame):
     store = CountingStore(tmp_path)
     store.write_bytes("score/big.parquet", parquet_bytes(big(labeled_frame.drop(columns=["BodyFat"]), 500)))
