@@ -6,6 +6,8 @@ URL: a folder on the embedded default, `s3://bucket/prefix` in production; `lake
 
 
 import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -97,9 +99,25 @@ class IngestedPartitionsLoader(LakeIOManager):
 PREDICTIONS_PREFIX = "predictions"
 
 
+@dataclass(frozen=True)
+class StagedParquet:
+    """A complete Parquet file written locally by a streamed run: the IO manager publishes it as the output in one
+    step (`ObjectStore.put_file`), so an output of any size never passes through memory and a failed run never
+    replaces the previous one."""
+
+    path: Path
+
+
 class PredictionsIOManager(LakeIOManager):
     """The lake IO manager with predictions at `predictions/<partition>.parquet`: the folder consumers read."""
 
     @staticmethod
     def _stem(context: OutputContext | InputContext, partition_key: str | None = None) -> str:
         return f"{PREDICTIONS_PREFIX}/{partition_key or 'latest'}"
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        if not isinstance(obj, StagedParquet):
+            return super().handle_output(context, obj)
+        key = f"{self._stem(context, context.partition_key if context.has_partition_key else None)}.parquet"
+        self.store.put_file(key, obj.path)
+        context.add_output_metadata({"uri": f"{self.store.url}/{key}", "bytes": obj.path.stat().st_size})

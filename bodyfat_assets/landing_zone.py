@@ -42,16 +42,29 @@ def read_partition_file(context: AssetExecutionContext, landing: LandingZone, ki
     except Reject as rejection:  # passed the sensor, fails now: the contract changed; moved to rejected/
         raise Failure(f"{kind} partition {key}: {rejection}", allow_retries=False) from rejection
     except PartitionFileGone as gone:
-        history = context.instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[key]), limit=1).records
-        if history:
+        if first_materialized_at(context) is not None:
             raise
-        context.instance.delete_dynamic_partition(context.assets_def.partitions_def.name, key)
-        raise Failure(f"{gone}; partition {key} deleted: the landing sensor registers the file's current content "
-                      f"as a new partition", allow_retries=False) from gone
+        raise forget_partition(context, gone) from gone
     if loaded.moved_from:
         context.log.info(f"moved {loaded.moved_from} to {loaded.location}")
     return loaded.frame, {"file": loaded.location, "sha256": loaded.sha256}
+
+
+def first_materialized_at(context: AssetExecutionContext) -> float | None:
+    """When this run's partition was first materialized (seconds since the epoch), None if never."""
+    records = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[context.partition_key]), limit=1,
+        ascending=True).records
+    return records[0].timestamp if records else None
+
+
+def forget_partition(context: AssetExecutionContext, gone: PartitionFileGone) -> Failure:
+    """Delete a never-materialized partition whose file is gone (nothing requests it again) and return the failure
+    that says so."""
+    key = context.partition_key
+    context.instance.delete_dynamic_partition(context.assets_def.partitions_def.name, key)
+    return Failure(f"{gone}; partition {key} deleted: the landing sensor registers the file's current content "
+                   f"as a new partition", allow_retries=False)
 
 
 class RetrainPolicy(ConfigurableResource):

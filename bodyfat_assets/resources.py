@@ -47,6 +47,8 @@ class PipelineSettings(ConfigurableResource):
     promotion_margin: float
     rmse_ceiling: float
     baseline_tolerance: float
+    scoring_batch_rows: int
+    rescore_window_days: float
 
     def tuning_config(self, n_trials: int | None = None, timeout_s: float | None = None,
                       families: list[str] | None = None) -> TuningConfig:
@@ -85,5 +87,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             promotion_margin=settings.promotion.margin,
             rmse_ceiling=settings.promotion.rmse_ceiling,
             baseline_tolerance=settings.promotion.baseline_tolerance,
+            scoring_batch_rows=settings.scoring.batch_rows,
+            rescore_window_days=settings.scoring.rescore_window_days,
         ),
     }

@@ -1,11 +1,11 @@
 """The one configuration model, and the only module that reads the environment.
 
 Every knob is declared once below, with its variable name, type, default and description. The groups (`tuning`,
-`promotion`, `landing`, `health`, `services`, `demo`) are the config objects the rest of the code receives; the Dagster
-resources are built from them (`resources.py`). `BODYFAT_ENV=embedded` (the default) keeps everything in a
-project-local folder: the lake is a directory, MLflow tracks into SQLite with local artifacts, Optuna studies stay in
-memory unless OPTUNA_STORAGE is set. `BODYFAT_ENV=production` takes the service locations from the environment
-(S3/MinIO lake, MLflow server, Optuna on PostgreSQL) and refuses to start without them.
+`promotion`, `landing`, `scoring`, `health`, `services`, `demo`) are the config objects the rest of the code
+receives; the Dagster resources are built from them (`resources.py`). `BODYFAT_ENV=embedded` (the default) keeps
+everything in a project-local folder: the lake is a directory, MLflow tracks into SQLite with local artifacts, Optuna
+studies stay in memory unless OPTUNA_STORAGE is set. `BODYFAT_ENV=production` takes the service locations from the
+environment (S3/MinIO lake, MLflow server, Optuna on PostgreSQL) and refuses to start without them.
 
 `python -m bodyfat_assets.settings` prints the variable table the README shows.
 """
@@ -96,6 +96,17 @@ class LandingSettings(Group):
     @property
     def sensors_running(self) -> bool:
         return self.sensors == "running"
+
+
+class ScoringSettings(Group):
+    """How scoring files are scored (core/scoring/, docs/scoring.md)."""
+
+    batch_rows: int = knob(100_000, "BODYFAT_SCORING_BATCH_ROWS",
+                           "rows per read batch and output row group when scoring a file (bounds the run's memory)",
+                           ge=1_000)
+    rescore_window_days: float = knob(7, "BODYFAT_RESCORE_WINDOW_DAYS",
+                                      "a new champion re-scores the files first scored within this many days "
+                                      "(0: every file)", ge=0)
 
 
 class HealthSettings(Group):
@@ -204,6 +215,7 @@ class Settings(BaseSettings):
     tuning: TuningSettings = Field(default_factory=TuningSettings)
     promotion: PromotionSettings = Field(default_factory=PromotionSettings)
     landing: LandingSettings = Field(default_factory=LandingSettings)
+    scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     services: ServiceSettings = Field(default_factory=ServiceSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)

@@ -91,3 +91,33 @@ def test_io_manager_reads_what_another_instance_wrote(bucket: str, s3_endpoint: 
     reader = LakeIOManager(base_url=url, s3_endpoint_url=s3_endpoint)
     assert reader.load_input(build_input_context(asset_key=AssetKey(["group", "asset"]))) == {"ok": True}
     assert reader.store.list_keys() == ["group/asset.json"]
+
+
+def test_a_scoring_file_on_s3_streams_through_the_same_path_as_a_local_one(bucket: str, s3_endpoint: str,
+                                                                            tmp_path, seed_frame) -> None:
+    """Issue 12.2: one storage interface; a Parquet file is read by its footer and row groups over ranged GETs."""
+    from bodyfat_contract import FEATURE_NAMES
+
+    from bodyfat_assets.core.scoring.stream import score_file
+    from bodyfat_assets.lake import LocalStore
+    from tests.support.landing_files import csv_bytes, parquet_bytes
+
+    class Abdomen:
+        def predict(self, features: pd.DataFrame):
+            return features["Abdomen"].to_numpy() / 10
+
+    card = {"features": list(FEATURE_NAMES), "interval_half_width_90": 2.0}
+    frame = seed_frame[list(FEATURE_NAMES)]
+    outputs = {}
+    for where, store in {"s3": store_from_url(f"s3://{bucket}/lake", s3_endpoint),
+                         "local": LocalStore(tmp_path / "lake")}.items():
+        for name, data in {"f.csv": csv_bytes(frame), "f.parquet": parquet_bytes(frame)}.items():
+            store.write_bytes(f"score/{name}", data)
+            with store.open_read(f"score/{name}") as file:
+                output = tmp_path / f"{where}-{name}.parquet"
+                score_file(file, name, "f", Abdomen(), card, "1", output, batch_rows=100)
+            outputs[(where, name)] = pd.read_parquet(output)
+    first = outputs[("local", "f.csv")]
+    assert len(first) == len(frame) and (first["issue"] != "").sum() > 0, "the seed's anomalies are reported"
+    for frame_out in outputs.values():
+        pd.testing.assert_frame_equal(frame_out, first)

@@ -70,3 +70,33 @@ def test_ranges_read_part_of_an_object(store: ObjectStore) -> None:
     assert store.read_range("big.bin", 0, 4) == b"\x00\x01\x02\x03"
     assert store.read_range("big.bin", 1020, 100) == bytes(range(252, 256)), "fewer bytes at the end"
     assert store.read_range("big.bin", 1024, 10) == b"" and store.read_range("big.bin", 5, 0) == b""
+
+
+def test_open_read_streams_ranges_and_seeks(store: ObjectStore) -> None:
+    data = bytes(range(256)) * 4096  # 1 MB
+    store.write_bytes("score/big.bin", data)
+    assert store.size("score/big.bin") == len(data)
+    with store.open_read("score/big.bin") as file:
+        assert file.read(10) == data[:10]
+        file.seek(-5, 2)
+        assert file.read() == data[-5:]
+        file.seek(500_000)
+        assert file.read(3) == data[500_000:500_003]
+
+
+def test_put_file_publishes_a_local_file_whole(store: ObjectStore, tmp_path) -> None:
+    store.write_bytes("predictions/p.parquet", b"previous")
+    staged = tmp_path / "staged.parquet"
+    staged.write_bytes(b"complete output" * 1000)
+    store.put_file("predictions/p.parquet", staged)
+    assert store.read_bytes("predictions/p.parquet") == staged.read_bytes()
+    assert store.list_keys("predictions/") == ["predictions/p.parquet"], "no staging object left behind"
+
+
+def test_move_keeps_the_bytes_and_removes_the_original(store: ObjectStore) -> None:
+    store.write_bytes("score/a.csv", b"x,y\n1,2\n")
+    store.move("score/a.csv", "processed/score/a-0123.csv")
+    assert store.read_bytes("processed/score/a-0123.csv") == b"x,y\n1,2\n" and not store.exists("score/a.csv")
+    with pytest.raises(FileNotFoundError if store.url.startswith("/") else Exception):
+        store.move("score/missing.csv", "processed/score/missing.csv")
+    assert not store.exists("processed/score/missing.csv")

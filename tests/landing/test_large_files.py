@@ -2,6 +2,11 @@
 footer and a chunked hash, never read whole by the tick; small files go first; a tick that used its budget leaves
 the rest for the next one. Thresholds are lowered so that a file of a few hundred kB is "large"."""
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -10,7 +15,7 @@ from bodyfat_assets.core.landing.intake import ACCEPT, REJECT, KnownPartitions, 
 from bodyfat_assets.core.landing.naming import content_hash, partition_key_for
 from bodyfat_assets.core.landing.sample import SAMPLE_BYTES
 from bodyfat_assets.lake import LocalStore
-from tests.support.landing_files import csv_bytes, parquet_bytes
+from tests.support.landing_files import csv_bytes, parquet_bytes, write_scoring_csv
 
 LARGE = 16_000  # bytes: full_check_bytes for these tests
 
@@ -66,6 +71,17 @@ def test_a_large_csv_with_a_wrong_header_is_rejected_without_reading_its_body(tm
     assert store.range_bytes <= SAMPLE_BYTES, "classified from the head; only the move to rejected/ copies it"
 
 
+def test_a_large_scoring_csv_with_a_wrong_header_is_rejected_from_its_head(tmp_path, labeled_frame):
+    """Issue 12: the tick rejects a scoring file's wrong header from the first megabyte, never parsing the body."""
+    store = CountingStore(tmp_path)
+    frame = big(labeled_frame.drop(columns=["BodyFat"]).rename(columns={"Wrist": "Wrists"}), 200)
+    store.write_bytes("score/nightly.csv", csv_bytes(frame))
+    intake = take_in(store, LandingCursor(), nothing_known, min_age_s=0, full_check_bytes=LARGE)
+    [verdict] = intake.verdicts
+    assert (verdict.action, verdict.code) == (REJECT, "wrong_header") and "Wrists" in verdict.detail
+    assert store.range_bytes <= SAMPLE_BYTES, "classified from the head; only the move to rejected/ copies it"
+
+
 def test_a_large_parquet_file_is_classified_from_its_footer(tmp_path, labeled_frame):
     store = CountingStore(tmp_path)
     store.write_bytes("score/big.parquet", parquet_bytes(big(labeled_frame.drop(columns=["BodyFat"]), 500)))
@@ -86,3 +102,33 @@ def test_small_files_go_first_and_a_spent_budget_defers_the_rest(tmp_path, label
     assert [o.name for o in first.deferred] == ["a-huge.csv"]
     second = take_in(store, first.cursor, nothing_known, min_age_s=0, budget_s=0)
     assert [(v.obj.name, v.action) for v in second.verdicts] == [("a-huge.csv", ACCEPT)], "deferred, not lost"
+
+
+TICK_IN_A_FRESH_PROCESS = """
+import json, sys
+from pathlib import Path
+from tests.support.sensor_harness import Harness
+
+harness = Harness(Path(sys.argv[1]))
+harness.tick()
+status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+print(json.dumps({"partitions": harness.partitions("score"), "peak_rss_kb": int(status["VmHWM"].split()[0])}))
+"""
+CODE_SERVER_LIMIT_MB = 500
+MANY_ROWS = 5_000_000
+
+
+def test_a_five_million_row_scoring_file_never_takes_the_tick_above_500_mb(tmp_path):
+    """Issue 14.14: the real landing sensor, evaluated in a process of its own (as the code server does), classifies
+    a 5M-row scoring CSV (about 400 MB) from its head and a chunked hash. Peak RSS is VmHWM, imports included."""
+    landed = tmp_path / "lake" / "landing" / "score" / "nightly.csv"
+    landed.parent.mkdir(parents=True)
+    write_scoring_csv(landed, MANY_ROWS)
+    assert landed.stat().st_size > 300e6
+    out = subprocess.run([sys.executable, "-c", TICK_IN_A_FRESH_PROCESS, str(tmp_path)], check=True,
+                         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2]).stdout
+    result = json.loads(out.splitlines()[-1])
+    assert any(key.startswith("nightly-") for key in result["partitions"]), "accepted and registered"
+    print(f"tick of a {landed.stat().st_size / 1e6:.0f} MB, {MANY_ROWS:,}-row CSV: peak RSS "
+          f"{result['peak_rss_kb'] / 1024:.0f} MB")
+    assert result["peak_rss_kb"] / 1024 < CODE_SERVER_LIMIT_MB

@@ -4,6 +4,12 @@ raw_bodyfat and batch_predictions are partitioned by landed file: the `seed` par
 ingested first, then the retraining job runs, then the seed rows are scored.
 """
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -13,7 +19,8 @@ from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, TableMetadata
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from bodyfat_assets.core.landing.naming import SEED_PARTITION
+from bodyfat_assets.core.contract_checks import out_of_range
+from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.data.checks import KNOWN_ANOMALIES
 from bodyfat_assets.defs.jobs import HEALTH_JOB, INGEST_JOB, PIPELINE_JOB, SCORE_JOB
@@ -21,6 +28,7 @@ from bodyfat_assets.lake import parquet_to_frame, store_from_url
 from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
 from bodyfat_assets.settings import Settings
 from tests.support.definitions import check_names, materializable_asset_names
+from tests.support.landing_files import write_scoring_csv
 from tests.support.pipeline_runs import land_and_run
 
 pytestmark = pytest.mark.e2e
@@ -266,3 +274,132 @@ def test_the_health_report_tells_a_person_what_the_ui_shows(first_run, home, ins
     assert f"champion: v{champion_version(settings)} " in text
     assert "shifted-" in text and "evidence: live RMSE" in text, text
     assert "stale assets: none" in text and "last retrain: SUCCESS" in text
+
+
+FROM_AUTOMATION = {"dagster/from_automation_condition": "true"}
+"""The tag Dagster puts on runs Declarative Automation requests (a re-scoring after a promotion)."""
+SCATTERED_BAD = {5: ("Height", "29.5"), 1_200: ("Weight", ""), 2_400: ("Ankle", "about 22")}
+
+
+@pytest.fixture(scope="module")
+def nightly_file(first_run, home, instance, seed_frame):
+    """A landed 2,500-row scoring file scored in batches of 1,000 rows, bad rows scattered through it."""
+    valid = seed_frame[out_of_range(seed_frame, FEATURE_NAMES) == ""]
+    frame = valid[list(FEATURE_NAMES)].sample(2_500, replace=True, random_state=3).reset_index(drop=True)
+    frame = frame.astype(str)
+    frame.insert(0, "id", [f"n{i}" for i in range(len(frame))])
+    for row_id, (column, value) in SCATTERED_BAD.items():
+        frame.loc[row_id - 1, column] = value
+    key, result = land_and_run(settings_for(home, BODYFAT_SCORING_BATCH_ROWS="1000"), instance, "score",
+                               "nightly.csv", frame)
+    return key, frame, result
+
+
+def predictions_of(home, key: str) -> bytes:
+    return store_from_url(str(home / "lake")).read_bytes(f"predictions/{key}.parquet")
+
+
+def score_again(home, instance, key: str, tags: dict[str, str] | None = None, **env: str):
+    return build_definitions(settings_for(home, **env)).resolve_job_def(SCORE_JOB).execute_in_process(
+        instance=instance, partition_key=key, tags=tags or {}, raise_on_error=False)
+
+
+def materialized(result) -> bool:
+    return any(e.asset_key == AssetKey("batch_predictions") for e in result.get_asset_materialization_events())
+
+
+def test_a_landed_file_larger_than_a_batch_is_scored_row_for_row(nightly_file, home):
+    key, frame, result = nightly_file
+    out = parquet_to_frame(predictions_of(home, key))
+    assert list(out["row_id"]) == list(range(1, len(frame) + 1)) and list(out["id"]) == list(frame["id"])
+    assert set(out.loc[out["issue"] != "", "row_id"]) == set(SCATTERED_BAD)
+    assert out.set_index("row_id").loc[1_200, "issue"] == "Weight missing or non-numeric"
+    assert out.set_index("row_id").loc[2_400, "issue"] == "Ankle missing or non-numeric"
+    assert out.set_index("row_id").loc[5, "issue"].startswith("Height 29.5 in outside")
+    [materialization] = result.get_asset_materialization_events()
+    metadata = materialization.materialization.metadata
+    assert metadata["rows"].value == len(frame) and metadata["unscored_rows"].value == len(SCATTERED_BAD)
+    lake = store_from_url(str(home / "lake"))
+    assert lake.exists(f"landing/processed/score/{key}.csv") and not lake.exists("landing/score/nightly.csv")
+
+
+def _swap(home, key: str, data: bytes | None) -> bytes:
+    """Replace (or with None, remove) the processed copy of a scoring file; returns its bytes before."""
+    lake = store_from_url(str(home / "lake"))
+    processed = f"landing/processed/score/{key}.csv"
+    before = lake.read_bytes(processed) if lake.exists(processed) else b""
+    lake.write_bytes(processed, data) if data is not None else lake.delete(processed)
+    return before
+
+
+def test_a_failed_rescoring_leaves_the_previous_predictions_untouched(nightly_file, home, instance):
+    key, frame, _ = nightly_file
+    before = predictions_of(home, key)
+    original = _swap(home, key, frame.rename(columns={"Abdomen": "Waist"}).to_csv(index=False).encode())
+    try:
+        result = score_again(home, instance, key)
+    finally:
+        _swap(home, key, original)
+    assert not result.success and "wrong_header" in str(result.failure_data_for_node("batch_predictions").error)
+    assert predictions_of(home, key) == before
+
+
+def test_a_rescoring_skips_a_partition_whose_file_is_gone_and_says_so(nightly_file, home, instance):
+    """Issue 15.6: an orphan partition no longer fails after every promotion; its predictions stay."""
+    key, _, _ = nightly_file
+    before = predictions_of(home, key)
+    original = _swap(home, key, None)
+    try:
+        result = score_again(home, instance, key, FROM_AUTOMATION)
+    finally:
+        _swap(home, key, original)
+    assert result.success and not materialized(result)
+    [observation] = [e.asset_observation_data.asset_observation for e in result.all_events
+                     if e.event_type_value == "ASSET_OBSERVATION"]
+    assert "no file for partition" in observation.metadata["rescore_skipped"].value
+    assert predictions_of(home, key) == before
+
+
+def test_a_new_champion_rescores_only_files_first_scored_within_the_window(nightly_file, home, instance):
+    """Issue 15.9: the window applies to automatic re-scoring; a run started by hand always scores."""
+    key, _, _ = nightly_file
+    old = score_again(home, instance, key, FROM_AUTOMATION, BODYFAT_RESCORE_WINDOW_DAYS="0.000000001")
+    assert old.success and not materialized(old)
+    [observation] = [e.asset_observation_data.asset_observation for e in old.all_events
+                     if e.event_type_value == "ASSET_OBSERVATION"]
+    assert "outside the re-scoring window" in observation.metadata["rescore_skipped"].value
+    assert materialized(score_again(home, instance, key, BODYFAT_RESCORE_WINDOW_DAYS="0.000000001")), "by hand"
+    assert materialized(score_again(home, instance, key, FROM_AUTOMATION)), "within the default 7 days"
+    assert materialized(score_again(home, instance, key, FROM_AUTOMATION, BODYFAT_RESCORE_WINDOW_DAYS="0"))
+
+
+def test_two_scoring_files_score_at_once_into_complete_and_correct_outputs(first_run, home, instance, tmp_path):
+    """Issue 12.4: files are partitions; two runs score two of them at the same time (two processes on one
+    instance and one lake, as two runs under max_concurrent_runs=2 would), and neither disturbs the other."""
+    settings = settings_for(home)
+    landing = store_from_url(f"{settings.lake_url}/landing")
+    files = {}
+    for name, rows in {"east.csv": 40_000, "west.csv": 30_000}.items():
+        write_scoring_csv(tmp_path / name, rows)
+        data = (tmp_path / name).read_bytes()
+        landing.write_bytes(f"score/{name}", data)
+        files[partition_key_for(name, content_hash(data))] = (name, rows)
+    instance.add_dynamic_partitions(SCORING_FILES.name, list(files))
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(home / "dagster")}
+    runners = [subprocess.Popen([sys.executable, "-m", "tests.support.score_runner", str(home), key, name,
+                                 str(barrier), str(len(files))], env=env, stdout=subprocess.PIPE, text=True,
+                                cwd=Path(__file__).resolve().parents[2])
+               for key, (name, _) in files.items()]
+    outcomes = [json.loads(runner.communicate(timeout=900)[0].splitlines()[-1]) for runner in runners]
+    assert all(o["success"] for o in outcomes) and len({o["run_id"] for o in outcomes}) == 2
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    model = mlflow.sklearn.load_model(f"models:/{settings.model_name}@champion")
+    for key, (name, rows) in files.items():
+        out = parquet_to_frame(predictions_of(home, key))
+        assert list(out["row_id"]) == list(range(1, rows + 1)) and (out["issue"] == "").all()
+        expected = model.predict(pd.read_csv(tmp_path / name)[list(FEATURE_NAMES)])
+        np.testing.assert_allclose(out["prediction"], expected, rtol=1e-9)
+        assert set(out["source"]) == {key} and set(out["model_version"]) == {champion_version(settings)}
+        assert store_from_url(settings.lake_url).exists(f"landing/processed/score/{key}.csv")

@@ -36,3 +36,25 @@ def bad_files(labeled: pd.DataFrame) -> dict[str, tuple[str, bytes]]:
 
 
 BAD_NAMES = list(bad_files(pd.read_csv(SEED_DATASET).iloc[:20]))
+
+
+def write_scoring_csv(path, rows: int, chunk_rows: int = 1_000_000) -> None:
+    """A large scoring CSV written `chunk_rows` at a time (bounded memory): seed rows within the feature contract,
+    resampled and jittered by up to 1 %, with a numeric `id` column. Used by tests and bench/scoring.py."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    from bodyfat_contract import FEATURE_NAMES
+
+    from bodyfat_assets.core.contract_checks import out_of_range
+
+    seed = pd.read_csv(SEED_DATASET)
+    base = seed.loc[out_of_range(seed, FEATURE_NAMES) == "", list(FEATURE_NAMES)].to_numpy()
+    rng = np.random.default_rng(0)
+    schema = pa.schema([("id", pa.int64()), *[(name, pa.float64()) for name in FEATURE_NAMES]])
+    with pacsv.CSVWriter(str(path), schema) as out:
+        for start in range(0, rows, chunk_rows):
+            n = min(chunk_rows, rows - start)
+            values = (base[rng.integers(0, len(base), n)] * rng.uniform(0.995, 1.005, (n, base.shape[1]))).round(2)
+            columns = {"id": pa.array(np.arange(start, start + n))}
+            columns.update({name: pa.array(values[:, i]) for i, name in enumerate(FEATURE_NAMES)})
+            out.write_table(pa.table(columns, schema=schema))

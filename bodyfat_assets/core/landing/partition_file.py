@@ -18,6 +18,7 @@ from bodyfat_assets.core.landing.naming import (
     partition_of_processed,
     processed_key,
 )
+from bodyfat_assets.core.landing.sample import streamed_hash
 from bodyfat_assets.core.landing.validation import Reject, read_landed_file
 from bodyfat_assets.lake import ObjectStore
 
@@ -39,7 +40,8 @@ def locate_partition_file(store: ObjectStore, kind: str, partition_key: str,
         return processed[0], True
     candidates = [f"{kind}/{landing_name}"] if landing_name else store.list_keys(f"{kind}/")
     for key in candidates:
-        if store.exists(key) and partition_key_for(key.split("/", 1)[1], content_hash(store.read_bytes(key))) \
+        # Hashed in chunks: a scoring file of millions of rows is never held whole here (streamed scoring).
+        if store.exists(key) and partition_key_for(key.split("/", 1)[1], streamed_hash(store, key, store.size(key))) \
                 == partition_key:
             return key, False
     raise PartitionFileGone(f"no file for partition {partition_key} in {store.url}/{kind}/ or "

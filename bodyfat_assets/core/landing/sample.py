@@ -5,13 +5,12 @@ validation happens in the run (`partition_file.load_partition_file`)."""
 from __future__ import annotations
 
 import hashlib
-import io
 
 import pyarrow.parquet as pq
 
 from bodyfat_assets.core.landing.cursor import LandedObject
 from bodyfat_assets.core.landing.validation import Reject, check_columns, file_format, read_landed_file
-from bodyfat_assets.lake import ObjectStore
+from bodyfat_assets.lake import ObjectStore, RangeReader
 
 SAMPLE_BYTES = 1 << 20
 """The head of a large CSV read by the tick: about 12,000 rows of 13 measurements."""
@@ -26,32 +25,6 @@ def streamed_hash(store: ObjectStore, key: str, size: int) -> str:
     return digest.hexdigest()
 
 
-class _RangeFile(io.RawIOBase):
-    """A read-only, seekable file over an object's byte ranges, so pyarrow reads only the Parquet footer."""
-
-    def __init__(self, store: ObjectStore, key: str, size: int) -> None:
-        self.store, self.key, self.size, self.position = store, key, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        self.position = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence] + offset
-        return self.position
-
-    def tell(self) -> int:
-        return self.position
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.store.read_range(self.key, self.position, len(buffer))
-        buffer[:len(data)] = data
-        self.position += len(data)
-        return len(data)
-
-
 def check_sample(store: ObjectStore, obj: LandedObject) -> int:
     """Validate a large landed file from its head (CSV: header and the first complete rows, with every check of
     `read_landed_file`) or its footer (Parquet: schema and row count). Returns the rows known so far (a Parquet
@@ -64,7 +37,7 @@ def check_sample(store: ObjectStore, obj: LandedObject) -> int:
         read_landed_file(obj.kind, obj.name, complete_lines)
         return 0
     try:
-        metadata = pq.ParquetFile(_RangeFile(store, obj.key, obj.size)).metadata
+        metadata = pq.ParquetFile(RangeReader(store, obj.key, obj.size)).metadata
     except Exception as exc:  # any footer failure means the same thing to the sender
         raise Reject("unreadable", f"{obj.name} is not valid parquet: {type(exc).__name__}: {str(exc)[:200]}") from exc
     check_columns(obj.kind, list(metadata.schema.to_arrow_schema().names))

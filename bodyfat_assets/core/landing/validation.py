@@ -143,9 +143,10 @@ def _check_repairable(coerced: pd.DataFrame, kind: str) -> None:
                                       f"ranges (docs/landing.md); worst columns: {detail}")
 
 
-def check_columns(kind: str, columns: list[str]) -> None:
-    """The header check alone (a Parquet footer's schema): raises `Reject("wrong_header", ...)`."""
-    _canonical_columns(pd.DataFrame(columns=columns), kind)
+def check_columns(kind: str, columns: list[str]) -> list[str]:
+    """The header check alone (a Parquet footer's schema, a streamed file's header): the canonical names, in the
+    file's order; raises `Reject("wrong_header", ...)`."""
+    return list(_canonical_columns(pd.DataFrame(columns=columns), kind).columns)
 
 
 def file_format(name: str) -> str:

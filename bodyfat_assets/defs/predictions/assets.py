@@ -1,35 +1,39 @@
 """batch_predictions: the champion scores each scoring file (one partition per file; `seed` is the seed rows
-without their target). Written to `predictions/<partition>.parquet` in the lake, each row with the model version."""
+without their target). Streamed batch by batch (core/scoring/stream.py) into `predictions/<partition>.parquet` in
+the lake, each row with the model version; published only once complete."""
 
 
+import tempfile
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-import pandas as pd
-from bodyfat_contract import ROW_ID
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetObservation,
     AutomationCondition,
+    Failure,
     MetadataValue,
     Output,
     asset,
 )
 
-from bodyfat_assets.core.cleaning import SOURCE
 from bodyfat_assets.core.health.assess import assess_scoring_batch, drifted
 from bodyfat_assets.core.health.drift import drift_table
-from bodyfat_assets.core.landing.naming import SCORE
-from bodyfat_assets.core.landing.rows import scoring_rows
-from bodyfat_assets.core.landing.validation import ID
-from bodyfat_assets.core.scoring import score
+from bodyfat_assets.core.landing.partition_file import PartitionFileGone
+from bodyfat_assets.core.landing.validation import Reject
+from bodyfat_assets.core.scoring.source import rescore_skip_reason, scoring_source
+from bodyfat_assets.core.scoring.stream import score_file
 from bodyfat_assets.health_monitor import HealthMonitor
-from bodyfat_assets.landing_zone import LandingZone, read_partition_file
+from bodyfat_assets.io_manager import StagedParquet
+from bodyfat_assets.landing_zone import LandingZone, first_materialized_at, forget_partition
 from bodyfat_assets.load_time import PREDICTIONS_FRESHNESS
 from bodyfat_assets.metadata import table
-from bodyfat_assets.partitions import SCORING_FILES
+from bodyfat_assets.partitions import LANDING_NAME_TAG, SCORING_FILES
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
 
 RESCORE_ON_NEW_CHAMPION = (
@@ -37,47 +41,82 @@ RESCORE_ON_NEW_CHAMPION = (
     & ~AutomationCondition.in_progress()
 ).with_label("the champion's model version changed")
 """`champion` reports its model version as its data version: a rejected challenger re-materializes `champion`
-with the same version and re-scores nothing; a promotion re-scores every scoring partition. New files are scored
-by the run the landing sensor requests."""
+with the same version and re-scores nothing; a promotion requests every scoring partition, and the run of a file
+first scored outside BODYFAT_RESCORE_WINDOW_DAYS, or whose file is gone, ends at once with a note (see
+`batch_predictions`). New files are scored by the run the landing sensor requests."""
+
+FROM_AUTOMATION_TAG = "dagster/from_automation_condition"
+"""Set by Dagster on runs that Declarative Automation requested (dagster._core.storage.tags.AUTOMATION_CONDITION_TAG):
+the re-scoring window applies to those runs only; a run started by hand always scores."""
 
 
 SCORING_FILE_DRIFT = "scoring_file_drift"
 
 
 @asset(group_name="predictions", partitions_def=SCORING_FILES, io_manager_key="predictions_io_manager",
-       automation_condition=RESCORE_ON_NEW_CHAMPION, freshness_policy=PREDICTIONS_FRESHNESS,
+       automation_condition=RESCORE_ON_NEW_CHAMPION, freshness_policy=PREDICTIONS_FRESHNESS, output_required=False,
        check_specs=[AssetCheckSpec(SCORING_FILE_DRIFT, asset="batch_predictions",
-                                   description="The scoring file's 13 features against the champion's training "
-                                               "rows: KS, p-value, PSI, rows outside the training range; WARN only, "
-                                               "never blocks scoring.")],
+                                   description="The scoring file's 13 features (a uniform sample of up to 50,000 "
+                                               "rows) against the champion's training rows: KS, p-value, PSI, rows "
+                                               "outside the training range; WARN only, never blocks scoring.")],
        description="Champion predictions with 90 % intervals and the model version used, one partition per scoring "
-                   "file (and `seed`), at predictions/<partition>.parquet. Re-scored by Declarative Automation "
-                   "when the champion's version changes.")
+                   "file (and `seed`), at predictions/<partition>.parquet, streamed in batches of "
+                   "BODYFAT_SCORING_BATCH_ROWS rows. Re-scored by Declarative Automation when the champion's "
+                   "version changes, for files first scored within BODYFAT_RESCORE_WINDOW_DAYS (default 7 days); "
+                   "older files, and files whose source is gone, keep their predictions and the run says so.")
 def batch_predictions(context: AssetExecutionContext, champion: dict[str, Any], tracking: TrackingResource,
                       pipeline: PipelineSettings, landing: LandingZone,
-                      health: HealthMonitor) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
+                      health: HealthMonitor) -> Iterator[Output[StagedParquet] | AssetCheckResult | AssetObservation]:
     version = champion["champion_version"]
     if version is None:
         raise RuntimeError("no champion model has been promoted yet; nothing can score the batch")
-    frame, origin = read_partition_file(context, landing, SCORE, pipeline.seed_dataset)
-    rows = scoring_rows(frame, context.partition_key)
+    key, first_scored_at = context.partition_key, first_materialized_at(context)
+    # Declarative Automation cannot express the window: its conditions know nothing of a dynamic partition's age
+    # (time-window conditions apply to time partitions only), so the requested run decides and ends at once.
+    skip = rescore_skip_reason(first_scored_at, time.time(), pipeline.rescore_window_days) \
+        if FROM_AUTOMATION_TAG in context.run.tags else None
+    try:
+        source = scoring_source(landing.store(), key, context.run.tags.get(LANDING_NAME_TAG), pipeline.seed_dataset)
+    except PartitionFileGone as gone:
+        if first_scored_at is None:
+            raise forget_partition(context, gone) from gone
+        skip = skip or f"{gone}; its last predictions stay as they are"
+    if skip:
+        context.log.warning(f"batch_predictions {key} not re-scored: {skip}")
+        yield AssetObservation(asset_key=context.asset_key, partition=key,
+                               metadata={"rescore_skipped": skip, "champion_version": str(version)})
+        # Dagster requires every check of an @asset to report even when its output is skipped: this one says so.
+        yield AssetCheckResult(check_name=SCORING_FILE_DRIFT, severity=AssetCheckSeverity.WARN, passed=True,
+                               description=f"not evaluated, the file was not re-scored: {skip}",
+                               metadata={"rescore_skipped": skip})
+        return
     model, card = tracking.tracker(context).load_model(str(version))
-    scored = score(model, card, rows, str(version))
-    predictions = pd.concat([rows[[SOURCE, ID]], scored], axis=1)[
-        [SOURCE, ROW_ID, ID, *[c for c in scored.columns if c != ROW_ID]]]
-    unscored = predictions[predictions["issue"] != ""]
-    context.log.info(f"scored {len(predictions) - len(unscored)} rows with v{version}; {len(unscored)} not scorable")
-    yield Output(predictions, metadata={
-        "rows": len(predictions),
-        "unscored_rows": len(unscored),
-        "model_version": str(version),
-        "source_file": origin["file"],
-        "mean_prediction": float(predictions["prediction"].mean()) if len(unscored) < len(predictions) else 0.0,
-        "unscored": table(unscored[[ROW_ID, ID, "issue"]]),
-        "preview": table(predictions.head(10)),
-        "interval": MetadataValue.text(f"±{card['interval_half_width_90']:.2f} percentage points (90 %)"),
-    })
-    drifts = assess_scoring_batch(rows, health.reference_rows(), health.thresholds())
+    with tempfile.TemporaryDirectory(prefix="bodyfat-scoring-") as staging:
+        output = Path(staging) / f"{key}.parquet"
+        try:
+            with source.open() as file:
+                summary = score_file(file, source.name, key, model, card, str(version), output,
+                                     pipeline.scoring_batch_rows)
+        except Reject as rejection:  # passed the sensor, fails now (the contract changed): nothing is published
+            moved_to = source.mark_rejected(rejection)
+            raise Failure(f"scoring partition {key}: {rejection}" + (f"; moved to {moved_to}" if moved_to else ""),
+                          allow_retries=False) from rejection
+        context.log.info(f"scored {summary.scored_rows} rows with v{version}; {summary.unscored_rows} not scorable")
+        yield Output(StagedParquet(output), metadata={
+            "rows": summary.rows,
+            "unscored_rows": summary.unscored_rows,
+            "model_version": str(version),
+            "source_file": source.location,
+            "mean_prediction": summary.mean_prediction,
+            "unscored": table(summary.unscored),
+            "preview": table(summary.preview),
+            "interval": MetadataValue.text(f"±{card['interval_half_width_90']:.2f} percentage points (90 %)"),
+            "rescore_window_days": pipeline.rescore_window_days,
+        })
+    moved_to = source.mark_processed(key)
+    if moved_to:
+        context.log.info(f"moved {source.location} to {moved_to}")
+    drifts = assess_scoring_batch(summary.feature_sample, health.reference_rows(), health.thresholds())
     drifted_features = drifted(drifts)
     yield AssetCheckResult(
         check_name=SCORING_FILE_DRIFT, severity=AssetCheckSeverity.WARN, passed=not drifted_features,
