@@ -22,12 +22,9 @@ from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, par
 from bodyfat_assets.feed import feed
 from bodyfat_assets.lake import parquet_to_frame
 from tests.support.landing_files import bad_files
-from tests.support.loop import daemon_loop
+from tests.support.loop import BOOTSTRAP_TIMEOUT_S, STEP_TIMEOUT_S, daemon_loop
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
-BOOTSTRAP_TIMEOUT_S = 480
-"""Seed ingest, first training, seed scoring: three queued runs, each a fresh process importing the ML stack."""
-STEP_TIMEOUT_S = 240
 DECISION_TARGET_S = 60
 
 

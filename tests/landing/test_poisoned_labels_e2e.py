@@ -22,13 +22,10 @@ from mlflow import MlflowClient
 from bodyfat_assets.core.landing.naming import content_hash, partition_key_for
 from bodyfat_assets.feed import seed_training_rows, synthetic_rows
 from bodyfat_assets.lake import parquet_to_frame
-from tests.support.loop import daemon_loop
+from tests.support.loop import BOOTSTRAP_TIMEOUT_S, STEP_TIMEOUT_S, daemon_loop
 from tests.support.poisoned_labels import LIKE_THE_SEED, poisoned_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
-BOOTSTRAP_TIMEOUT_S = 480
-"""Seed ingest, first training, seed scoring: queued runs, each a fresh process importing the ML stack."""
-STEP_TIMEOUT_S = 300
 QUIET_TICKS = 5
 """Retrain-sensor ticks after the poisoned file's ingestion that must all skip (10 s at a 2 s interval)."""
 ENV = {"BODYFAT_TRIALS": "4", "BODYFAT_CV_FOLDS": "3", "BODYFAT_FAMILIES": "log_ridge",
