@@ -25,7 +25,6 @@ from tests.support.landing_files import bad_files
 from tests.support.loop import BOOTSTRAP_TIMEOUT_S, STEP_TIMEOUT_S, daemon_loop
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
-DECISION_TARGET_S = 60
 
 
 @pytest.fixture(scope="module")
@@ -108,15 +107,6 @@ def test_bad_files_are_rejected_with_reasons_and_every_file_ends_somewhere(loop,
     rejected = [k for k in loop.landing.list_keys("rejected/") if not k.endswith(".reason.json")]
     assert len(processed) == 2 and len(rejected) == len(bad)
     assert not {k.rsplit("/", 1)[1] for k in processed} & {k.rsplit("/", 1)[1] for k in rejected}
-
-
-def test_landing_to_decision_meets_the_target(loop):
-    measured = loop.timings.get("labeled_landing_to_decision_s")
-    if measured is None:
-        pytest.skip("the labeled-file test did not run")
-    print(f"\nlanded → champion decision: {measured} s (target ≤ {DECISION_TARGET_S} s)")
-    if measured > DECISION_TARGET_S:
-        pytest.xfail(f"{measured} s on this machine (shared 2 cores); target {DECISION_TARGET_S} s")
 
 
 def test_a_degraded_labeled_file_triggers_a_retrain_on_evidence(loop):
