@@ -1,6 +1,7 @@
 """Interleaved A/B of this project's API with two champions: single-row throughput under the same load.
 
     python bench/serving_ab.py [--rounds 8] [--duration 5] [--families ridge ensemble]
+    python bench/serving_ab.py --api-key-ab ridge     # the same champion with and without X-API-Key (issue 14.4)
 
 On a machine shared with other jobs, `bench/serving.py`'s one-server-after-another runs drift with the load (the
 same ridge server measured 175 and 304 req/s ten minutes apart). Here both servers run at once and wrk alternates
@@ -27,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from bodyfat_contract import model_features  # noqa: E402
 
-from bench.serving import register, server, wrk  # noqa: E402
+from bench.serving import API_KEY, register, server, wrk  # noqa: E402
 from tests.serving.contract_model import training_frame  # noqa: E402
 
 
@@ -51,27 +52,35 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5, help="seconds of wrk load per run (bounded)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--families", nargs=2, default=["ridge", "ensemble"], choices=["ridge", "hgb", "ensemble"])
+    parser.add_argument("--api-key-ab", choices=["ridge", "hgb", "ensemble"],
+                        help="instead of two families: this family's champion without and with an API key")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install -y wrk")
+    # arm label → (family, server kind, request headers)
+    arms = ({args.api_key_ab: (args.api_key_ab, "ours", {}),
+             f"{args.api_key_ab}+key": (args.api_key_ab, "ours_key", {"X-API-Key": API_KEY})} if args.api_key_ab
+            else {family: (family, "ours", {}) for family in args.families})
     body = json.dumps({k: float(v) for k, v in training_frame()[model_features()].iloc[0].items()})
     with tempfile.TemporaryDirectory(prefix="bench-serving-ab-") as tmp, ExitStack() as stack:
         urls, processes = {}, {}
-        for family in args.families:
-            workdir = Path(tmp) / family
+        for arm, (family, kind, _) in arms.items():
+            workdir = Path(tmp) / arm
             workdir.mkdir()
             model_uri, env = register(family, workdir)
-            urls[family] = stack.enter_context(server("ours", model_uri, env, workdir))
-            processes[family] = listening_process(urls[family])
-        runs: dict[str, list[dict]] = {family: [] for family in args.families}
+            urls[arm] = stack.enter_context(server(kind, model_uri, env, workdir))
+            processes[arm] = listening_process(urls[arm])
+        order = list(arms)
+        runs: dict[str, list[dict]] = {arm: [] for arm in order}
         for round_ in range(args.rounds):
-            for family in args.families if round_ % 2 == 0 else args.families[::-1]:
-                before = cpu_seconds(processes[family])  # wrk's 2 s warm-up included, and its requests
-                result = wrk(urls[family] + "/predict", body, args.duration, args.connections, Path(tmp))
+            for arm in order if round_ % 2 == 0 else order[::-1]:
+                before = cpu_seconds(processes[arm])  # wrk's 2 s warm-up included, and its requests
+                result = wrk(urls[arm] + "/predict", body, args.duration, args.connections, Path(tmp),
+                             headers=arms[arm][2])
                 answered = result["requests"] + result["warm_up_requests"]
-                result["cpu_us"] = 1e6 * (cpu_seconds(processes[family]) - before) / answered
-                runs[family].append(result)
-                print(f"round {round_ + 1}/{args.rounds} {family}: {result['rps']:.0f} req/s, "
+                result["cpu_us"] = 1e6 * (cpu_seconds(processes[arm]) - before) / answered
+                runs[arm].append(result)
+                print(f"round {round_ + 1}/{args.rounds} {arm}: {result['rps']:.0f} req/s, "
                       f"p99 {result['p99']:.1f} ms, {result['cpu_us']:.0f} µs CPU per request, "
                       f"errors {result['errors'] + result['non2xx']}", flush=True)
     medians = {family: statistics.median(r["rps"] for r in results) for family, results in runs.items()}
@@ -80,7 +89,7 @@ def main() -> None:
         print(f"{family}: median {medians[family]:.0f} req/s (runs {[round(r['rps']) for r in results]}), "
               f"median p99 {statistics.median(r['p99'] for r in results):.1f} ms, "
               f"median {cpu[family]:.0f} µs CPU per request")
-    first, second = args.families
+    first, second = order
     print(f"ratio {second}/{first}: {medians[second] / medians[first]:.2f} req/s; "
           f"{cpu[first] / cpu[second]:.2f} in requests per CPU second")
 
