@@ -17,23 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def write_scoring_csv(path: Path, rows: int) -> None:
-    from bodyfat_assets.core.schema import FEATURES
-
-    rng = np.random.default_rng(0)
-    chunk = 1_000_000
-    with open(path, "w") as out:
-        for start in range(0, rows, chunk):
-            n = min(chunk, rows - start)
-            frame = pd.DataFrame({f.name: rng.uniform(f.low, f.high, n).round(1) for f in FEATURES})
-            frame.to_csv(out, index=False, header=start == 0)
+from tests.support.landing_files import write_scoring_csv  # noqa: E402  (the suite's generator: one copy)
 
 
 def one_tick(root: str, full_check_bytes: int) -> dict:
