@@ -17,13 +17,13 @@ import os
 import signal
 import time
 
+import numpy as np
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from bodyfat_assets.defs.jobs import PIPELINE_JOB
-from bodyfat_assets.feed import landing_store
+from bodyfat_assets.feed import away_from, landing_store, seed_train_and_test_rows, synthetic_rows
 from bodyfat_assets.settings import Settings
-from tests.support.landing_files import csv_bytes
 from tests.support.loop import BOOTSTRAP_TIMEOUT_S, LOOP_ENV, daemon_command, loop_home
 from tests.support.services import process_group, wait_until
 
@@ -44,7 +44,7 @@ def running_retrain_worker(instance: DagsterInstance) -> tuple[str, int] | None:
     return None
 
 
-def test_a_worker_killed_mid_retrain_fails_in_bounded_time_frees_the_slot_and_is_retried(tmp_path, labeled_frame):
+def test_a_worker_killed_mid_retrain_fails_in_bounded_time_frees_the_slot_and_is_retried(tmp_path):
     dagster_home, env = loop_home(tmp_path, run_monitoring={"max_runtime_seconds": MAX_RUNTIME_S,
                                                             "poll_interval_seconds": POLL_S})
     landing = landing_store(Settings.from_env({"BODYFAT_HOME": str(tmp_path), **LOOP_ENV}))
@@ -61,7 +61,11 @@ def test_a_worker_killed_mid_retrain_fails_in_bounded_time_frees_the_slot_and_is
                 crashed.wait(timeout=30)
             killed_at = time.monotonic()
             assert instance.get_run_by_id(run_id).status == DagsterRunStatus.STARTED, "nobody left to notice"
-            landing.write_bytes("train/after-crash.csv", csv_bytes(labeled_frame))
+            # Rows like the feed's (never copies of seed test rows, which splits_no_near_duplicates would block)
+            train, test = seed_train_and_test_rows(0.2, 42)
+            rng = np.random.default_rng(5)
+            rows = away_from(synthetic_rows(20, rng, labeled=True, base=train), test, rng, train)
+            landing.write_bytes("train/after-crash.csv", rows.to_csv(index=False).encode())
 
             with process_group(daemon_command(), env, log):
                 wait_until(lambda: instance.get_run_by_id(run_id).is_finished, MAX_RUNTIME_S + 120,
