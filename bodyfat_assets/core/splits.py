@@ -11,6 +11,7 @@ from bodyfat_assets.core.cleaning import SOURCE, clean
 from bodyfat_assets.core.landing.naming import SEED_PARTITION
 from bodyfat_assets.core.landing.rows import raw_rows, stable_test_mask
 from bodyfat_assets.core.landing.validation import SYNTHETIC
+from bodyfat_assets.core.near_duplicates import near_duplicate_pairs
 
 SPLIT_COLUMN = "split"
 
@@ -45,13 +46,23 @@ def split_rows(cleaned: pd.DataFrame, test_fraction: float, seed: int) -> pd.Dat
     trusted holdout) stay in test whatever lands. Rows of landed files are split among themselves by a stable
     per-row hash, so every row keeps its side as data grows and the gate compares models on rows neither saw.
     Synthetic rows (`make feed`: jittered copies of seed training rows) train only: in test they would be
-    near-duplicates of the rows they were copied from."""
+    near-duplicates of the rows they were copied from. A landed row within the feed's jitter of a seed row takes
+    that row's side."""
     is_seed = cleaned[SOURCE] == SEED_PARTITION
     landed = cleaned[~is_seed].copy()
     synthetic = landed.get(SYNTHETIC, pd.Series(False, index=landed.index)).fillna(False).astype(bool)
     test = stable_test_mask(landed, test_fraction, seed) & ~synthetic
-    landed[SPLIT_COLUMN] = test.map({True: "test", False: "train"})
     parts = [stratified_split(cleaned[is_seed], test_fraction, seed)] if is_seed.any() else []
+    if parts and not landed.empty:
+        # A landed copy of a seed row takes that row's side: a copy of a trusted-holdout row in training would leak
+        # the holdout (issue 15.8), a copy of a training row in test would score a model on what it trained on, and
+        # either way splits_no_near_duplicates would block every retrain until the file was removed (a test that
+        # landed the first 20 seed rows did exactly that).
+        seed_train, holdout = train_test_frames(parts[0])
+        copies_train = landed.index.isin(near_duplicate_pairs(landed, seed_train)["test_index"].unique())
+        copies_holdout = landed.index.isin(near_duplicate_pairs(holdout, landed)["train_index"].unique())
+        test = (test & ~copies_train) | copies_holdout
+    landed[SPLIT_COLUMN] = test.map({True: "test", False: "train"})
     return pd.concat([*parts, landed]).loc[cleaned.index]
 
 

@@ -92,3 +92,23 @@ def test_splits_without_seed_rows_have_no_trusted_holdout_and_say_so(seed_frame)
     landed_only = split_rows(landed_file(seed_frame, "a-1", 50), 0.2, 42)
     with pytest.raises(ValueError, match="trusted holdout is empty"):
         trusted_holdout(landed_only)
+
+
+def test_a_landed_copy_of_a_seed_row_takes_its_side(seed_frame):
+    """Landing the seed's first 20 rows again (as a test once did) must not leak the holdout into training, nor
+    make the blocking near-duplicate check stop every retrain."""
+    from bodyfat_assets.core.near_duplicates import near_duplicate_pairs
+    from bodyfat_assets.defs.data.checks import splits_no_near_duplicates
+
+    seed = clean(raw_rows(seed_frame, SEED_PARTITION)).cleaned
+    again = clean(raw_rows(seed_frame.drop(columns=["Density"]).iloc[:20], "again-1")).cleaned
+    splits = split_rows(pd.concat([seed, again], ignore_index=True), 0.2, 42)
+    holdout = trusted_holdout(splits)
+    copied = set(holdout[ROW_ID]) & set(again[ROW_ID])
+    assert copied, "the first 20 seed rows include holdout rows"
+    landed = splits[splits[SOURCE] == "again-1"]
+    assert set(landed.loc[landed[ROW_ID].isin(copied), SPLIT_COLUMN]) == {"test"}
+    assert set(landed.loc[~landed[ROW_ID].isin(copied), SPLIT_COLUMN]) == {"train"}
+    train, test = train_test_frames(splits)
+    assert near_duplicate_pairs(test, train).empty
+    assert splits_no_near_duplicates(splits).passed
