@@ -61,7 +61,7 @@ def test_a_worker_killed_mid_retrain_fails_in_bounded_time_frees_the_slot_and_is
                 crashed.wait(timeout=30)
             killed_at = time.monotonic()
             assert instance.get_run_by_id(run_id).status == DagsterRunStatus.STARTED, "nobody left to notice"
-            # Rows like the feed's (never copies of seed test rows, which splits_no_near_duplicates would block)
+            # Rows like the feed's: jittered training rows, none within the near-duplicate tolerance of a test row
             train, test = seed_train_and_test_rows(0.2, 42)
             rng = np.random.default_rng(5)
             rows = away_from(synthetic_rows(20, rng, labeled=True, base=train), test, rng, train)
