@@ -16,7 +16,7 @@ import pytest
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.settings import Settings
 from tests.support.definitions import check_names
-from tests.support.services import free_port, wait_until
+from tests.support.services import free_port, http_ok, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -32,14 +32,6 @@ def answers(url: str) -> bool:
     try:
         http_json(url)
         return True
-    except OSError:
-        return False
-
-
-def ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status == 200
     except OSError:
         return False
 
@@ -61,7 +53,7 @@ def test_demo_reports_serves_and_stops_cleanly(tmp_path):
             assert demo.poll() is None, log.read()
             assert time.monotonic() < deadline, "no MLflow UI line"
             time.sleep(0.05)
-        assert ok(f"http://127.0.0.1:{mlflow_port}/health"), "MLflow UI printed before it answered"
+        assert http_ok(f"http://127.0.0.1:{mlflow_port}/health", timeout_s=5), "MLflow UI printed before it answered"
         wait_until(lambda: "Ctrl-C stops" in (log.seek(0) or log.read()), 240, "every URL printed")
         assert answers(f"http://127.0.0.1:{api_port}/ready") and answers(f"http://127.0.0.1:{ui_port}/server_info")
         log.seek(0)

@@ -89,11 +89,12 @@ def s3_server() -> Iterator[str]:
         server.stop()
 
 
-def _http_ok(url: str) -> bool:
+def http_ok(url: str, timeout_s: float = 2) -> bool:
+    """The URL answers 200 (any error, refusal or timeout: False)."""
     import urllib.request
 
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
             return response.status == 200
     except OSError:
         return False
@@ -148,7 +149,7 @@ def mlflow_server(
         def healthy() -> bool:
             if proc.poll() is not None:
                 raise RuntimeError(f"mlflow server exited with {proc.returncode}; see {log_path}")
-            return _http_ok(f"{url}/health")
+            return http_ok(f"{url}/health")
 
         wait_until(healthy, 90, f"mlflow server on {url}")
         yield url
