@@ -1,5 +1,6 @@
 """The landing sensor's classification of one new scoring file, by file size: the tick as shipped (files above
-FULL_CHECK_BYTES from a sample) against reading every file whole (the earlier behaviour).
+FULL_CHECK_BYTES from a sample and a fingerprint of sampled blocks) against reading every file whole (the earlier
+behaviour).
 
     python bench/landing_tick.py                 # 10k, 1M and 3M rows (~0.8, 80, 240 MB of CSV)
     python bench/landing_tick.py --rows 10000000 # add a size (about 800 MB of CSV, a few minutes to write)
@@ -52,7 +53,7 @@ def main() -> None:
     if args.case:
         print(json.dumps(one_tick(args.case[0], int(args.case[1]))))
         return
-    from bodyfat_assets.core.landing.intake import FULL_CHECK_BYTES
+    from bodyfat_assets.core.landing.identity import FULL_CHECK_BYTES
 
     print("| rows | CSV MB | tick as shipped: s, peak RSS MB | whole-file read: s, peak RSS MB |")
     print("|---|---|---|---|")

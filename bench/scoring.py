@@ -3,7 +3,7 @@
     python bench/scoring.py                      # 1M rows (about 80 MB of CSV)
     python bench/scoring.py --rows 1000000 --rows 10000000
 
-project: the landing sensor's tick (`take_in`: a file above 64 MB is classified from its head and a chunked hash),
+project: the landing sensor's tick (`take_in`: a file above 64 MB is classified from its head and a fingerprint),
 then the run body that `batch_predictions` calls (`scoring_source` → `score_file`, streamed in batches of
 BODYFAT_SCORING_BATCH_ROWS, every row checked against the feature contract → publish with `put_file` → move the
 file to processed/), in one process without Dagster's run machinery.

@@ -8,17 +8,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from bodyfat_assets.core.landing.cursor import LandedObject, LandingCursor, list_landed
+from bodyfat_assets.core.landing.identity import (
+    FULL_CHECK_BYTES,
+    fingerprint,
+    same_bytes,
+    stored_file_of,
+    streamed_hash,
+)
 from bodyfat_assets.core.landing.moves import reject_object
 from bodyfat_assets.core.landing.naming import content_hash, duplicate_of, partition_key_for
-from bodyfat_assets.core.landing.sample import check_sample, streamed_hash
+from bodyfat_assets.core.landing.sample import check_sample
 from bodyfat_assets.core.landing.validation import Reject, read_landed_file
 from bodyfat_assets.lake import ObjectStore
 
 ACCEPT, REJECT, SKIP = "accept", "reject", "skip"
-FULL_CHECK_BYTES = 64 << 20
-"""Files up to this size are read whole and validated row by row in the tick; larger ones from a bounded sample
-(`classify_large`). An 8M-row file (727 MB) read whole took longer than Dagster's 60 s sensor timeout, every tick,
-and a 30-row file beside it waited until it was removed."""
 TICK_BUDGET_S = 20.0
 """Once a tick has spent this long on files, the rest wait for the next one (a third of Dagster's 60 s sensor
 timeout: a timed-out tick loses all its work). Smallest files go first, so one large file never holds up a small one."""
@@ -67,14 +70,27 @@ def classify(obj: LandedObject, data: bytes, known: KnownPartitions,
 
 
 def classify_large(store: ObjectStore, obj: LandedObject, known: KnownPartitions,
-                   accepted_this_tick: Iterable[str] = ()) -> Verdict:
-    """Decide one large object from its head or footer (`sample.check_sample`) and a chunked hash: the tick's
-    memory and parsing stay bounded; its run validates every row."""
+                   accepted_this_tick: Iterable[str] = (), landed: Iterable[LandedObject] = (),
+                   large_bytes: int = FULL_CHECK_BYTES) -> Verdict:
+    """Decide one large object from its head or footer (`sample.check_sample`) and its fingerprint
+    (`identity.fingerprint`): the tick's time and memory stay bounded whatever the size; its run validates every
+    row. Only a fingerprint that matches a known partition costs a full read of both files (`identity`)."""
     try:
-        rows = check_sample(store, obj)  # before hashing: a wrong header is rejected without reading the body
+        rows = check_sample(store, obj)  # before the fingerprint: a wrong header is rejected without reading the body
     except Reject as rejection:
         return Verdict(obj, REJECT, code=rejection.code, detail=rejection.detail)
-    return decide(obj, streamed_hash(store, obj.key, obj.size), known, accepted_this_tick, validate=lambda: rows)
+    data_hash = fingerprint(store, obj.key, obj.size)
+    own_key = partition_key_for(obj.name, data_hash)
+    twin = duplicate_of(data_hash, [k for k in [*known.ingested, *known.in_flight, *accepted_this_tick]
+                                    if not (k == own_key and k in known.in_flight)])  # that one is this file's run
+    if twin:
+        stored = stored_file_of(store, obj.kind, twin, [o for o in landed if o.key != obj.key], large_bytes)
+        if stored is None:
+            return Verdict(obj, REJECT, code="duplicate_content", detail=f"same size and sampled bytes as partition "
+                           f"{twin}, whose file is no longer stored to compare in full")
+        if not same_bytes(store, obj, stored):
+            data_hash = streamed_hash(store, obj.key, obj.size)  # same samples, other bytes: keyed by content
+    return decide(obj, data_hash, known, accepted_this_tick, validate=lambda: rows)
 
 
 def decide(obj: LandedObject, data_hash: str, known: KnownPartitions, accepted_this_tick: Iterable[str],
@@ -139,7 +155,7 @@ def take_in(store: ObjectStore, cursor: LandingCursor, known: Callable[[], Mappi
         known_here = known_by_kind.get(obj.kind, KnownPartitions())
         try:
             if obj.size > full_check_bytes:
-                verdict, data = classify_large(store, obj, known_here, accepted), None
+                verdict, data = classify_large(store, obj, known_here, accepted, listed, full_check_bytes), None
             else:
                 data = store.read_bytes(obj.key)
                 if len(data) != obj.size:  # written to since it was listed: not whole yet

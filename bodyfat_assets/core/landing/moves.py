@@ -44,11 +44,14 @@ def rejection_record(obj: LandedObject, code: str, detail: str, landing_url: str
 
 def reject_object(store: ObjectStore, obj: LandedObject, code: str, detail: str, data: bytes | None = None,
                   when: datetime | None = None) -> str:
-    """Move `obj` to rejected/<kind>/ with `<name>.reason.json` beside it (`data`: its bytes, when already read);
-    return where it went."""
+    """Move `obj` to rejected/<kind>/ with `<name>.reason.json` beside it (`data`: its bytes, when already read;
+    without them the store moves the object itself, so a large file is never held in memory); return where it went."""
     when = when or datetime.now(UTC)
     destination = rejected_key(obj.kind, obj.name, when)
     record = rejection_record(obj, code, detail, store.url, when)
     store.write_bytes(f"{destination}.reason.json", json.dumps(record, indent=2).encode())
-    move_object(store, obj.key, destination, data)
+    if data is None:
+        store.move(obj.key, destination)
+    else:
+        move_object(store, obj.key, destination, data)
     return destination

@@ -9,16 +9,15 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from bodyfat_assets.core.landing.cursor import LandedObject
+from bodyfat_assets.core.landing.identity import key_matches
 from bodyfat_assets.core.landing.moves import move_object, reject_object
 from bodyfat_assets.core.landing.naming import (
     PROCESSED,
     SEED_PARTITION,
     content_hash,
-    partition_key_for,
     partition_of_processed,
     processed_key,
 )
-from bodyfat_assets.core.landing.sample import streamed_hash
 from bodyfat_assets.core.landing.validation import Reject, read_landed_file
 from bodyfat_assets.lake import ObjectStore
 
@@ -40,9 +39,8 @@ def locate_partition_file(store: ObjectStore, kind: str, partition_key: str,
         return processed[0], True
     candidates = [f"{kind}/{landing_name}"] if landing_name else store.list_keys(f"{kind}/")
     for key in candidates:
-        # Hashed in chunks: a scoring file of millions of rows is never held whole here (streamed scoring).
-        if store.exists(key) and partition_key_for(key.split("/", 1)[1], streamed_hash(store, key, store.size(key))) \
-                == partition_key:
+        # Read in ranges: a scoring file of millions of rows is never held whole here (streamed scoring).
+        if store.exists(key) and key_matches(store, key, partition_key):
             return key, False
     raise PartitionFileGone(f"no file for partition {partition_key} in {store.url}/{kind}/ or "
                             f"{store.url}/{PROCESSED}/{kind}/ (changed or removed after it landed?)")

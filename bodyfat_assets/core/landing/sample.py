@@ -1,10 +1,8 @@
-"""Classifying a large landed file from a bounded read: the head of a CSV, the footer of a Parquet file, and a
-content hash computed in fixed-size chunks. The tick's memory stays bounded whatever the file's size; its full
-validation happens in the run (`partition_file.load_partition_file`)."""
+"""Classifying a large landed file from a bounded read: the head of a CSV or the footer of a Parquet file (its key
+comes from `identity.fingerprint`). The tick's time and memory stay bounded whatever the file's size; its full
+validation happens in the run (`partition_file.load_partition_file`, streamed scoring)."""
 
 from __future__ import annotations
-
-import hashlib
 
 import pyarrow.parquet as pq
 
@@ -14,15 +12,6 @@ from bodyfat_assets.lake import ObjectStore, RangeReader
 
 SAMPLE_BYTES = 1 << 20
 """The head of a large CSV read by the tick: about 12,000 rows of 13 measurements."""
-HASH_CHUNK_BYTES = 8 << 20
-
-
-def streamed_hash(store: ObjectStore, key: str, size: int) -> str:
-    """SHA-256 of an object read `HASH_CHUNK_BYTES` at a time (about 650 MB/s on the project's machine)."""
-    digest = hashlib.sha256()
-    for start in range(0, size, HASH_CHUNK_BYTES):
-        digest.update(store.read_range(key, start, HASH_CHUNK_BYTES))
-    return digest.hexdigest()
 
 
 def check_sample(store: ObjectStore, obj: LandedObject) -> int:

@@ -42,8 +42,7 @@ class ScoringSource:
 
     def mark_rejected(self, rejection: Reject) -> str | None:
         """Move a landed file that fails the contract in its run to rejected/ with its reason, as the tick would, so
-        it never stays in the landing folder. Only when the contract changed after the tick accepted these bytes,
-        so the whole-file copy of `reject_object` is acceptable here."""
+        it never stays in the landing folder (moved by the store, never read into memory)."""
         if self.store is None or self.landed_key is None:
             return None
         obj = LandedObject(self.landed_key, "", self.store.size(self.landed_key))
