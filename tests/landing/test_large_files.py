@@ -75,6 +75,17 @@ def test_a_large_csv_is_accepted_from_its_head_and_a_fingerprint(tmp_path, label
     assert locate_partition_file(store, TRAIN, verdict.partition_key, None) == ("train/big.csv", False)
 
 
+def test_the_run_finds_a_small_landed_file_reading_its_bytes_once(tmp_path, labeled_frame):
+    """A small file is keyed by its full hash, so its run tries that first: no fingerprint reads (on S3, 16
+    requests) before it."""
+    store = CountingStore(tmp_path)
+    data = csv_bytes(labeled_frame)
+    store.write_bytes("train/small.csv", data)
+    key = partition_key_for("small.csv", content_hash(data))
+    assert locate_partition_file(store, TRAIN, key, None) == ("train/small.csv", False)
+    assert store.range_bytes == len(data)
+
+
 def ingested_as_processed(store: LocalStore, landed_key: str, partition_key: str) -> KnownPartitions:
     """What the run of an accepted file leaves: its bytes in processed/, its partition materialized."""
     store.move(landed_key, processed_key(TRAIN, partition_key, landed_key.split("/", 1)[1]))

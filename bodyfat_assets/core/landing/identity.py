@@ -69,9 +69,9 @@ def same_bytes(store: ObjectStore, obj: LandedObject, other: tuple[str, int]) ->
 
 
 def key_matches(store: ObjectStore, key: str, partition_key: str) -> bool:
-    """Whether the stored object `key` (`<kind>/<name>`) holds the bytes of `partition_key`: by fingerprint first,
-    then by full hash (a small file, or a large one keyed by its full hash after a fingerprint match)."""
+    """Whether the stored object `key` (`<kind>/<name>`) holds the bytes of `partition_key`, keyed either way: a
+    small file is usually keyed by its full hash, a large one by its fingerprint (or by its full hash after a
+    fingerprint match), so the likely way is tried first (the fingerprint is 16 ranged reads, on S3 16 requests)."""
     name, size = key.split("/", 1)[1], store.size(key)
-    if partition_key_for(name, fingerprint(store, key, size)) == partition_key:  # 1 MB read, whatever the size
-        return True
-    return partition_key_for(name, streamed_hash(store, key, size)) == partition_key
+    ways = [streamed_hash, fingerprint] if size <= FULL_CHECK_BYTES else [fingerprint, streamed_hash]
+    return any(partition_key_for(name, way(store, key, size)) == partition_key for way in ways)
