@@ -7,7 +7,7 @@ import pytest
 from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
 from bodyfat_assets.core.landing.partition_file import PartitionFileGone
 from bodyfat_assets.core.landing.validation import Reject
-from bodyfat_assets.core.scoring.source import DAY_S, rescore_skip_reason, scoring_source
+from bodyfat_assets.core.scoring.source import DAY_S, NO_CHAMPION_YET, rescore_skip_reason, scoring_source
 from bodyfat_assets.lake import LocalStore
 
 DATA = b"Age,Weight\n23,154\n"
@@ -65,3 +65,11 @@ def test_the_rescoring_window(first_scored_days_ago, window_days, skipped):
     assert (reason is not None) == skipped
     if skipped:
         assert "BODYFAT_RESCORE_WINDOW_DAYS" in reason and "7.1 days ago" in reason
+
+
+@pytest.mark.parametrize("first_scored_days_ago", [None, 1.0])
+def test_with_no_champion_an_automatic_rescoring_has_nothing_to_score_with(first_scored_days_ago):
+    now = 1_800_000_000.0
+    first = None if first_scored_days_ago is None else now - first_scored_days_ago * DAY_S
+    assert rescore_skip_reason(first, now, 7, None) == NO_CHAMPION_YET
+    assert rescore_skip_reason(first, now, 7, 3) is None, "a champion exists: scored"

@@ -60,9 +60,18 @@ def scoring_source(store: ObjectStore, partition_key: str, landing_name: str | N
                          None if already_processed else key)
 
 
-def rescore_skip_reason(first_scored_at: float | None, now: float, window_days: float) -> str | None:
-    """Why an automatic re-scoring leaves a partition as it is, or None to score it: a file first scored more than
-    `window_days` ago keeps its predictions (0: every file is re-scored; a file never scored is always scored)."""
+NO_CHAMPION_YET = ("no champion model has been promoted yet (the first challenger was blocked): nothing to score "
+                   "with; the first promotion scores every file")
+
+
+def rescore_skip_reason(first_scored_at: float | None, now: float, window_days: float,
+                        champion_version: object = "") -> str | None:
+    """Why an automatic re-scoring leaves a partition as it is, or None to score it. With no champion (`None`: the
+    first challenger was blocked, and `champion` still reported a new data version) there is nothing to score with.
+    A file first scored more than `window_days` ago keeps its predictions (0: every file is re-scored; a file never
+    scored is always scored)."""
+    if champion_version is None:
+        return NO_CHAMPION_YET
     if first_scored_at is None or window_days <= 0:
         return None
     age_days = (now - first_scored_at) / DAY_S

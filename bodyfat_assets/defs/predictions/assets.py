@@ -67,14 +67,15 @@ SCORING_FILE_DRIFT = "scoring_file_drift"
 def batch_predictions(context: AssetExecutionContext, champion: dict[str, Any], tracking: TrackingResource,
                       pipeline: PipelineSettings, landing: LandingZone,
                       health: HealthMonitor) -> Iterator[Output[StagedParquet] | AssetCheckResult | AssetObservation]:
-    version = champion["champion_version"]
-    if version is None:
+    version, requested_by_automation = champion["champion_version"], FROM_AUTOMATION_TAG in context.run.tags
+    if version is None and not requested_by_automation:
         raise RuntimeError("no champion model has been promoted yet; nothing can score the batch")
     key, first_scored_at = context.partition_key, first_materialized_at(context)
-    # Declarative Automation cannot express the window: its conditions know nothing of a dynamic partition's age
-    # (time-window conditions apply to time partitions only), so the requested run decides and ends at once.
-    skip = rescore_skip_reason(first_scored_at, time.time(), pipeline.rescore_window_days) \
-        if FROM_AUTOMATION_TAG in context.run.tags else None
+    # Declarative Automation cannot express the window, nor "a champion exists": its conditions know nothing of a
+    # dynamic partition's age (time-window conditions apply to time partitions only), and a first challenger that
+    # was blocked still changes `champion`'s data version (to "None"). The requested run decides and ends at once.
+    skip = rescore_skip_reason(first_scored_at, time.time(), pipeline.rescore_window_days, version) \
+        if requested_by_automation else None
     try:
         source = scoring_source(landing.store(), key, context.run.tags.get(LANDING_NAME_TAG), pipeline.seed_dataset)
     except PartitionFileGone as gone:
