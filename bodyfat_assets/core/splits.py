@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from bodyfat_contract import TARGET
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import train_test_split
 
 from bodyfat_assets.core.cleaning import SOURCE, clean
 from bodyfat_assets.core.landing.naming import SEED_PARTITION
-from bodyfat_assets.core.landing.rows import raw_rows, stable_test_mask
+from bodyfat_assets.core.landing.rows import raw_rows, stable_test_mask, stable_uniform
 from bodyfat_assets.core.landing.validation import SYNTHETIC
 from bodyfat_assets.core.near_duplicates import near_duplicate_pairs
 
@@ -43,27 +45,51 @@ def train_test_frames(splits: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
 
 def split_rows(cleaned: pd.DataFrame, test_fraction: float, seed: int) -> pd.DataFrame:
     """Seed rows: the seeded, target-stratified split, computed on the seed rows alone, so its test rows (the
-    trusted holdout) stay in test whatever lands. Rows of landed files are split among themselves by a stable
-    per-row hash, so every row keeps its side as data grows and the gate compares models on rows neither saw.
-    Synthetic rows (`make feed`: jittered copies of seed training rows) train only: in test they would be
-    near-duplicates of the rows they were copied from. A landed row within the feed's jitter of a seed row takes
-    that row's side."""
+    trusted holdout) stay in test whatever lands. Rows of landed files are split by near-duplicate group
+    (`near_duplicate_groups`): every row of a group takes one side, so two visits of one man, a landed copy of a
+    seed row or copies within one file never sit on both sides. A group holding a trusted-holdout row is test, one
+    holding a seed training row or a synthetic row (`make feed`: jittered copies of seed training rows) trains;
+    any other group takes the side of a stable hash of one of its rows, so a row keeps its side as files arrive
+    unless a later row joins its group."""
     is_seed = cleaned[SOURCE] == SEED_PARTITION
     landed = cleaned[~is_seed].copy()
-    synthetic = landed.get(SYNTHETIC, pd.Series(False, index=landed.index)).fillna(False).astype(bool)
-    test = stable_test_mask(landed, test_fraction, seed) & ~synthetic
     parts = [stratified_split(cleaned[is_seed], test_fraction, seed)] if is_seed.any() else []
-    if parts and not landed.empty:
-        # A landed copy of a seed row takes that row's side: a copy of a trusted-holdout row in training would leak
-        # the holdout (issue 15.8), a copy of a training row in test would score a model on what it trained on, and
-        # either way splits_no_near_duplicates would block every retrain until the file was removed (a test that
-        # landed the first 20 seed rows did exactly that).
-        seed_train, holdout = train_test_frames(parts[0])
-        copies_train = landed.index.isin(near_duplicate_pairs(landed, seed_train)["test_index"].unique())
-        copies_holdout = landed.index.isin(near_duplicate_pairs(holdout, landed)["train_index"].unique())
-        test = (test & ~copies_train) | copies_holdout
-    landed[SPLIT_COLUMN] = test.map({True: "test", False: "train"})
+    if landed.empty:
+        return pd.concat(parts).loc[cleaned.index]
+    seed_split = parts[0] if parts else pd.DataFrame(columns=[*cleaned.columns, SPLIT_COLUMN])
+    seed_train, holdout = train_test_frames(seed_split)
+    synthetic = landed.get(SYNTHETIC, pd.Series(False, index=landed.index)).fillna(False).astype(bool)
+    group = near_duplicate_groups(landed, seed_split)
+    # The group's side comes from one member chosen by a second hash (the seed + 1), so a group of k rows is test
+    # with the test fraction whatever k is: the smallest of k first hashes would put big groups in test more often.
+    representative = pd.Series(stable_uniform(landed, seed + 1), index=landed.index).groupby(group).idxmin()
+    hashed_test = stable_test_mask(landed, test_fraction, seed).loc[representative].set_axis(representative.index)
+    groups_with = {  # groups that touch a seed side or hold a synthetic row
+        name: set(group.loc[rows]) for name, rows in (
+            ("holdout", near_duplicate_pairs(holdout, landed)["train_index"]),
+            ("seed_train", near_duplicate_pairs(landed, seed_train)["test_index"]),
+            ("synthetic", landed.index[synthetic]))}
+    group_test = hashed_test.copy()
+    group_test[group_test.index.isin(groups_with["seed_train"] | groups_with["synthetic"])] = False
+    # A trusted-holdout row's copy in training would leak the holdout: that side wins. A group that also holds a
+    # seed training row is then a leak the blocking check still reports (real men are never that close: 0.0182).
+    group_test[group_test.index.isin(groups_with["holdout"])] = True
+    landed[SPLIT_COLUMN] = group.map(group_test).map({True: "test", False: "train"})
     return pd.concat([*parts, landed]).loc[cleaned.index]
+
+
+def near_duplicate_groups(landed: pd.DataFrame, seed_split: pd.DataFrame) -> pd.Series:
+    """Landed rows labelled by connected component of the near-duplicate relation (`near_duplicate_pairs`, the
+    blocking check's own definition), over landed rows and the seed rows between them: two landed rows that are each
+    a copy of one seed row are one group even when they are not within the jitter of each other."""
+    nodes = pd.concat([landed, seed_split.drop(columns=[SPLIT_COLUMN])])
+    position = pd.Series(np.arange(len(nodes)), index=nodes.index)
+    pairs = near_duplicate_pairs(landed, nodes)
+    graph = coo_matrix((np.ones(len(pairs)), (position.loc[pairs["test_index"]].to_numpy(dtype=int),
+                                              position.loc[pairs["train_index"]].to_numpy(dtype=int))),
+                       shape=(len(nodes), len(nodes)))
+    _, labels = connected_components(graph, directed=False)
+    return pd.Series(labels[: len(landed)], index=landed.index, name="near_duplicate_group")
 
 
 def trusted_holdout(splits: pd.DataFrame) -> pd.DataFrame:

@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 from bodyfat_contract import ROW_ID
@@ -13,6 +14,7 @@ from bodyfat_assets.core.splits import (
     train_test_frames,
     trusted_holdout,
 )
+from tests.support.landing_files import repeated_measurements
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +56,11 @@ def test_tiny_frames_still_split():
     assert len(test) == 2 and len(train) == 4
 
 
-def landed_file(seed_frame: pd.DataFrame, source: str, n: int, **extra) -> pd.DataFrame:
-    """`n` plausible new rows: seed measurements scaled by 5 %, so they are nobody's near-duplicate."""
-    rows = seed_frame.drop(columns=["Density"]).sample(n, replace=True, random_state=3).reset_index(drop=True)
+def landed_file(seed_frame: pd.DataFrame, source: str, n: int, random_state: int = 3, **extra) -> pd.DataFrame:
+    """`n` plausible new rows: seed measurements scaled by 5 %, so they are no seed row's near-duplicate (rows drawn
+    twice are each other's)."""
+    rows = seed_frame.drop(columns=["Density"]).sample(n, replace=True, random_state=random_state)
+    rows = rows.reset_index(drop=True)
     features = [c for c in rows.columns if c not in ("BodyFat", "Age")]
     rows[features] = rows[features] * 1.05
     return raw_rows(rows.assign(**extra), source)
@@ -76,7 +80,7 @@ def test_the_seed_test_rows_stay_in_test_whatever_lands(seed_frame):
 def test_synthetic_rows_only_train(seed_frame):
     seed = clean(raw_rows(seed_frame, SEED_PARTITION)).cleaned
     fed = landed_file(seed_frame, "synthetic-1", 100, synthetic=True)
-    real = landed_file(seed_frame, "real-1", 100)
+    real = landed_file(seed_frame, "real-1", 100, random_state=4)
     splits = split_rows(pd.concat([seed, fed, real], ignore_index=True), 0.2, 42)
     assert set(splits.loc[splits[SOURCE] == "synthetic-1", SPLIT_COLUMN]) == {"train"}
     assert (splits.loc[splits[SOURCE] == "real-1", SPLIT_COLUMN] == "test").any()
@@ -112,3 +116,61 @@ def test_a_landed_copy_of_a_seed_row_takes_its_side(seed_frame):
     train, test = train_test_frames(splits)
     assert near_duplicate_pairs(test, train).empty
     assert splits_no_near_duplicates(splits).passed
+
+
+def new_men(seed_frame: pd.DataFrame, n: int, random_state: int) -> pd.DataFrame:
+    """`n` seed men with every measurement but age scaled by 5 %: no seed row's near-duplicate."""
+    men = seed_frame.drop(columns=["Density"]).sample(n, random_state=random_state).reset_index(drop=True)
+    men[[c for c in men.columns if c not in ("BodyFat", "Age")]] *= 1.05
+    return men
+
+
+def test_repeated_measurements_of_one_man_share_a_side_and_pass_the_blocking_check(seed_frame):
+    from bodyfat_assets.defs.data.checks import splits_no_near_duplicates
+
+    seed = clean(raw_rows(seed_frame, SEED_PARTITION)).cleaned
+    visits = raw_rows(repeated_measurements(new_men(seed_frame, 40, 5), 400, random_state=5), "visits-1")
+    splits = split_rows(pd.concat([seed, clean(visits).cleaned], ignore_index=True), 0.2, 42)
+    result = splits_no_near_duplicates(splits)
+    assert result.passed, result.metadata["pairs"]
+    landed = splits[splits[SOURCE] == "visits-1"]
+    assert 0 < (landed[SPLIT_COLUMN] == "test").sum() < len(landed), "the file's men are split among themselves"
+
+
+def test_a_man_measured_again_in_a_later_file_keeps_his_side(seed_frame):
+    from bodyfat_assets.defs.data.checks import splits_no_near_duplicates
+
+    seed = clean(raw_rows(seed_frame, SEED_PARTITION)).cleaned
+    men = new_men(seed_frame, 40, 6)
+    first = raw_rows(repeated_measurements(men, 60, random_state=6), "visits-1")
+    again = raw_rows(repeated_measurements(men, 60, random_state=7), "visits-2")
+    splits = split_rows(pd.concat([seed, clean(first).cleaned, clean(again).cleaned], ignore_index=True), 0.2, 42)
+    assert splits_no_near_duplicates(splits).passed
+    assert set(splits.loc[splits[SOURCE].isin(["visits-1", "visits-2"]), SPLIT_COLUMN]) == {"train", "test"}
+
+
+def test_repeated_measurements_of_seed_men_pass_the_blocking_check(seed_frame):
+    """400 visits of seed men, 2 % apart (the feed's jitter). A visit further than the jitter from its seed row but
+    within it of another visit used to take a side by its own hash."""
+    from bodyfat_assets.defs.data.checks import splits_no_near_duplicates
+
+    seed = clean(raw_rows(seed_frame, SEED_PARTITION)).cleaned
+    visits = raw_rows(repeated_measurements(seed_frame, 400, random_state=11, jitter=0.02), "visits-1")
+    splits = split_rows(pd.concat([seed, clean(visits).cleaned], ignore_index=True), 0.2, 42)
+    assert splits_no_near_duplicates(splits).passed
+    assert list(trusted_holdout(splits)[ROW_ID]) == list(trusted_holdout(split_rows(seed, 0.2, 42))[ROW_ID])
+
+
+def test_a_group_is_test_with_the_test_fraction_whatever_its_size(seed_frame):
+    """The side of a group comes from one member picked by a second hash: groups of 8 copies are not test more
+    often than single rows (the smallest of 8 uniforms is below 0.2 five times in six)."""
+    men = new_men(seed_frame, 200, 8)
+    copies = pd.concat([men] * 8, ignore_index=True)
+    features = [c for c in men.columns if c not in ("BodyFat", "Age")]
+    # Exact copies would be quarantined as duplicates: each copy is a measurement again, 0.3 % apart.
+    copies[features] *= np.random.default_rng(8).normal(1, 0.003, (len(copies), len(features)))
+    copies = raw_rows(copies, "copies-1")
+    splits = split_rows(clean(copies).cleaned, 0.2, 42)
+    per_man = splits.groupby((splits[ROW_ID] - 1) % len(men))[SPLIT_COLUMN].agg(set)
+    assert (per_man.map(len) == 1).all(), "all 8 copies of a man take one side"
+    assert 0.1 < (per_man.map(min) == "test").mean() < 0.32

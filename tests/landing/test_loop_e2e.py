@@ -15,13 +15,14 @@ import time
 
 import pytest
 from bodyfat_contract import FEATURE_NAMES
-from dagster import RunsFilter
+from dagster import AssetKey, RunsFilter
 from mlflow import MlflowClient
 
 from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
+from bodyfat_assets.defs.data.checks import splits_no_near_duplicates
 from bodyfat_assets.feed import feed
-from bodyfat_assets.lake import parquet_to_frame
-from tests.support.landing_files import bad_files
+from bodyfat_assets.lake import SPLITS_KEY, parquet_to_frame
+from tests.support.landing_files import bad_files, repeated_measurements
 from tests.support.loop import BOOTSTRAP_TIMEOUT_S, STEP_TIMEOUT_S, daemon_loop
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -158,3 +159,28 @@ def test_a_shifted_scoring_file_warns_and_an_unshifted_one_passes(loop):
     assert not shifted_check.passed and shifted_check.severity.value == "WARN"
     assert {"Abdomen", "Weight"} <= set(shifted_check.description.removeprefix("drifted: ").split(", "))
     assert loop.lake.exists(f"predictions/{keys['shifted.csv']}.parquet"), "drift never blocks scoring"
+
+
+def test_repeated_measurements_of_the_same_men_retrain_green(loop, seed_frame):
+    """A file of 400 visits of seed men, 2 % apart, drawn with replacement: near-duplicates of each other on both
+    sides of the split used to fail the blocking splits_no_near_duplicates in this and every later retrain. Now each
+    man's visits share a side: the retrain reaches a decision and no run fails (the wait fails at once if one does)."""
+    data = repeated_measurements(seed_frame, 400, random_state=27, jitter=0.02).to_csv(index=False).encode()
+    key = partition_key_for("visits.csv", content_hash(data))
+    landed_at = time.monotonic()
+    loop.landing.write_bytes("train/visits.csv", data)
+
+    def decided_with_the_visits() -> bool:
+        splits = parquet_to_frame(loop.lake.read_bytes(SPLITS_KEY))
+        if key not in set(splits["source"]):
+            return False
+        latest = {name: loop.instance.get_latest_materialization_event(AssetKey(name)) for name in
+                  ("bodyfat_splits", "champion")}
+        return latest["champion"].timestamp > latest["bodyfat_splits"].timestamp
+
+    loop.wait(decided_with_the_visits, STEP_TIMEOUT_S, "a champion decision on splits holding the visits")
+    loop.timings["repeated_measurements_to_decision_s"] = round(time.monotonic() - landed_at, 1)
+    splits = parquet_to_frame(loop.lake.read_bytes(SPLITS_KEY))
+    visits = splits[splits["source"] == key]
+    assert len(visits) > 300 and set(visits["split"]) == {"train", "test"}
+    assert splits_no_near_duplicates(splits).passed

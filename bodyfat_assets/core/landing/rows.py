@@ -23,13 +23,18 @@ def raw_rows(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return out
 
 
-def stable_test_mask(rows: pd.DataFrame, test_fraction: float, seed: int) -> pd.Series:
-    """Test membership for rows of landed files, from a hash of (seed, source, row_id): a row keeps its side as
-    files keep arriving, so a champion trained earlier is never scored on rows it was trained on. (The seed
-    partition keeps its stratified split: its rows never change, so neither does that split.)"""
+def stable_uniform(rows: pd.DataFrame, seed: int) -> np.ndarray:
+    """A number in [0, 1) per row from a hash of (seed, source, row_id): the same for a row however many files
+    have landed."""
     keys = (f"{seed}:{source}:{row}" for source, row in zip(rows[SOURCE], rows[ROW_ID], strict=True))
-    uniform = [int(hashlib.sha256(key.encode()).hexdigest()[:12], 16) / 16**12 for key in keys]
-    return pd.Series(np.asarray(uniform, dtype=float) < test_fraction, index=rows.index, dtype=bool)
+    return np.asarray([int(hashlib.sha256(key.encode()).hexdigest()[:12], 16) / 16**12 for key in keys], dtype=float)
+
+
+def stable_test_mask(rows: pd.DataFrame, test_fraction: float, seed: int) -> pd.Series:
+    """Test membership for rows of landed files, from `stable_uniform`: a row keeps its side as files keep
+    arriving, so a champion trained earlier is never scored on rows it was trained on. (The seed partition keeps
+    its stratified split: its rows never change, so neither does that split.)"""
+    return pd.Series(stable_uniform(rows, seed) < test_fraction, index=rows.index, dtype=bool)
 
 
 def scoring_rows(frame: pd.DataFrame, source: str) -> pd.DataFrame:

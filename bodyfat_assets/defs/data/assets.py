@@ -91,7 +91,8 @@ def cleaned_bodyfat(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame,  
 
 
 @asset(group_name=DATA_GROUP, description="cleaned_bodyfat with a train/test label: seeded and target-stratified for "
-                                          "the seed rows, a stable per-row hash for rows of landed files.")
+                                          "the seed rows; rows of landed files by near-duplicate group (repeated "
+                                          "measurements of one man share a side), each group by a stable hash.")
 def bodyfat_splits(cleaned_bodyfat: pd.DataFrame, pipeline: PipelineSettings) -> Output[pd.DataFrame]:
     splits = split_rows(cleaned_bodyfat, pipeline.test_fraction, pipeline.split_seed)
     by_source = splits.groupby([SOURCE, SPLIT_COLUMN]).size().unstack(fill_value=0).reset_index()
