@@ -278,9 +278,27 @@ def demo() -> int:
     print(f"Materialized every asset in {time.monotonic() - started:.1f} s")
     services = "" if settings.demo.no_ui else "; dagster.log, mlflow.log, api.log: the services"
     print(f"Logs        {logs}  (demo.log: the runs{services})", flush=True)
+    if folders := landing_folders(settings):
+        print(f"Landing     {folders[0]}/  (labeled CSV/Parquet) · {folders[1]}/  (rows to score)", flush=True)
     if settings.demo.no_ui:
         return 0
     return serve_ui(settings)
+
+
+def landing_folders(settings: Settings) -> tuple[Path, Path] | None:
+    """The local landing zone's train/ and score/ folders, created so a new user sees where files go (an S3 lake
+    needs no folders); None for an S3 lake."""
+    from bodyfat_assets.core.landing.naming import SCORE, TRAIN
+    from bodyfat_assets.feed import landing_store
+    from bodyfat_assets.lake import LocalStore
+
+    store = landing_store(settings)
+    if not isinstance(store, LocalStore):
+        return None
+    train, score = store.root / TRAIN, store.root / SCORE
+    for folder in (train, score):
+        folder.mkdir(parents=True, exist_ok=True)
+    return train, score
 
 
 def feed_command(args: argparse.Namespace) -> int:

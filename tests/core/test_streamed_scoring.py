@@ -1,6 +1,8 @@
 """Streamed scoring (issue 12.2): a file larger than one read batch, with bad rows scattered through it, scored batch
 by batch into a Parquet file whose rows match the input one for one."""
 
+import io
+
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -125,3 +127,15 @@ def test_header_names_are_matched_as_the_landing_contract_matches_them(tmp_path,
     frame = scoring_frame(seed_frame, 50).rename(columns={"Abdomen": " abdomen", "id": "ID"})
     _, out, _ = streamed(tmp_path, "case.csv", csv_bytes(frame))
     assert (out["issue"] == "").all() and list(out["id"]) == [f"p{i}" for i in range(50)]
+
+
+def test_a_ragged_row_rejects_the_file_with_its_reason_and_publishes_nothing(seed_frame, tmp_path):
+    """A truncated last row beyond the sensor's sample of a large file: the run rejects the file (it moves to
+    rejected/ with this reason) instead of failing on a parser error that left it in score/."""
+    text = csv_bytes(scoring_frame(seed_frame, 3 * BATCH))
+    ragged = text.rstrip()[:-25] + b"\n"
+    output = tmp_path / "out.parquet"
+    with pytest.raises(Reject, match="unreadable") as rejected:
+        score_file(io.BytesIO(ragged), "ragged.csv", "k", AbdomenModel(), CARD, "1", output, BATCH)
+    assert "Expected 14 columns" in rejected.value.detail
+    assert not output.exists()

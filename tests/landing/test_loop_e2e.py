@@ -184,3 +184,18 @@ def test_repeated_measurements_of_the_same_men_retrain_green(loop, seed_frame):
     visits = splits[splits["source"] == key]
     assert len(visits) > 300 and set(visits["split"]) == {"train", "test"}
     assert splits_no_near_duplicates(splits).passed
+
+
+def test_a_ragged_scoring_csv_leaves_score_with_its_reason(loop, seed_frame):
+    """A truncated last row used to pass the sensor (pandas) and fail the run (pyarrow), leaving the file in score/
+    for ever with no reason; one parser now rejects it at the sensor."""
+    text = seed_frame[list(FEATURE_NAMES)].head(40).to_csv(index=False).encode().rstrip()
+    loop.landing.write_bytes("score/ragged.csv", text[:-25] + b"\n")
+
+    def reason() -> dict | None:
+        keys = [k for k in loop.landing.list_keys("rejected/score/") if k.endswith("ragged.csv.reason.json")]
+        return json.loads(loop.landing.read_bytes(keys[0])) if keys else None
+
+    loop.wait(reason, STEP_TIMEOUT_S, "ragged.csv in rejected/ with its reason")
+    assert reason()["reason"] == "unreadable" and "Expected 14 columns" in reason()["detail"]
+    assert not loop.landing.exists("score/ragged.csv")

@@ -81,3 +81,22 @@ def test_a_header_without_rows_names_the_header_it_found():
     with pytest.raises(Reject) as caught:
         read_landed_file("train", "batch.csv", b"Age,Weight\n")
     assert caught.value.code == "empty" and "'Age,Weight'" in caught.value.detail
+
+
+@pytest.mark.parametrize("kind", [SCORE, TRAIN])
+def test_a_semicolon_separated_export_is_told_what_separator_to_use(kind, labeled_frame):
+    data = labeled_frame.to_csv(index=False, sep=";").encode()
+    with pytest.raises(Reject, match="wrong_header") as rejected:
+        read_landed_file(kind, "european.csv", data)
+    assert "semicolon-separated" in rejected.value.detail
+
+
+def test_a_scoring_csv_with_a_truncated_last_row_is_rejected_by_the_sensor_as_the_run_would(labeled_frame):
+    """The sensor and the scoring run parse a scoring CSV with one parser: a ragged row the run cannot read is a
+    rejection with its reason at the sensor, not an accepted file whose run fails and leaves it in score/."""
+    text = csv_bytes(labeled_frame.drop(columns=["BodyFat"]))
+    ragged = text[: text.rstrip().rfind(b",", 0, len(text.rstrip()) - 20)] + b"\n"  # the last row cut mid-way
+    with pytest.raises(Reject, match="unreadable") as rejected:
+        read_landed_file(SCORE, "ragged.csv", ragged)
+    assert "Expected" in rejected.value.detail and "ragged.csv" in rejected.value.detail
+    assert len(read_landed_file(SCORE, "whole.csv", text)) == len(labeled_frame)

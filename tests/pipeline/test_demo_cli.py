@@ -62,6 +62,8 @@ def test_demo_reports_serves_and_stops_cleanly(tmp_path):
         for noise in ("DEBUG", "will not be used", "dg dev", "partitioned", "Successfully registered", "Traceback"):
             assert noise not in output, noise
         assert f"Logs        {tmp_path / 'logs'}" in output
+        landing = tmp_path / "lake" / "landing"
+        assert f"Landing     {landing / 'train'}/" in output and (landing / "score").is_dir()
         assert {"demo.log", "dagster.log", "mlflow.log", "api.log"} <= {p.name for p in (tmp_path / "logs").iterdir()}
         assert "tuned_model" in (tmp_path / "logs" / "demo.log").read_text()
         assert len(output.splitlines()) <= 40, output

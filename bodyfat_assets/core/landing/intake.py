@@ -44,7 +44,8 @@ class Verdict:
     action: str
     """ACCEPT (register partition, request a run), REJECT (moved to rejected/), SKIP (in flight)."""
     partition_key: str | None = None
-    rows: int = 0
+    rows: int | None = 0
+    """Rows in the file; None while unknown (a large CSV is counted by its run, not by the tick)."""
     code: str = ""
     detail: str = ""
     moved_to: str = ""
@@ -94,7 +95,7 @@ def classify_large(store: ObjectStore, obj: LandedObject, known: KnownPartitions
 
 
 def decide(obj: LandedObject, data_hash: str, known: KnownPartitions, accepted_this_tick: Iterable[str],
-           validate: Callable[[], int]) -> Verdict:
+           validate: Callable[[], int | None]) -> Verdict:
     key = partition_key_for(obj.name, data_hash)
     if key in known.in_flight:
         return Verdict(obj, SKIP, partition_key=key, detail=f"partition {key} has a run queued or in progress")
@@ -106,6 +107,12 @@ def decide(obj: LandedObject, data_hash: str, known: KnownPartitions, accepted_t
     except Reject as rejection:
         return Verdict(obj, REJECT, code=rejection.code, detail=rejection.detail)
     return Verdict(obj, ACCEPT, partition_key=key, rows=rows)
+
+
+def rows_text(rows: int | None) -> str:
+    """A verdict's row count for logs and tables: a large CSV's rows are unknown until its run reads them (the log
+    once said "(0 rows)" for a 5M-row file)."""
+    return "rows counted by its run" if rows is None else f"{rows:,} rows"
 
 
 @dataclass

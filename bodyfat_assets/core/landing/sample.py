@@ -14,17 +14,17 @@ SAMPLE_BYTES = 1 << 20
 """The head of a large CSV read by the tick: about 12,000 rows of 13 measurements."""
 
 
-def check_sample(store: ObjectStore, obj: LandedObject) -> int:
+def check_sample(store: ObjectStore, obj: LandedObject) -> int | None:
     """Validate a large landed file from its head (CSV: header and the first complete rows, with every check of
     `read_landed_file`) or its footer (Parquet: schema and row count). Returns the rows known so far (a Parquet
-    file's count; 0 for a CSV, counted in its run). Raises `Reject`."""
+    file's count; None for a CSV, counted by its run). Raises `Reject`."""
     if "/" in obj.name:
         raise Reject("unsupported_location", f"{obj.kind}/{obj.name}: put files directly in {obj.kind}/")
     if file_format(obj.name) == "csv":
         head = store.read_range(obj.key, 0, SAMPLE_BYTES)
         complete_lines = head[:head.rfind(b"\n") + 1] if len(head) < obj.size else head
         read_landed_file(obj.kind, obj.name, complete_lines)
-        return 0
+        return None
     try:
         metadata = pq.ParquetFile(RangeReader(store, obj.key, obj.size)).metadata
     except Exception as exc:  # any footer failure means the same thing to the sender

@@ -7,10 +7,13 @@ import re
 from pathlib import PurePosixPath
 
 import pandas as pd
+import pyarrow as pa
 from bodyfat_contract import DENSITY, FEATURE_NAMES, TARGET
 
 from bodyfat_assets.core.contract_checks import violations
+from bodyfat_assets.core.landing.csv_text import csv_text_batches
 from bodyfat_assets.core.landing.naming import SCORE, TRAIN
+from bodyfat_assets.core.landing.reject import Reject
 
 SYNTHETIC = "synthetic"
 ID = "id"
@@ -26,6 +29,9 @@ MAX_BAD_FRACTION = 0.5
 most rows are missing values or lie outside the physiological ranges, the file is a wrong export (other units,
 shifted columns) and no row-level repair applies: the whole file is rejected."""
 
+SCORE_CSV_BLOCK_BYTES = 1 << 20
+"""The sensor reads a small scoring file whole (at most the large-file bound) in blocks of this size."""
+
 REJECTION_CODES: dict[str, str] = {
     "unsupported_format": "not a .csv or .parquet file",
     "unsupported_location": "inside a sub-folder of train/ or score/",
@@ -36,14 +42,6 @@ REJECTION_CODES: dict[str, str] = {
     "beyond_repair": "most rows missing or outside the physiological ranges",
     "duplicate_content": "byte-identical to a file already ingested or being ingested",
 }
-
-
-class Reject(Exception):
-    """A landed file that cannot be accepted; `code` is one of REJECTION_CODES."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code, self.detail = code, detail
 
 
 def markup_or_json(data: bytes) -> str | None:
@@ -63,18 +61,23 @@ def markup_or_json(data: bytes) -> str | None:
     return None
 
 
-def _read_table(name: str, data: bytes) -> pd.DataFrame:
+def _read_table(kind: str, name: str, data: bytes) -> pd.DataFrame:
     fmt = file_format(name)
     if not data.strip():
         raise Reject("empty", f"{name} has no content")
     if fmt == "csv" and (found := markup_or_json(data)):
         raise Reject("unreadable", f"{name} is {found}, not CSV")
     try:
-        if fmt == "csv":
+        if fmt == "csv" and kind == SCORE:  # the scoring run's own parser, so the sensor and the run agree
+            batches = list(csv_text_batches(io.BytesIO(data), name, SCORE_CSV_BLOCK_BYTES))
+            frame = pa.Table.from_batches(batches).to_pandas() if batches else pd.DataFrame()
+        elif fmt == "csv":
             # Read as text: coercion is our decision (non_numeric), not the parser's.
             frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=True, skipinitialspace=True)
         else:
             frame = pd.read_parquet(io.BytesIO(data))
+    except Reject:
+        raise
     except pd.errors.EmptyDataError as exc:
         raise Reject("empty", f"{name} has no header or rows") from exc
     except Exception as exc:  # any parser failure means the same thing to the sender
@@ -100,10 +103,19 @@ def _canonical_columns(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
         problems.append(f"repeated {repeated}")
     if problems:
         raise Reject("wrong_header", f"{kind} file: " + "; ".join(problems) + f" (expected {list(REQUIRED[kind])}"
-                     f" and optionally {list(OPTIONAL[kind])})")
+                     f" and optionally {list(OPTIONAL[kind])})" + _separator_hint(renamed))
     out = frame.copy()
     out.columns = renamed
     return out
+
+
+def _separator_hint(names: list[str]) -> str:
+    """A header read as one column holding `;` or tabs is another separator's export (European spreadsheets write
+    `;`): say so, rather than leave the sender to read 14 names glued into one."""
+    for separator, label in ((";", "semicolon"), ("\t", "tab")):
+        if len(names) == 1 and names[0].count(separator) >= len(FEATURE_NAMES) // 2:
+            return f"; the header looks {label}-separated: save the file with commas as separators"
+    return ""
 
 
 def _measurement_columns(frame: pd.DataFrame, kind: str) -> list[str]:
@@ -165,7 +177,7 @@ def read_landed_file(kind: str, name: str, data: bytes) -> pd.DataFrame:
     """
     if "/" in name:
         raise Reject("unsupported_location", f"{kind}/{name}: put files directly in {kind}/")
-    frame = _canonical_columns(_read_table(name, data), kind)
+    frame = _canonical_columns(_read_table(kind, name, data), kind)
     coerced = _coerce(frame, kind)
     _check_numeric(frame, coerced, kind)
     _check_repairable(coerced, kind)

@@ -4,8 +4,6 @@ to the predictions Parquet as one row group. Peak memory follows the batch size,
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from bodyfat_contract import FEATURE_NAMES, ROW_ID
 
 from bodyfat_assets.core.cleaning import SOURCE
+from bodyfat_assets.core.landing.csv_text import csv_header, csv_text_batches
 from bodyfat_assets.core.landing.naming import SCORE
 from bodyfat_assets.core.landing.validation import ID, Reject, check_columns, file_format
 from bodyfat_assets.core.scoring import score
@@ -34,7 +32,6 @@ PREVIEW_ROWS = 10
 DRIFT_SAMPLE_ROWS = 50_000
 """Rows of a file kept, uniformly at random, for its drift check: KS and PSI on 50,000 rows resolve any shift
 that matters, and the sample's memory does not grow with the file."""
-_HEAD_BYTES = 1 << 16
 
 
 @dataclass
@@ -109,16 +106,6 @@ size sets the read-ahead: with blocks of one 100,000-row batch (8.9 MB) a 3M-row
 against 508 MB at 1M rows, the whole file being read ahead; 1 MB blocks hold at most 32 MB, whatever the file."""
 
 
-def _header(file: BinaryIO) -> list[str]:
-    """The CSV header's names; the file is rewound."""
-    head = file.read(_HEAD_BYTES)
-    file.seek(0)
-    lines = head.splitlines()
-    if not lines or not lines[0].strip():
-        raise Reject("empty", "no header or rows")
-    return next(csv.reader(io.StringIO(lines[0].decode("utf-8", errors="replace"))))
-
-
 def _rebatched(blocks: Iterator[pa.RecordBatch], batch_rows: int) -> Iterator[pa.RecordBatch]:
     """Record batches of exactly `batch_rows` rows (the last one shorter), from blocks of any size."""
     pending: list[pa.RecordBatch] = []
@@ -140,13 +127,8 @@ def read_batches(file: BinaryIO, name: str, batch_rows: int) -> Iterator[pa.Reco
     check, `Reject` otherwise). CSV columns stay text: turning text into numbers is the contract's decision, per
     cell."""
     if file_format(name) == "csv":
-        names = _header(file)
-        canonical = check_columns(SCORE, [n.strip() for n in names])
-        reader = pacsv.open_csv(
-            file, read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                                 strings_can_be_null=True))
-        for batch in _rebatched(iter(reader), batch_rows):
+        canonical = check_columns(SCORE, [n.strip() for n in csv_header(file)])
+        for batch in _rebatched(csv_text_batches(file, name, CSV_BLOCK_BYTES), batch_rows):
             yield batch.rename_columns(canonical)
         return
     parquet = pq.ParquetFile(file)

@@ -28,7 +28,7 @@ from dagster import (
 )
 
 from bodyfat_assets.core.landing.cursor import LandingCursor
-from bodyfat_assets.core.landing.intake import KnownPartitions, take_in
+from bodyfat_assets.core.landing.intake import KnownPartitions, rows_text, take_in
 from bodyfat_assets.core.landing.naming import KINDS, SCORE, SEED_PARTITION, TRAIN
 from bodyfat_assets.core.landing.retrain import (
     CANCELED,
@@ -132,7 +132,7 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
             context.log.warning(f"rejected {verdict.obj.key} ({verdict.code}: {verdict.detail}) → {verdict.moved_to}")
         else:
             context.log.info(f"{verdict.action} {verdict.obj.key}: partition {verdict.partition_key} "
-                             f"({verdict.rows} rows) {verdict.detail}")
+                             f"({rows_text(verdict.rows)}) {verdict.detail}")
     for obj in intake.settling:
         context.log.info(f"waiting for {obj.key} to settle ({obj.size} bytes so far)")
     if intake.deferred:
