@@ -1,5 +1,6 @@
 """The request line and headers against a real `python -m serving` process (uvicorn): their size and count are
-bounded before any route or key check runs. Waits are bounded, never timing assertions."""
+bounded before any route or key check runs, and HEAD probes are answered. Waits are bounded, never timing
+assertions."""
 
 from __future__ import annotations
 
@@ -118,3 +119,10 @@ def test_a_browser_sized_head_is_served(api: ServingProcess) -> None:
             assert client.get(f"{api.url}/health", headers={"X-Long": "a" * 32_000}).status_code == 200
         assert client.get(f"{api.url}/health", headers={"X-Long": "a" * 66_000}).status_code == 431
 
+
+@pytest.mark.parametrize("path", ["/", "/health"])
+def test_head_probes_are_answered(api: ServingProcess, path: str) -> None:
+    # Uptime monitors probe with HEAD: they must see what GET would say, without the body.
+    head, get = httpx.head(api.url + path), httpx.get(api.url + path)
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-type"] == get.headers["content-type"]
