@@ -4,8 +4,8 @@ uvicorn bounds the idle time between requests (`timeout_keep_alive`) and, when a
 (`timeout_graceful_shutdown`), but neither the time a client may take to send its request line and headers nor
 their size: httptools buffers a header value until it ends and uvicorn keeps every header, all before any route or
 key check (the figures are in `ServingSettings.max_header_bytes`). The `BoundedHeadProtocol` below bounds the head's
-time, bytes and header count. The body's deadline and size are
-enforced where the body is read (`serving.body`: 408, 413).
+time, bytes and header count. The body's deadline and size are enforced where the body is read (`serving.body`:
+408, 413).
 """
 
 from __future__ import annotations
@@ -79,8 +79,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         allowed = self.max_header_bytes - self._head_bytes
         self._head_bytes += min(len(data), allowed)
         super().data_received(data[:allowed] if len(data) > allowed else data)
-        if len(data) <= allowed or self.transport.is_closing():
-            return
+        if len(data) <= allowed or self.transport.is_closing() or self.transport.get_protocol() is not self:
+            return  # all read, closed, or handed on by a WebSocket upgrade (which drops the rest, as uvicorn does)
         if self._in_head:
             self._refuse_head(f"over {self.max_header_bytes} bytes")
         else:
