@@ -52,8 +52,11 @@ async def get_current_model(store: StoreDep) -> LoadedModel:
 
 CurrentModel = Annotated[LoadedModel, Depends(get_current_model)]
 
-_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="required when the server has a key")
-_admin_token_header = APIKeyHeader(name="X-Admin-Token", auto_error=False)
+# Distinct scheme names: OpenAPI keys security schemes by name, and two `APIKeyHeader`s both default to
+# "APIKeyHeader", so the document named X-Admin-Token (the last one registered) as /predict's header.
+_api_key_header = APIKeyHeader(name="X-API-Key", scheme_name="ApiKey", auto_error=False,
+                               description="required when the server has a key")  # fmt: skip
+_admin_token_header = APIKeyHeader(name="X-Admin-Token", scheme_name="AdminToken", auto_error=False)
 
 
 def _matches(given: str | None, expected: str) -> bool:

@@ -14,6 +14,7 @@ from serving.schemas import FeatureInfo, ModelInfo, ReadyResponse
 router = APIRouter()
 
 
+@router.head("/health", include_in_schema=False)  # uptime monitors probe with HEAD
 @router.get("/health", tags=["ops"])
 async def health() -> dict[str, str]:
     """Liveness: the process answers. Says nothing about the model (see /ready)."""

@@ -21,7 +21,7 @@ class FeatureContract(BaseModel):
     example: dict[str, float]
 
 
-@router.get("/", include_in_schema=False)
+@router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)  # uptime monitors probe with HEAD
 async def page() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 

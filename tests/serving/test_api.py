@@ -256,6 +256,24 @@ def test_blank_secrets_mean_disabled(monkeypatch, make_client, fake_source) -> N
     assert client.post("/admin/reload", headers={"X-Admin-Token": " "}).status_code == 404
 
 
+def test_openapi_names_the_header_each_secured_route_checks(make_client, fake_source) -> None:
+    # What Swagger UI's Authorize and generated clients do: send, for each route, the header its security names.
+    secrets = {"X-API-Key": "k3y", "X-Admin-Token": "adm1n"}
+    client = make_client(source=fake_source, api_key=secrets["X-API-Key"], admin_token=secrets["X-Admin-Token"])
+    spec = client.get("/openapi.json").json()
+    schemes = spec["components"]["securitySchemes"]
+    named: dict[str, set[str]] = {}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for requirement in operation.get("security", []):
+                headers = {schemes[name]["name"]: secrets[schemes[name]["name"]] for name in requirement}
+                named[path] = set(headers)
+                assert client.request(method, path, json=RECORD).status_code == 401, (method, path)
+                assert client.request(method, path, json=RECORD, headers=headers).status_code != 401, (method, path)
+    assert named == {"/predict": {"X-API-Key"}, "/predict/batch": {"X-API-Key"}, "/invocations": {"X-API-Key"},
+                     "/admin/reload": {"X-Admin-Token"}}  # fmt: skip
+
+
 def test_admin_reload_is_404_without_a_configured_token(make_client, fake_source) -> None:
     client = make_client(source=fake_source)
     assert client.post("/admin/reload", headers={"X-Admin-Token": "anything"}).status_code == 404
