@@ -40,7 +40,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     resources = {
         **build_resources(settings),
         "landing": LandingZone(lake_url=settings.lake_url, prefix=settings.landing.prefix,
-                               s3_endpoint_url=settings.s3_endpoint_url),
+                               s3_endpoint_url=settings.s3_endpoint_url, requeue_max=settings.landing.requeue_max,
+                               requeue_wait_s=settings.landing.requeue_wait_s),
         "retrain_policy": RetrainPolicy(min_rows=settings.landing.retrain_min_rows,
                                         min_interval_s=settings.landing.retrain_min_interval_s),
         "ingested_partitions": IngestedPartitionsLoader(**lake),

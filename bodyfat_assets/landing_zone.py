@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext, AssetRecordsFilter, ConfigurableResou
 
 from bodyfat_assets.core.landing.intake import MIN_FILE_AGE_S
 from bodyfat_assets.core.landing.partition_file import PartitionFileGone, load_partition_file
+from bodyfat_assets.core.landing.requeue import RequeuePolicy
 from bodyfat_assets.core.landing.validation import Reject
 from bodyfat_assets.lake import ObjectStore, store_from_url
 from bodyfat_assets.partitions import LANDING_NAME_TAG
@@ -20,6 +21,11 @@ class LandingZone(ConfigurableResource):
     s3_endpoint_url: str | None = None
     min_file_age_s: float = MIN_FILE_AGE_S
     """A local file is taken once its last change is this old (see `MIN_FILE_AGE_S`)."""
+    requeue_max: int = RequeuePolicy.max_requeues
+    requeue_wait_s: float = RequeuePolicy.first_wait_s
+
+    def requeue_policy(self) -> RequeuePolicy:
+        return RequeuePolicy(self.requeue_max, self.requeue_wait_s)
 
     @property
     def url(self) -> str:

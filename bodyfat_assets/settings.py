@@ -87,6 +87,10 @@ class LandingSettings(Group):
     retrain_min_rows: int = knob(50, "BODYFAT_RETRAIN_MIN_ROWS", "new ingested rows that justify a retrain", ge=1)
     retrain_min_interval_s: int = knob(600, "BODYFAT_RETRAIN_MIN_INTERVAL_S",
                                        "at least this long between two retraining runs (seconds)", ge=0)
+    requeue_max: int = knob(4, "BODYFAT_REQUEUE_MAX", "times the landing sensor asks again for the run of a file "
+                            "whose run failed for a reason outside it, before rejecting it as run_failed", ge=0)
+    requeue_wait_s: float = knob(60, "BODYFAT_REQUEUE_WAIT_S", "seconds before the first request again; doubled "
+                                 "for each next one (60: 15 min in all, past the slowest code-server start seen)", gt=0)
 
     @field_validator("prefix")
     @classmethod

@@ -43,15 +43,16 @@ def rejection_record(obj: LandedObject, code: str, detail: str, landing_url: str
 
 
 def reject_object(store: ObjectStore, obj: LandedObject, code: str, detail: str, data: bytes | None = None,
-                  when: datetime | None = None) -> str:
+                  when: datetime | None = None, stored_at: str | None = None) -> str:
     """Move `obj` to rejected/<kind>/ with `<name>.reason.json` beside it (`data`: its bytes, when already read;
-    without them the store moves the object itself, so a large file is never held in memory); return where it went."""
+    without them the store moves the object itself, so a large file is never held in memory; `stored_at`: where it
+    is now when that is not its landing key, e.g. its processed copy); return where it went."""
     when = when or datetime.now(UTC)
     destination = rejected_key(obj.kind, obj.name, when)
     record = rejection_record(obj, code, detail, store.url, when)
     store.write_bytes(f"{destination}.reason.json", json.dumps(record, indent=2).encode())
     if data is None:
-        store.move(obj.key, destination)
+        store.move(stored_at or obj.key, destination)
     else:
-        move_object(store, obj.key, destination, data)
+        move_object(store, stored_at or obj.key, destination, data)
     return destination

@@ -41,6 +41,7 @@ REJECTION_CODES: dict[str, str] = {
     "non_numeric": "a measurement column that is mostly text",
     "beyond_repair": "most rows missing or outside the physiological ranges",
     "duplicate_content": "byte-identical to a file already ingested or being ingested",
+    "run_failed": "its run failed again and again for a reason outside the file (drop it again to retry)",
 }
 
 

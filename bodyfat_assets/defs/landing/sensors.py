@@ -43,6 +43,7 @@ from bodyfat_assets.core.landing.retrain import (
 )
 from bodyfat_assets.defs.data.assets import PARTITIONS_READ
 from bodyfat_assets.defs.jobs import bodyfat_pipeline, ingest_labeled_file, score_batch
+from bodyfat_assets.defs.landing.requeue import requeue_stranded
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
 from bodyfat_assets.load_time import SENSOR_INTERVAL_S, SENSOR_STATUS
 from bodyfat_assets.metadata import table
@@ -124,6 +125,15 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
         runs.append(RunRequest(run_key=verdict.obj.token, partition_key=verdict.partition_key,
                                job_name=ingest_job if verdict.obj.kind == TRAIN else score_job,
                                tags={LANDING_NAME_TAG: verdict.obj.name}))
+    # Files whose run failed for a reason outside them: asked for again with a growing wait, then rejected.
+    requeued, requeue_decisions = requeue_stranded(
+        instance, landing.store(), {TRAIN: ingest_job, SCORE: score_job},
+        lambda: {kind: known.ingested for kind, known in known_partitions(instance).items()}, landing.requeue_policy())
+    runs += requeued
+    for decision in requeue_decisions:
+        log = context.log.warning if decision.action == "reject" else context.log.info
+        log(f"{decision.action} {decision.file.kind}/{decision.file.landing_name} (partition "
+            f"{decision.file.partition_key}): {decision.detail}")
     for kind in KINDS:  # a retried partition (its first run failed) is registered already
         new_partitions[kind] += [str(verdict.partition_key) for verdict in intake.accepted(kind)
                                  if verdict.partition_key not in existing[kind]]
@@ -152,11 +162,13 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
             "files": table(files),
             "landing": landing.url,
         }))
+    waiting = [d.detail for d in requeue_decisions if d.action == "wait"]
     return SensorResult(run_requests=runs, dynamic_partitions_requests=requests, asset_events=events,
                         cursor=intake.cursor.to_json(),
                         skip_reason=None if runs or requests or events else
                         f"{len(intake.settling)} file(s) still being written" if intake.settling else
-                        "no new file in the landing zone")
+                        f"{len(waiting)} file(s) whose run failed wait to be asked again: {waiting[0]}" if waiting
+                        else "no new file in the landing zone")
 
 
 def latest_retrain(instance: DagsterInstance, retrain_job: str) -> LatestRetrain | None:

@@ -1,0 +1,104 @@
+"""The landing sensor's second duty: ask again for the run of a file whose run failed for a reason outside the
+file (core/landing/requeue.py decides; this module reads the instance and the store, and acts)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunRecord, RunRequest, RunsFilter
+
+from bodyfat_assets.core.landing.cursor import LandedObject
+from bodyfat_assets.core.landing.moves import reject_object
+from bodyfat_assets.core.landing.naming import PROCESSED, partition_of_processed
+from bodyfat_assets.core.landing.requeue import (
+    REQUEUE_TAG,
+    RUN_FAILED,
+    RequeueDecision,
+    RequeuePolicy,
+    StrandedFile,
+    decide_requeue,
+)
+from bodyfat_assets.lake import ObjectStore
+from bodyfat_assets.partitions import LANDING_NAME_TAG
+
+PARTITION_TAG = "dagster/partition"
+WILL_RETRY_TAG = "dagster/will_retry"  # on a failed run: whether run retries will re-execute it
+RECENT_FAILURES = 200
+"""Failed runs looked at per job and tick: the newest first; older ones were requeued or rejected long ago."""
+
+
+def _failure_message(instance: DagsterInstance, run_id: str) -> str:
+    """The last failed step's error (the run's own message says only which steps failed), else the run's."""
+    for event in reversed(instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE)):
+        error = event.dagster_event.step_failure_data.error if event.dagster_event else None
+        if error is not None:
+            while error.cause is not None:  # Dagster wraps an IO manager's error: its cause says what happened
+                error = error.cause
+            return f"{error.cls_name}: {error.message.strip()}"
+    runs = instance.all_logs(run_id, of_type=DagsterEventType.RUN_FAILURE)
+    return runs[-1].message if runs and runs[-1].message else "no failure message recorded"
+
+
+def _stored_at(store: ObjectStore, kind: str, name: str, partition_key: str) -> str | None:
+    """Where a stranded partition's file is: still landed, or moved to processed/ by a run that failed after reading
+    it (not materialized either way); None when it is gone."""
+    if store.exists(f"{kind}/{name}"):
+        return f"{kind}/{name}"
+    processed = [k for k in store.list_keys(f"{PROCESSED}/{kind}/") if partition_of_processed(k) == partition_key]
+    return processed[0] if processed else None
+
+
+def stranded_files(instance: DagsterInstance, store: ObjectStore, jobs_by_kind: Mapping[str, str],
+                   materialized: Callable[[], Mapping[str, frozenset[str]]]) -> list[tuple[StrandedFile, str]]:
+    """Every file whose partition's latest run failed with no retry to come and was never materialized, with where
+    its file is now. `materialized` (per kind) is asked only when a run of a landed file failed: its answer grows
+    with every file ever ingested."""
+    found = []
+    for kind, job in jobs_by_kind.items():
+        latest_failed: dict[str, RunRecord] = {}
+        for record in instance.get_run_records(RunsFilter(job_name=job, statuses=[DagsterRunStatus.FAILURE]),
+                                               limit=RECENT_FAILURES):
+            tags = record.dagster_run.tags
+            if PARTITION_TAG in tags and LANDING_NAME_TAG in tags:
+                latest_failed.setdefault(tags[PARTITION_TAG], record)
+        done = materialized()[kind] if latest_failed else frozenset()
+        for key, failed in latest_failed.items():
+            if key in done:
+                continue
+            runs = instance.get_run_records(RunsFilter(job_name=job, tags={PARTITION_TAG: key}))
+            if runs[0].dagster_run.run_id != failed.dagster_run.run_id:
+                continue  # a later run exists: in flight, succeeded, or itself the latest failure
+            if failed.dagster_run.tags.get(WILL_RETRY_TAG) == "true":
+                continue  # Dagster's run retries will re-execute it
+            name = failed.dagster_run.tags[LANDING_NAME_TAG]
+            stored_at = _stored_at(store, kind, name, key)
+            if stored_at is None:
+                continue
+            requeued = max(int(r.dagster_run.tags.get(REQUEUE_TAG, 0)) for r in runs)
+            ended = failed.end_time or failed.update_timestamp.timestamp()
+            found.append((StrandedFile(kind, name, key, requeued, ended,
+                                       _failure_message(instance, failed.dagster_run.run_id)), stored_at))
+    return found
+
+
+def requeue_stranded(instance: DagsterInstance, store: ObjectStore, jobs_by_kind: Mapping[str, str],
+                     materialized: Callable[[], Mapping[str, frozenset[str]]], policy: RequeuePolicy,
+                     now: float | None = None) -> tuple[list[RunRequest], list[RequeueDecision]]:
+    """Run requests for stranded files whose wait is over, and every decision taken (files whose requests are spent
+    are moved to rejected/ with the last error as their reason)."""
+    now = time.time() if now is None else now
+    requests, decisions = [], []
+    for file, stored_at in stranded_files(instance, store, jobs_by_kind, materialized):
+        decision = decide_requeue(file, now, policy)
+        decisions.append(decision)
+        if decision.action == "requeue":
+            attempt = file.requeued + 1
+            requests.append(RunRequest(
+                run_key=f"{file.kind}/{file.partition_key}:requeue-{attempt}", partition_key=file.partition_key,
+                job_name=jobs_by_kind[file.kind],
+                tags={LANDING_NAME_TAG: file.landing_name, REQUEUE_TAG: str(attempt)}))
+        elif decision.action == "reject":
+            landed = LandedObject(f"{file.kind}/{file.landing_name}", "", store.size(stored_at))
+            reject_object(store, landed, RUN_FAILED, decision.detail, stored_at=stored_at)
+    return requests, decisions
