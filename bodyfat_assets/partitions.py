@@ -8,3 +8,9 @@ SCORING_FILES = DynamicPartitionsDefinition(name="scoring_files")
 """batch_predictions partitions: `seed` and one per accepted file from landing/score/."""
 LANDING_NAME_TAG = "bodyfat/landing_name"
 """Run tag set by the landing sensor: the file's name in landing/<kind>/, so the run reads exactly that file."""
+TUNING_POOL = "tuning"
+"""The Dagster pool of tuned_model: its limit (1, the instance's `concurrency.pools.default_limit`) keeps two
+retraining runs from tuning at once, each search taking both cores."""
+SCORING_POOL = "scoring"
+"""The Dagster pool of batch_predictions: set below the instance's run limit so a burst of scoring files always
+leaves a slot to retraining (docs/deployment.md, "Pools")."""

@@ -24,7 +24,7 @@ from tests.support.production import (
     ProductionStack,
     s3_client,
 )
-from tests.support.services import mlflow_server, postgres_database, require_postgres, s3_server
+from tests.support.services import mlflow_server, postgres_database, postgres_env, require_postgres, s3_server
 
 
 @pytest.fixture(scope="session")
@@ -40,19 +40,9 @@ def s3_endpoint() -> Iterator[str]:
 
 def write_dagster_home(home: Path, database_url: str) -> dict[str, str]:
     """DAGSTER_HOME with the production dagster.yaml itself, and the env vars it reads pointing at `database_url`."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(database_url)
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(PRODUCTION_INSTANCE_YAML, home / "dagster.yaml")
-    return {
-        "DAGSTER_HOME": str(home),
-        "POSTGRES_USER": url.username or "postgres",
-        "POSTGRES_PASSWORD": url.password or "unused",  # trust auth; dagster refuses an empty env value
-        "POSTGRES_HOST": url.host or "127.0.0.1",
-        "POSTGRES_PORT": str(url.port or 5432),
-        "DAGSTER_PG_DB": url.database,
-    }
+    return {"DAGSTER_HOME": str(home), **postgres_env(database_url)}
 
 
 @pytest.fixture(scope="module")

@@ -34,19 +34,19 @@ STEP_TIMEOUT_S = 600
 """One file's way through the loop (ingest, retrain or score): a few queued runs; generous for the same reason."""
 
 
-def loop_home(home: Path, loop_env: Mapping[str, str] = LOOP_ENV,
+def loop_home(home: Path, loop_env: Mapping[str, str] = LOOP_ENV, instance_yaml: Path = PROJECT_ROOT / "dagster.yaml",
               **instance_overrides: dict[str, Any]) -> tuple[Path, dict[str, str]]:
-    """DAGSTER_HOME under `home` with the project's embedded dagster.yaml (sections replaced by
-    `instance_overrides`, e.g. a short run_monitoring bound), and the environment of the daemon."""
+    """DAGSTER_HOME under `home` with `instance_yaml` (the project's embedded dagster.yaml by default; sections
+    replaced by `instance_overrides`, e.g. a short run_monitoring bound), and the environment of the daemon."""
     dagster_home = home / "dagster"
     dagster_home.mkdir()
     if instance_overrides:
-        config = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
+        config = yaml.safe_load(instance_yaml.read_text())
         for section, values in instance_overrides.items():
             config[section] = {**config.get(section, {}), **values}
         (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
     else:
-        shutil.copy(PROJECT_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+        shutil.copy(instance_yaml, dagster_home / "dagster.yaml")
     env = {**os.environ, **loop_env, "BODYFAT_HOME": str(home), "DAGSTER_HOME": str(dagster_home),
            "BODYFAT_ENV": "embedded"}
     return dagster_home, env

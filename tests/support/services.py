@@ -57,6 +57,32 @@ def require_postgres() -> None:
         pytest.skip(f"PostgreSQL unreachable: {exc}")
 
 
+REDIS_URL = os.environ.get("BODYFAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def require_redis() -> None:
+    """Skip without a Redis server, except in CI, where a missing server is a failure."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except Exception as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Redis is required in CI and unreachable at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis unreachable at {REDIS_URL}: {exc}")
+
+
+def postgres_env(url: str) -> dict[str, str]:
+    """The POSTGRES_* and DAGSTER_PG_DB variables of docker/dagster*.yaml for a database URL of `postgres_database`."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return {"POSTGRES_USER": parsed.username or "postgres",
+            "POSTGRES_PASSWORD": parsed.password or "unused",  # trust auth; dagster refuses an empty env value
+            "POSTGRES_HOST": parsed.host or "127.0.0.1", "POSTGRES_PORT": str(parsed.port or 5432),
+            "DAGSTER_PG_DB": parsed.database}
+
+
 @contextmanager
 def postgres_database(prefix: str = "bodyfat") -> Iterator[str]:
     """A uniquely named database, dropped afterwards; yields a SQLAlchemy URL (psycopg2 driver)."""

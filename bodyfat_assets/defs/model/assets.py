@@ -17,6 +17,7 @@ from bodyfat_assets.core.splits import train_test_frames, trusted_holdout
 from bodyfat_assets.core.training import train_challenger
 from bodyfat_assets.load_time import CHAMPION_FRESHNESS
 from bodyfat_assets.metadata import image, table
+from bodyfat_assets.partitions import TUNING_POOL
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
 from bodyfat_assets.tracking import promote_challenger
 
@@ -32,7 +33,8 @@ class TuningRunConfig(Config):
     features: list[str] | None = None
 
 
-@asset(group_name=MODEL_GROUP, description="Optuna search over model families; the best is registered as challenger.")
+@asset(group_name=MODEL_GROUP, pool=TUNING_POOL,
+       description="Optuna search over model families; the best is registered as challenger.")
 def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat_splits: pd.DataFrame,
                 pipeline: PipelineSettings, tracking: TrackingResource) -> Output[dict[str, Any]]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress goes to the Dagster log instead

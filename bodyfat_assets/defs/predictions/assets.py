@@ -33,7 +33,7 @@ from bodyfat_assets.io_manager import StagedParquet
 from bodyfat_assets.landing_zone import LandingZone, first_materialized_at, forget_partition
 from bodyfat_assets.load_time import PREDICTIONS_FRESHNESS
 from bodyfat_assets.metadata import table
-from bodyfat_assets.partitions import LANDING_NAME_TAG, SCORING_FILES
+from bodyfat_assets.partitions import LANDING_NAME_TAG, SCORING_FILES, SCORING_POOL
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
 
 RESCORE_ON_NEW_CHAMPION = (
@@ -54,7 +54,8 @@ SCORING_FILE_DRIFT = "scoring_file_drift"
 
 
 @asset(group_name="predictions", partitions_def=SCORING_FILES, io_manager_key="predictions_io_manager",
-       automation_condition=RESCORE_ON_NEW_CHAMPION, freshness_policy=PREDICTIONS_FRESHNESS, output_required=False,
+       pool=SCORING_POOL, automation_condition=RESCORE_ON_NEW_CHAMPION, freshness_policy=PREDICTIONS_FRESHNESS,
+       output_required=False,
        check_specs=[AssetCheckSpec(SCORING_FILE_DRIFT, asset="batch_predictions",
                                    description="The scoring file's 13 features (a uniform sample of up to 50,000 "
                                                "rows) against the champion's training rows: KS, p-value, PSI, rows "
