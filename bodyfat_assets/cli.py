@@ -352,7 +352,10 @@ def main(argv: list[str] | None = None) -> int:
     feed.add_argument("--rows", type=int, default=25, help="rows per file (default 25)")
     feed.add_argument("--format", choices=["csv", "parquet"], default="csv")
     feed.add_argument("--seed", type=int, default=None, help="random seed, for reproducible batches")
-    sub.add_parser("health", help="the model's health: champion, live error, drift, stale assets, last retrain")
+    health = sub.add_parser("health", help="the model's health, bad news first: a champion that no longer fits, "
+                                           "decisions, failed runs, stuck files, live error, drift, stale assets")
+    health.add_argument("--textfile", type=Path, default=None,
+                        help="also write the champion-fit gauges here (node_exporter textfile collector, *.prom)")
     withdraw = sub.add_parser("withdraw", help="take a labeled file back: its rows leave the next retrain")
     withdraw.add_argument("partition", help="the file's raw_bodyfat partition (Dagster UI, or `bodyfat health`)")
     withdraw.add_argument("--reason", required=True, help="why: shown beside each row in quarantined_bodyfat")
@@ -362,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "health":
         from bodyfat_assets.health_cli import health_command
 
-        return health_command()
+        return health_command(args.textfile)
     if args.command == "feed":
         return feed_command(args)
     return {"demo": demo}[args.command]()

@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bodyfat_contract import TARGET
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from bodyfat_assets.core.evaluation import regression_metrics
-from bodyfat_assets.core.health.fit import ChampionFit, champion_fit
+from bodyfat_assets.core.health.fit import ChampionFit, champion_fit, fit_metrics
 from bodyfat_assets.core.health.loop import Decision, FailedRun, LandedFile, stuck_files
 from bodyfat_assets.core.health.report import health_text
 from bodyfat_assets.core.landing.naming import SCORE, TRAIN
@@ -90,6 +91,11 @@ def champion_now(tracker: Tracker, lake: ObjectStore, version: str) -> float | N
 
 
 def gather(settings: Settings, instance: DagsterInstance) -> str:
+    return health_text(**collect(settings, instance))
+
+
+def collect(settings: Settings, instance: DagsterInstance) -> dict[str, Any]:
+    """Every fact health_text reports, read from the instance, the lake and the registry."""
     tracker = Tracker(TrackingConfig(settings.mlflow_tracking_uri, settings.experiment_name, settings.model_name,
                                      settings.mlflow_artifact_location))
     lake = store_from_url(settings.lake_url, settings.s3_endpoint_url)
@@ -124,18 +130,28 @@ def gather(settings: Settings, instance: DagsterInstance) -> str:
     landing = landing_store(settings)
     # A new file waits up to one sensor tick for its run; two ticks of grace keep it from reading as stuck.
     grace_hours = 2 * settings.landing.sensor_interval_s / 3600
-    return health_text(champion=champion, history=history, stale=stale, last_retrain=last_retrain, fit=fit,
-                       decisions=last_decisions, failed=failed_runs(instance, since),
-                       stuck=stuck_files(landed_files(landing), in_flight_names(instance), grace_hours),
-                       since=f"the last successful retrain ({_hours_since(since):.1f} h ago)" if since
-                       else "the start (no successful retrain yet)")
+    return {"champion": champion, "history": history, "stale": stale, "last_retrain": last_retrain, "fit": fit,
+            "decisions": last_decisions, "failed": failed_runs(instance, since),
+            "stuck": stuck_files(landed_files(landing), in_flight_names(instance), grace_hours),
+            "since": f"the last successful retrain ({_hours_since(since):.1f} h ago)" if since
+            else "the start (no successful retrain yet)"}
 
 
-def health_command() -> int:
+def write_textfile(path: Path, fit: ChampionFit) -> None:
+    """Written whole then renamed: node_exporter must never read half a file."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(fit_metrics(fit))
+    partial.replace(path)
+
+
+def health_command(textfile: Path | None = None) -> int:
     settings = Settings.from_env()
     if not (settings.dagster_home / "dagster.yaml").exists():
         print(f"no Dagster instance at {settings.dagster_home}: run `make demo` first")
         return 1
     with DagsterInstance.from_config(str(settings.dagster_home)) as instance:
-        print(gather(settings, instance))
+        facts = collect(settings, instance)
+    print(health_text(**facts))
+    if textfile is not None and facts["fit"] is not None:
+        write_textfile(textfile, facts["fit"])
     return 0

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bodyfat_assets.core.health.fit import champion_fit
+from bodyfat_assets.core.health.fit import champion_fit, fit_metrics
 
 LIMITS = {"ceiling": 6.0, "ratio": 1.25}
 
@@ -33,3 +33,11 @@ def test_a_fitting_champion_or_a_fresh_decision_passes(decision, now):
 def test_no_champion_passes_with_a_reason():
     fit = champion_fit("blocked", None, None, None, **LIMITS)
     assert fit.fits and "no champion" in fit.detail
+
+
+def test_the_textfile_gauges_say_the_state_and_both_errors():
+    unfit = champion_fit("blocked", "3", 6.09, 3.82, **LIMITS)
+    samples = dict(line.split(" ") for line in fit_metrics(unfit).splitlines() if not line.startswith("#"))
+    assert samples == {"bodyfat_champion_fits_current_data": "0", "bodyfat_champion_rmse_now": "6.09",
+                       "bodyfat_champion_rmse_at_promotion": "3.82"}
+    assert "bodyfat_champion_fits_current_data 1" in fit_metrics(champion_fit("blocked", "3", 4.0, 3.82, **LIMITS))

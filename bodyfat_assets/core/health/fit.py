@@ -42,3 +42,23 @@ def champion_fit(decision: str | None, champion_version: str | None, rmse_now: f
     return ChampionFit(False, f"the world has shifted and no challenger passes the gate: {measured}, above "
                               f"{limit:.2f}, and the last challenger was {decision}. Next: {OPERATOR_ACTIONS}",
                        figures)
+
+
+FIT_METRICS = {
+    "bodyfat_champion_fits_current_data": "1 while the champion fits today's data, 0 in the shifted-world state",
+    "bodyfat_champion_rmse_now": "the champion's RMSE on today's test split",
+    "bodyfat_champion_rmse_at_promotion": "the champion's test RMSE when it was promoted",
+}
+
+
+def fit_metrics(fit: ChampionFit) -> str:
+    """Prometheus text exposition of `fit`, for node_exporter's textfile collector (`bodyfat health --textfile`):
+    the pipeline has no HTTP endpoint of its own to scrape."""
+    values = {"bodyfat_champion_fits_current_data": float(fit.fits),
+              "bodyfat_champion_rmse_now": fit.figures.get("rmse_now"),
+              "bodyfat_champion_rmse_at_promotion": fit.figures.get("rmse_at_promotion")}
+    lines = []
+    for name, value in values.items():
+        if value is not None:
+            lines += [f"# HELP {name} {FIT_METRICS[name]}", f"# TYPE {name} gauge", f"{name} {value:g}"]
+    return "\n".join(lines) + "\n"
