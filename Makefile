@@ -14,7 +14,7 @@ STACK_ENV := $(STACK_DIR)/stack.env
 # True while a `make stack` runs: `make feed` then writes to its S3 lake, never silently to the local folder.
 STACK_RUNNING = [ -f "$(STACK_DIR)/stack.pid" ] && kill -0 "$$(cat "$(STACK_DIR)/stack.pid")" 2>/dev/null
 
-.PHONY: help install demo test lint feed health stack stack-sensors serve bench-serving test-integration tune-worker \
+.PHONY: help install demo test lint feed health withdraw stack stack-sensors serve bench-serving test-integration tune-worker \
 	compose-up compose-down clean
 
 help:  ## list the targets
@@ -49,6 +49,10 @@ feed: install  ## drop synthetic batches into the landing zone (2 labeled, 1 to 
 
 health: install  ## the model's health from the embedded state: champion, live error, drift, stale assets, last retrain
 	$(BIN)/python -m bodyfat_assets.cli health
+
+withdraw: install  ## take a labeled file back: make withdraw PARTITION=<key> REASON="why" (its rows leave retraining)
+	@[ -n "$(PARTITION)" ] && [ -n "$(REASON)" ] || { echo 'usage: make withdraw PARTITION=<key> REASON="why"' >&2; exit 2; }
+	$(BIN)/python -m bodyfat_assets.cli withdraw "$(PARTITION)" --reason "$(REASON)"
 
 stack: install  ## the docker-compose topology as local processes on loopback (no Docker); prints the next steps
 	$(BIN)/python scripts/stack.py --workdir "$(STACK_DIR)"

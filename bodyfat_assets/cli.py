@@ -2,6 +2,7 @@
 running), the MLflow UI and the prediction API. The terminal gets progress, the report and each URL once its service
 answers; the full logs go to `<BODYFAT_HOME>/logs/` (demo.log: the runs; dagster.log, mlflow.log, api.log).
 `bodyfat feed --labeled N --scoring M`: drop synthetic batches into the landing zone.
+`bodyfat withdraw <partition> --reason "..."`: take a labeled file back (its rows leave the next retrain).
 
 Configuration comes from `bodyfat_assets.settings` like everything else: e.g. BODYFAT_TRIALS (trial budget),
 BODYFAT_NO_UI=1 (stop after the report, for scripts), BODYFAT_HOME (state folder, default ./.bodyfat),
@@ -22,6 +23,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -312,6 +314,34 @@ def feed_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def withdraw_command(args: argparse.Namespace) -> int:
+    """Run the withdraw_labeled_file job on the partition, in this process, recorded in the settings' instance."""
+    from dagster import DagsterInstance
+
+    from bodyfat_assets.core.withdrawal import WithdrawalError, withdrawal_record
+    from bodyfat_assets.definitions import build_definitions
+    from bodyfat_assets.defs.jobs import WITHDRAW_JOB
+    from bodyfat_assets.partitions import LABELED_FILES
+
+    settings = Settings.from_env()
+    with DagsterInstance.from_config(str(prepare_dagster_home(settings))) as instance:
+        known = instance.get_dynamic_partitions(LABELED_FILES.name)
+        try:  # the same validation the run applies, before a run is created for nothing
+            withdrawal_record(args.partition, args.reason, known, datetime.now(UTC))
+        except WithdrawalError as exc:
+            print(f"cannot withdraw: {exc}", file=sys.stderr)
+            return 2
+        result = build_definitions(settings).resolve_job_def(WITHDRAW_JOB).execute_in_process(
+            instance=instance, partition_key=args.partition, raise_on_error=False,
+            run_config={**QUIET_CONSOLE, "ops": {"withdrawn_labels": {"config": {"reason": args.reason}}}})
+    if not result.success:
+        print(f"withdrawal run {result.run_id} failed; see the Dagster UI", file=sys.stderr)
+        return 1
+    print(f"{args.partition} withdrawn (run {result.run_id}): {args.reason}\n"
+          f"The next retrain quarantines its rows under the rule `withdrawn`; raw_bodyfat keeps them for audit.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bodyfat", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -322,12 +352,20 @@ def main(argv: list[str] | None = None) -> int:
     feed.add_argument("--rows", type=int, default=25, help="rows per file (default 25)")
     feed.add_argument("--format", choices=["csv", "parquet"], default="csv")
     feed.add_argument("--seed", type=int, default=None, help="random seed, for reproducible batches")
-    sub.add_parser("health", help="the model's health: champion, live error, drift, stale assets, last retrain")
+    health = sub.add_parser("health", help="the model's health, bad news first: a champion that no longer fits, "
+                                           "decisions, failed runs, stuck files, live error, drift, stale assets")
+    health.add_argument("--textfile", type=Path, default=None,
+                        help="also write the champion-fit gauges here (node_exporter textfile collector, *.prom)")
+    withdraw = sub.add_parser("withdraw", help="take a labeled file back: its rows leave the next retrain")
+    withdraw.add_argument("partition", help="the file's raw_bodyfat partition (Dagster UI, or `bodyfat health`)")
+    withdraw.add_argument("--reason", required=True, help="why: shown beside each row in quarantined_bodyfat")
     args = parser.parse_args(argv)
+    if args.command == "withdraw":
+        return withdraw_command(args)
     if args.command == "health":
         from bodyfat_assets.health_cli import health_command
 
-        return health_command()
+        return health_command(args.textfile)
     if args.command == "feed":
         return feed_command(args)
     return {"demo": demo}[args.command]()

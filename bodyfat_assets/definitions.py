@@ -45,6 +45,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         "retrain_policy": RetrainPolicy(min_rows=settings.landing.retrain_min_rows,
                                         min_interval_s=settings.landing.retrain_min_interval_s),
         "ingested_partitions": IngestedPartitionsLoader(**lake),
+        "withdrawals": IngestedPartitionsLoader(**lake, optional=True),
         "predictions_io_manager": PredictionsIOManager(**lake),
         "health": HealthMonitor.from_settings(settings.lake_url, settings.s3_endpoint_url, settings.health),
     }

@@ -1,33 +1,117 @@
-"""`bodyfat health` (`make health`): the model's health, read from the Dagster instance, the lake and the registry."""
+"""`bodyfat health` (`make health`): the model's health, read from the Dagster instance, the lake and the registry.
+Bad news first: a shifted world no challenger can follow, blocked or rejected decisions, failed runs, stuck files."""
 
 from __future__ import annotations
 
+import re
 import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from dagster import AssetKey, DagsterInstance, RunsFilter
+from bodyfat_contract import TARGET
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
+from bodyfat_assets.core.evaluation import regression_metrics
+from bodyfat_assets.core.health.fit import ChampionFit, champion_fit, fit_metrics
+from bodyfat_assets.core.health.loop import Decision, FailedRun, LandedFile, stuck_files
 from bodyfat_assets.core.health.report import health_text
+from bodyfat_assets.core.landing.naming import SCORE, TRAIN
+from bodyfat_assets.core.splits import train_test_frames
 from bodyfat_assets.defs.jobs import PIPELINE_JOB
-from bodyfat_assets.lake import parquet_to_frame, store_from_url
+from bodyfat_assets.feed import landing_store
+from bodyfat_assets.lake import ObjectStore, parquet_to_frame, store_from_url
+from bodyfat_assets.partitions import LANDING_NAME_TAG
 from bodyfat_assets.settings import Settings
 from bodyfat_assets.tracking import CHAMPION, Tracker, TrackingConfig
 
 HEALTH_KEY = "model_health.parquet"
+SPLITS_KEY = "bodyfat_splits.parquet"
+DECISIONS_SHOWN = 5
+FAILED_RUNS_SHOWN = 20
+IN_FLIGHT = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+             DagsterRunStatus.STARTED]
 
 
 def _hours_since(timestamp: float) -> float:
     return (time.time() - timestamp) / 3600
 
 
+def _metadata(entry: Any, name: str) -> Any:
+    value = entry.asset_materialization.metadata.get(name)
+    return getattr(value, "value", value)
+
+
+def decisions(instance: DagsterInstance) -> list[Decision]:
+    """The champion asset's last decisions, newest first, from its materializations' metadata."""
+    records = instance.fetch_materializations(AssetKey("champion"), limit=DECISIONS_SHOWN).records
+    return [Decision(_hours_since(r.timestamp), str(_metadata(r.event_log_entry, "decision")),
+                     str(_metadata(r.event_log_entry, "challenger_version")),
+                     str(_metadata(r.event_log_entry, "champion_version")),
+                     str(_metadata(r.event_log_entry, "reason"))) for r in records]
+
+
+def _error_of(instance: DagsterInstance, run_id: str) -> str:
+    for event_type in (DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE):
+        for entry in instance.all_logs(run_id, of_type=event_type):
+            event = entry.dagster_event
+            error = event.step_failure_data.error if event and event.is_step_failure else None
+            message = (error.message if error else entry.message or (event.message if event else "")) or ""
+            if message.strip():  # the first line, without the exception's module path
+                return re.sub(r"^[\w.]+\.(\w+: )", r"\1", message.strip().splitlines()[0])[:240]
+    return "no error recorded"
+
+
+def failed_runs(instance: DagsterInstance, since: float | None) -> list[FailedRun]:
+    created_after = datetime.fromtimestamp(since, UTC) if since else None
+    records = instance.get_run_records(RunsFilter(statuses=[DagsterRunStatus.FAILURE], created_after=created_after),
+                                       limit=FAILED_RUNS_SHOWN)
+    return [FailedRun(_hours_since(r.create_timestamp.timestamp()), r.dagster_run.job_name, r.dagster_run.run_id,
+                      r.dagster_run.tags.get(LANDING_NAME_TAG) or r.dagster_run.tags.get("dagster/partition", ""),
+                      _error_of(instance, r.dagster_run.run_id)) for r in records]
+
+
+def landed_files(landing: ObjectStore) -> list[LandedFile]:
+    return [LandedFile(o.key, _hours_since(o.mtime)) for kind in (TRAIN, SCORE)
+            for o in landing.list_objects(f"{kind}/")]
+
+
+def in_flight_names(instance: DagsterInstance) -> set[str]:
+    records = instance.get_run_records(RunsFilter(statuses=IN_FLIGHT))
+    return {r.dagster_run.tags[LANDING_NAME_TAG] for r in records if LANDING_NAME_TAG in r.dagster_run.tags}
+
+
+def champion_now(tracker: Tracker, lake: ObjectStore, version: str) -> float | None:
+    """The champion's RMSE on the latest split's test rows (None before any split exists)."""
+    if not lake.exists(SPLITS_KEY):
+        return None
+    _, test = train_test_frames(parquet_to_frame(lake.read_bytes(SPLITS_KEY)))
+    model, card = tracker.load_model(version)
+    return regression_metrics(test[TARGET.name], model.predict(test[card["features"]])).rmse
+
+
 def gather(settings: Settings, instance: DagsterInstance) -> str:
+    return health_text(**collect(settings, instance))
+
+
+def collect(settings: Settings, instance: DagsterInstance) -> dict[str, Any]:
+    """Every fact health_text reports, read from the instance, the lake and the registry."""
     tracker = Tracker(TrackingConfig(settings.mlflow_tracking_uri, settings.experiment_name, settings.model_name,
                                      settings.mlflow_artifact_location))
-    version = tracker.version_by_alias(CHAMPION)
-    champion = None if version is None else {
-        "version": version.version, "family": version.tags.get("family", "?"),
-        "test_rmse": version.tags.get("test_rmse", "?"),
-        "age_hours": _hours_since(version.last_updated_timestamp / 1000)}
     lake = store_from_url(settings.lake_url, settings.s3_endpoint_url)
+    version = tracker.version_by_alias(CHAMPION)
+    last_decisions = decisions(instance)
+    champion: dict[str, Any] | None = None
+    fit: ChampionFit | None = None
+    if version is not None:
+        at_promotion = version.tags.get("test_rmse")
+        rmse_now = champion_now(tracker, lake, str(version.version))
+        champion = {"version": version.version, "family": version.tags.get("family", "?"),
+                    "test_rmse": at_promotion or "?", "rmse_now": rmse_now,
+                    "age_hours": _hours_since(version.last_updated_timestamp / 1000)}
+        fit = champion_fit(last_decisions[0].outcome if last_decisions else None, str(version.version),
+                           rmse_now, float(at_promotion) if at_promotion else None,
+                           ceiling=settings.promotion.rmse_ceiling, ratio=settings.health.live_rmse_ratio)
     history = parquet_to_frame(lake.read_bytes(HEALTH_KEY)) if lake.exists(HEALTH_KEY) else None
     windows = {"champion": settings.health.champion_fresh_hours,
                "batch_predictions": settings.health.predictions_fresh_hours}
@@ -41,14 +125,33 @@ def gather(settings: Settings, instance: DagsterInstance) -> str:
     last_retrain = None if not runs else {
         "status": runs[0].dagster_run.status.value, "age_hours": _hours_since(runs[0].create_timestamp.timestamp()),
         "reason": runs[0].dagster_run.tags.get("bodyfat/retrain_reason", "run by hand (no sensor reason)")}
-    return health_text(champion=champion, history=history, stale=stale, last_retrain=last_retrain)
+    good = instance.get_run_records(RunsFilter(job_name=PIPELINE_JOB, statuses=[DagsterRunStatus.SUCCESS]), limit=1)
+    since = good[0].create_timestamp.timestamp() if good else None
+    landing = landing_store(settings)
+    # A new file waits up to one sensor tick for its run; two ticks of grace keep it from reading as stuck.
+    grace_hours = 2 * settings.landing.sensor_interval_s / 3600
+    return {"champion": champion, "history": history, "stale": stale, "last_retrain": last_retrain, "fit": fit,
+            "decisions": last_decisions, "failed": failed_runs(instance, since),
+            "stuck": stuck_files(landed_files(landing), in_flight_names(instance), grace_hours),
+            "since": f"the last successful retrain ({_hours_since(since):.1f} h ago)" if since
+            else "the start (no successful retrain yet)"}
 
 
-def health_command() -> int:
+def write_textfile(path: Path, fit: ChampionFit) -> None:
+    """Written whole then renamed: node_exporter must never read half a file."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(fit_metrics(fit))
+    partial.replace(path)
+
+
+def health_command(textfile: Path | None = None) -> int:
     settings = Settings.from_env()
     if not (settings.dagster_home / "dagster.yaml").exists():
         print(f"no Dagster instance at {settings.dagster_home}: run `make demo` first")
         return 1
     with DagsterInstance.from_config(str(settings.dagster_home)) as instance:
-        print(gather(settings, instance))
+        facts = collect(settings, instance)
+    print(health_text(**facts))
+    if textfile is not None and facts["fit"] is not None:
+        write_textfile(textfile, facts["fit"])
     return 0

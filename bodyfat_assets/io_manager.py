@@ -73,7 +73,12 @@ class IngestedPartitionsLoader(LakeIOManager):
     """Reads every *ingested* partition of an upstream asset. A partition registered by the sensor but whose run has
     not written it yet (or failed) is skipped and named in the log, so one slow or broken file never blocks a
     retrain; its own materialization triggers the next one. A partition that *was* materialized but whose data is
-    gone from the lake fails the run, naming it: training without it went green on 0 of the 252 seed rows."""
+    gone from the lake fails the run, naming it: training without it went green on 0 of the 252 seed rows.
+
+    `optional`: for an asset only some partitions ever have (withdrawals): none written is an empty frame, and
+    the partitions without one are not worth a warning."""
+
+    optional: bool = False
 
     def load_input(self, context: InputContext) -> Any:
         if not context.has_asset_partitions:
@@ -87,6 +92,8 @@ class IngestedPartitionsLoader(LakeIOManager):
                           f"{self.store.url}/{self._stem(context)}/: restore it, or re-materialize those partitions "
                           f"(Dagster UI → Assets → {asset} → Materialize)", allow_retries=False)
         present = [k for k in keys if k in written]
+        if self.optional:
+            return self.load_partition_frames(context, present) if present else pd.DataFrame()
         skipped = sorted(set(keys) - written)
         if skipped:
             context.log.warning(f"{asset}: skipping partitions not materialized yet: {skipped}")

@@ -14,6 +14,7 @@ import pandas as pd
 from bodyfat_contract import DENSITY, FEATURE_NAMES, RAW_COLUMNS, ROW_ID, TARGET
 
 from bodyfat_assets.core.contract_checks import out_of_range
+from bodyfat_assets.core.withdrawal import WITHDRAWN_RULE, withdrawal_findings
 
 SIRI_TOLERANCE = 1.0
 """Percentage points. Rounding in the published table stays well under this; a copy error does not."""
@@ -126,13 +127,17 @@ def normalize_raw(df: pd.DataFrame) -> pd.DataFrame:
     return out[[*leading, ROW_ID, *RAW_COLUMNS, *trailing]]
 
 
-def clean(raw: pd.DataFrame, suspect_sources: Mapping[str, str] | None = None) -> CleaningResult:
+def clean(raw: pd.DataFrame, suspect_sources: Mapping[str, str] | None = None,
+          withdrawn_sources: Mapping[str, str] | None = None) -> CleaningResult:
     """`suspect_sources`: file (source) → why its labels are suspect (core/health/evidence.py). Every row of such a
-    file is quarantined for review under the rule `suspect_labels`, whatever the other rules say."""
+    file is quarantined for review under the rule `suspect_labels`, whatever the other rules say.
+    `withdrawn_sources`: file → why an operator took it back (core/withdrawal.py): quarantined under `withdrawn`."""
     df = normalize_raw(raw)
     findings = pd.DataFrame({rule.name: rule.check(df) for rule in RULES}, index=df.index)
     if suspect_sources and SOURCE in df.columns:
         findings["suspect_labels"] = df[SOURCE].map(dict(suspect_sources)).astype(object)
+    if withdrawn_sources and SOURCE in df.columns:
+        findings[WITHDRAWN_RULE] = withdrawal_findings(df[SOURCE], withdrawn_sources)
     flagged = findings.notna().any(axis=1)
     quarantine = df[flagged].copy()
     quarantine["rules"] = findings[flagged].apply(lambda r: ",".join(r.dropna().index), axis=1)

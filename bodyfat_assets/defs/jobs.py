@@ -7,6 +7,7 @@ INGEST_JOB = "ingest_labeled_file"
 PIPELINE_JOB = "bodyfat_pipeline"
 SCORE_JOB = "score_batch"
 HEALTH_JOB = "health_report"
+WITHDRAW_JOB = "withdraw_labeled_file"
 
 STEP_RETRY_POLICY = RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
 """Every step of these jobs reads or writes the lake (S3 in production) or MLflow: a failing step is retried twice,
@@ -29,3 +30,7 @@ score_batch = define_asset_job(
 health_report = define_asset_job(
     HEALTH_JOB, selection=AssetSelection.assets("model_health"),
     description="Summarise live performance over every labeled file (Declarative Automation also runs it after each).")
+withdraw_labeled_file = define_asset_job(
+    WITHDRAW_JOB, selection=AssetSelection.assets("withdrawn_labels"),
+    description="Take a labeled file back: pick its partition, give `reason` in the run config. Its rows are "
+                "quarantined (rule `withdrawn`) by the next retrain; the raw partition stays for audit.")

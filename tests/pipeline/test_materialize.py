@@ -265,7 +265,7 @@ def test_a_file_of_shuffled_labels_is_held_for_review_and_never_trained_on(first
 
 def test_the_health_report_tells_a_person_what_the_ui_shows(first_run, home, instance):
     """`bodyfat health`, after the runs above: the champion, the measured files (the +8 one with its evidence),
-    nothing stale yet, and the last retrain."""
+    nothing stale yet, the last retrain and its decision."""
     from bodyfat_assets.health_cli import gather
 
     settings = settings_for(home)
@@ -273,7 +273,8 @@ def test_the_health_report_tells_a_person_what_the_ui_shows(first_run, home, ins
     text = gather(settings, instance)
     assert f"champion: v{champion_version(settings)} " in text
     assert "shifted-" in text and "evidence: live RMSE" in text, text
-    assert "stale assets: none" in text and "last retrain: SUCCESS" in text
+    assert "stale assets: none" in text and "last retrain run: SUCCESS" in text
+    assert "PROMOTED challenger" in text and "failed runs since the last successful retrain" in text, text
 
 
 FROM_AUTOMATION = {"dagster/from_automation_condition": "true"}

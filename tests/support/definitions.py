@@ -2,10 +2,15 @@
 
 from dagster import Definitions
 
+from bodyfat_assets.defs.data.assets import OPERATOR_ONLY_TAG
+
 
 def materializable_asset_names(defs: Definitions) -> set[str]:
-    """Assets a run can materialize (the observed landing_zone spec is not one of them)."""
-    return {key.to_user_string() for key in defs.resolve_asset_graph().materializable_asset_keys}
+    """Assets the loop's runs materialize (the observed landing_zone spec is not one of them, nor an asset only an
+    operator materializes, such as withdrawn_labels)."""
+    graph = defs.resolve_asset_graph()
+    return {key.to_user_string() for key in graph.materializable_asset_keys
+            if OPERATOR_ONLY_TAG not in graph.get(key).tags}
 
 
 def check_names(defs: Definitions) -> set[str]:

@@ -3,9 +3,13 @@ champion's test RMSE and the nominal 90 %."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from bodyfat_assets.core.evaluation import plt, png_bytes
+from bodyfat_assets.core.health.fit import ChampionFit
+from bodyfat_assets.core.health.loop import Decision, FailedRun, LandedFile, decision_lines, trouble_lines
 
 NOMINAL_COVERAGE = 0.9
 
@@ -26,15 +30,30 @@ def health_png(history: pd.DataFrame) -> bytes:
 
 
 def health_text(*, champion: dict | None, history: pd.DataFrame | None, stale: dict[str, float],
-                last_retrain: dict | None, files: int = 5) -> str:
-    """The same facts model_health shows in the Dagster UI, for a terminal: champion, live error on the last
-    labeled files, drifting features, stale assets, last retrain."""
+                last_retrain: dict | None, files: int = 5, fit: ChampionFit | None = None,
+                decisions: Sequence[Decision] = (), failed: Sequence[FailedRun] = (),
+                stuck: Sequence[LandedFile] = (), since: str = "the start") -> str:
+    """The same facts model_health and the champion asset show in the Dagster UI, for a terminal, bad news first:
+    the state when the champion no longer fits, the champion's error now beside at promotion, the last decisions
+    with their outcomes, failed runs and stuck files since the last successful retrain, live error on the last
+    labeled files, drifting features, stale assets."""
     lines = []
+    if fit is not None and not fit.fits:
+        lines.append(f"STATE: CHAMPION DOES NOT FIT CURRENT DATA: {fit.detail}")
     if champion is None:
         lines.append("champion: none yet (run `make demo` or let the landing sensor ingest the seed)")
     else:
-        lines.append(f"champion: v{champion['version']} ({champion['family']}), test RMSE {champion['test_rmse']}, "
-                     f"promoted {champion['age_hours']:.1f} h ago")
+        now = champion.get("rmse_now")
+        measured = f"RMSE {now:.2f} on today's test split, " if now is not None else ""
+        lines.append(f"champion: v{champion['version']} ({champion['family']}), {measured}test RMSE "
+                     f"{champion['test_rmse']} at promotion, promoted {champion['age_hours']:.1f} h ago")
+    if last_retrain is None:
+        lines.append("last retrain run: none")
+    else:
+        lines.append(f"last retrain run: {last_retrain['status']} {last_retrain['age_hours']:.1f} h ago, "
+                     f"reason: {last_retrain['reason']}")
+    lines += decision_lines(decisions)
+    lines += trouble_lines(failed, stuck, since)
     if history is None or history.empty:
         lines.append("live performance: no labeled file measured yet")
     else:
@@ -48,9 +67,4 @@ def health_text(*, champion: dict | None, history: pd.DataFrame | None, stale: d
         lines.append(f"features drifting in those files: {', '.join(drifting) or 'none'}")
     lines.append("stale assets: " + (", ".join(f"{k} ({v:.1f} h since its last materialization)"
                                                for k, v in stale.items()) or "none"))
-    if last_retrain is None:
-        lines.append("last retrain: none")
-    else:
-        lines.append(f"last retrain: {last_retrain['status']} {last_retrain['age_hours']:.1f} h ago, "
-                     f"reason: {last_retrain['reason']}")
     return "\n".join(lines)

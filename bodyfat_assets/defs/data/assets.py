@@ -1,8 +1,9 @@
-"""raw (one partition per landed file) → cleaned (+ quarantine) → splits.
+"""raw (one partition per landed file) → cleaned (+ quarantine) → splits; withdrawn_labels takes a file back.
 
 The rules live in `core` (`core/landing/` for landed files); this module only wires and describes.
 """
 
+from datetime import UTC, datetime
 
 import pandas as pd
 from bodyfat_contract import RAW_COLUMNS, ROW_ID, TARGET
@@ -10,6 +11,7 @@ from dagster import (
     AssetExecutionContext,
     AssetIn,
     AssetOut,
+    Config,
     MetadataValue,
     Output,
     asset,
@@ -21,6 +23,7 @@ from bodyfat_assets.core.landing.naming import TRAIN
 from bodyfat_assets.core.landing.rows import raw_rows
 from bodyfat_assets.core.landing.validation import SYNTHETIC
 from bodyfat_assets.core.splits import SPLIT_COLUMN, split_rows
+from bodyfat_assets.core.withdrawal import withdrawal_record, withdrawn_sources
 from bodyfat_assets.landing_zone import LandingZone, read_partition_file
 from bodyfat_assets.metadata import contract_column_schema, table
 from bodyfat_assets.partitions import LABELED_FILES
@@ -28,6 +31,8 @@ from bodyfat_assets.resources import PipelineSettings
 
 DATA_GROUP = "data"
 PARTITIONS_READ = "partitions_read"
+OPERATOR_ONLY_TAG = "bodyfat/operator_only"
+"""On an asset no sensor or automation materializes: only an operator's deliberate act (a withdrawal)."""
 
 
 # The feature contract, shown as each asset's column schema in the Dagster UI.
@@ -52,10 +57,27 @@ def raw_bodyfat(context: AssetExecutionContext, pipeline: PipelineSettings,
     })
 
 
+class WithdrawalConfig(Config):
+    reason: str
+    """Why the file is taken back: shown beside each of its rows in quarantined_bodyfat."""
+
+
+@asset(group_name=DATA_GROUP, partitions_def=LABELED_FILES, tags={OPERATOR_ONLY_TAG: "true"},
+       description="Labeled files taken back by an operator (`bodyfat withdraw`, or the withdraw_labeled_file job "
+                   "with a `reason`): the next retrain quarantines every row of such a file under the rule "
+                   "`withdrawn`. raw_bodyfat keeps the file for audit.")
+def withdrawn_labels(context: AssetExecutionContext, config: WithdrawalConfig) -> Output[pd.DataFrame]:
+    known = context.instance.get_dynamic_partitions(LABELED_FILES.name)
+    record = withdrawal_record(context.partition_key, config.reason, known, datetime.now(UTC))
+    context.log.info(f"{context.partition_key} withdrawn: {config.reason}; the next retrain leaves its rows out")
+    return Output(record, metadata={"reason": config.reason, "withdrawn_at": record["withdrawn_at"].iloc[0]})
+
+
 @multi_asset(
     group_name=DATA_GROUP,
     ins={"raw_bodyfat": AssetIn(input_manager_key="ingested_partitions"),
-         "live_performance": AssetIn(input_manager_key="ingested_partitions")},
+         "live_performance": AssetIn(input_manager_key="ingested_partitions"),
+         "withdrawn_labels": AssetIn(input_manager_key="withdrawals")},
     outs={
         "cleaned_bodyfat": AssetOut(description="Rows of every ingested file that passed every cleaning rule.",
                                     metadata=CLEANED_SCHEMA),
@@ -63,10 +85,12 @@ def raw_bodyfat(context: AssetExecutionContext, pipeline: PipelineSettings,
     },
 )
 def cleaned_bodyfat(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame,  # noqa: ANN201 - two Outputs
-                    live_performance: pd.DataFrame):
-    # Files whose labels the champion found suspect are held back for review (core/health/evidence.py).
+                    live_performance: pd.DataFrame, withdrawn_labels: pd.DataFrame):
+    # Files whose labels the champion found suspect are held back for review (core/health/evidence.py), files an
+    # operator withdrew likewise (core/withdrawal.py).
     suspect = live_performance.loc[live_performance["suspect_labels"] != "", ["source", "suspect_labels"]]
-    result = clean(raw_bodyfat, dict(zip(suspect["source"], suspect["suspect_labels"], strict=True)))
+    result = clean(raw_bodyfat, dict(zip(suspect["source"], suspect["suspect_labels"], strict=True)),
+                   withdrawn_sources(withdrawn_labels))
     by_rule = result.quarantine["rules"].str.split(",").explode().value_counts().to_dict()
     context.log.info(f"{len(result.cleaned)} rows kept, {len(result.quarantine)} quarantined: {by_rule}")
     per_source = pd.DataFrame({

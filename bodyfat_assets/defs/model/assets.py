@@ -98,12 +98,18 @@ def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfa
                                   pipeline.promotion_margin, findings, {"dagster_run_id": context.run_id})
     context.log.info(f"{decision.outcome} v{decision.challenger_version}: {decision.reason}; "
                      f"champion is v{decision.champion_version}")
+    # The champion that serves after this decision, on today's test split and at its promotion: the
+    # champion_fits_current_data check compares them (a blocked decision scores no champion by itself).
+    serving = decision.champion_version
+    rmse_now = rmse_on(test)(serving) if serving is not None else None
+    rmse_at_promotion = float(load(serving)[1]["test_rmse"]) if serving is not None else None
     result = {"model_name": tuned_model["model_name"], "champion_version": decision.champion_version,
               "challenger_version": decision.challenger_version, "decision": decision.outcome,
               "reason": decision.reason, "challenger_test_rmse": decision.challenger_rmse,
               "champion_test_rmse": decision.champion_rmse, "previous_champion_version": decision.previous_version,
               "challenger_holdout_rmse": decision.challenger_holdout_rmse,
-              "champion_holdout_rmse": decision.champion_holdout_rmse}
+              "champion_holdout_rmse": decision.champion_holdout_rmse,
+              "champion_rmse_now": rmse_now, "champion_rmse_at_promotion": rmse_at_promotion}
     # The data version is the model version: Declarative Automation re-scores only when it changes.
     return Output(result, data_version=DataVersion(str(decision.champion_version)), metadata={
         "decision": decision.outcome,
@@ -113,6 +119,8 @@ def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfa
         "challenger_test_rmse": decision.challenger_rmse,
         "champion_test_rmse": MetadataValue.float(decision.champion_rmse) if decision.champion_rmse is not None
         else "none",
+        **({"champion_rmse_now": rmse_now, "champion_rmse_at_promotion": rmse_at_promotion}
+           if rmse_now is not None else {}),
         "gate": table(pd.DataFrame([{"check": f.check, "passed": f.passed, "detail": f.detail} for f in findings])),
         "trusted_holdout_rows": len(holdout),
         "scores": table(pd.DataFrame(decision.comparisons()).assign(rows=[len(test), len(holdout)])),

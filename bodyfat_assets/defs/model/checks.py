@@ -9,9 +9,13 @@ from bodyfat_contract import DENSITY, TARGET
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetIn, MetadataValue, asset_check
 
 from bodyfat_assets.core.evaluation import ridge_baseline_rmse
+from bodyfat_assets.core.health.fit import champion_fit
 from bodyfat_assets.core.promotion import GateFinding, baseline_finding, ceiling_finding, density_finding
 from bodyfat_assets.core.splits import train_test_frames
+from bodyfat_assets.health_monitor import HealthMonitor
 from bodyfat_assets.resources import PipelineSettings
+
+CHAMPION_FITS = "champion_fits_current_data"
 
 
 def _result(finding: GateFinding, **metadata: Any) -> AssetCheckResult:
@@ -38,3 +42,16 @@ def beats_ridge_baseline(tuned_model: dict[str, Any], bodyfat_splits: pd.DataFra
     train, test = train_test_frames(bodyfat_splits)
     baseline = ridge_baseline_rmse(train, test, tuned_model["features"], TARGET.name)
     return _result(baseline_finding(tuned_model["test_rmse"], baseline, pipeline.baseline_tolerance))
+
+
+@asset_check(asset="champion", name=CHAMPION_FITS,
+             description="WARN when the world has shifted and no challenger passes the gate: the last challenger "
+                         "was blocked or rejected while the champion's RMSE on today's test split is above the "
+                         "ceiling or the live-RMSE ratio × its RMSE at promotion.")
+def champion_fits_current_data(champion: dict[str, Any], pipeline: PipelineSettings,
+                               health: HealthMonitor) -> AssetCheckResult:
+    fit = champion_fit(champion["decision"], champion["champion_version"], champion.get("champion_rmse_now"),
+                       champion.get("champion_rmse_at_promotion"), ceiling=pipeline.rmse_ceiling,
+                       ratio=health.policy().rmse_ratio)
+    return AssetCheckResult(passed=fit.fits, severity=AssetCheckSeverity.WARN, description=fit.detail,
+                            metadata={**fit.figures, "last_decision": champion["decision"]})

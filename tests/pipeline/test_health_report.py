@@ -1,0 +1,82 @@
+"""`bodyfat health` on a probe-like instance: a champion, then a +8 shift whose challenger is blocked, a retrain
+that failed, a scoring file nobody handles. The report must say each, bad news first, never "SUCCESS" alone."""
+
+import os
+import time
+
+import pytest
+from dagster import AssetCheckSeverity, DagsterInstance
+
+from bodyfat_assets.cli import prepare_dagster_home
+from bodyfat_assets.core.landing.naming import SEED_PARTITION
+from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB
+from bodyfat_assets.defs.model.checks import CHAMPION_FITS
+from bodyfat_assets.feed import landing_store
+from bodyfat_assets.health_cli import gather
+from bodyfat_assets.lake import store_from_url
+from bodyfat_assets.partitions import LABELED_FILES
+from bodyfat_assets.settings import Settings
+from tests.support.landing_files import csv_bytes, repeated_measurements
+from tests.support.pipeline_runs import land_and_run, run_job
+
+pytestmark = pytest.mark.e2e
+
+# Age and Height alone, k-NN: test RMSE ~8, above the 6.0 ceiling, so the gate blocks it.
+BLOCKED = {"ops": {"tuned_model": {"config": {"features": ["Age", "Height"], "families": ["knn"], "n_trials": 2}}}}
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory, seed_frame_module):
+    home = tmp_path_factory.mktemp("probe")
+    settings = Settings.from_env({"BODYFAT_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
+                                  "BODYFAT_TRIALS": "6", "BODYFAT_CV_FOLDS": "3"})
+    with DagsterInstance.from_config(str(prepare_dagster_home(settings))) as instance:
+        instance.add_dynamic_partitions(LABELED_FILES.name, [SEED_PARTITION])
+        assert run_job(settings, instance, INGEST_JOB, SEED_PARTITION).success
+        assert run_job(settings, instance, PIPELINE_JOB).success  # v1 promoted
+        shifted = repeated_measurements(seed_frame_module, 400, 8).assign(BodyFat=lambda f: f["BodyFat"] + 8)
+        key, _ = land_and_run(settings, instance, "train", "clinic-shift.csv", shifted[shifted["BodyFat"] <= 55])
+        blocked = run_job(settings, instance, PIPELINE_JOB, run_config=BLOCKED)
+        assert blocked.success  # a blocked challenger is a green run: the report must not stop there
+        lake = store_from_url(settings.lake_url)
+        raw = f"raw_bodyfat/{key}.parquet"
+        data = lake.read_bytes(raw)
+        lake.delete(raw)  # the lake loses a partition: the retrain fails at once, naming it
+        assert not run_job(settings, instance, PIPELINE_JOB).success
+        lake.write_bytes(raw, data)
+        landing_store(settings).write_bytes("score/forgotten.csv", csv_bytes(seed_frame_module.head(5)))
+        hour_ago = time.time() - 3600
+        os.utime(home / "lake" / "landing" / "score" / "forgotten.csv", (hour_ago, hour_ago))
+        yield settings, instance, blocked
+
+
+@pytest.fixture(scope="module")
+def seed_frame_module():
+    import pandas as pd
+
+    from bodyfat_assets.settings import SEED_DATASET
+    return pd.read_csv(SEED_DATASET)
+
+
+def test_the_shifted_world_fails_the_champion_fit_check_as_a_warning(probe):
+    _, _, blocked = probe
+    check = next(c for c in blocked.get_asset_check_evaluations() if c.check_name == CHAMPION_FITS)
+    assert not check.passed and check.severity == AssetCheckSeverity.WARN
+    assert "world has shifted" in check.description and "blocked" in check.description
+
+
+def test_health_tells_the_bad_news(probe):
+    settings, instance, _ = probe
+    text = gather(settings, instance)
+    print("\n" + text)
+    lines = text.splitlines()
+    assert lines[0].startswith("STATE: CHAMPION DOES NOT FIT CURRENT DATA: the world has shifted"), text
+    assert "RMSE" in lines[1] and "on today's test split" in lines[1] and "at promotion" in lines[1], text
+    assert "last retrain run: FAILURE" in text
+    assert "BLOCKED challenger v2; champion stays v1 (blocked by rmse_below_ceiling" in text, text
+    assert "PROMOTED challenger v1" in text
+    assert "failed runs since the last successful retrain" in text and "bodyfat_pipeline run" in text
+    assert "were materialized but their data is missing" in text, text
+    assert "stuck files (in landing/ with no run in flight and no reason beside them): 1" in text
+    assert "score/forgotten.csv, 1.0 h in landing/" in text
+    assert "last retrain: SUCCESS" not in text
