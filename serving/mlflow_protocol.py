@@ -90,8 +90,8 @@ def validate_csv(raw: bytes, max_rows: int) -> tuple[str, BatchRequest]:
     if errors is not None:
         raise RequestValidationError(errors)
     if len(frame) > max_rows:
-        raise RequestValidationError([{"type": BATCH_TOO_LARGE, "loc": ("body",),
-                                       "msg": f"batch of more than {max_rows} rows exceeds the limit of {max_rows}"}])  # fmt: skip
+        too_many = f"batch of more than {max_rows} rows exceeds the limit of {max_rows}"
+        raise RequestValidationError([{"type": BATCH_TOO_LARGE, "loc": ("body",), "msg": too_many}])
     if len(frame.columns) and frame.columns[0] == PANDAS_INDEX:
         frame = frame.drop(columns=PANDAS_INDEX)  # `to_csv()` writes the index first, as MLflow's docs suggest
     columns = {str(name)[:64]: frame[name].tolist() for name in frame.columns}
@@ -108,9 +108,9 @@ def _record_list(title: str) -> dict[str, Any]:
 
 
 def _tensor_body(kind: str) -> dict[str, Any]:
+    either = [_record_list("records"), {"$ref": "#/components/schemas/Columns"}]
     return {"type": "object", "title": kind, "required": [kind], "additionalProperties": False,
-            "properties": {kind: {"description": "records, or one list per feature (TF-serving style)",
-                                  "anyOf": [_record_list("records"), {"$ref": "#/components/schemas/Columns"}]}}}  # fmt: skip
+            "properties": {kind: {"description": "records, or one list per feature", "anyOf": either}}}  # fmt: skip
 
 
 # The four bodies MLflow's scoring server reads, for /docs, generated clients and the fuzzer (the body is read by
@@ -139,6 +139,8 @@ JSON_REQUEST_SCHEMA: dict[str, Any] = {
 CSV_EXAMPLE = ",".join(EXAMPLE_RECORD) + "\n" + ",".join(map(str, EXAMPLE_RECORD.values())) + "\n"
 CSV_REQUEST_SCHEMA: dict[str, Any] = {
     "type": "string",
-    "description": "a header row naming the 13 features, then one row per person (pandas' `to_csv()`; a nameless first "
-                   "column, the index, is ignored)",
+    "description": (
+        "a header row naming the 13 features, then one row per person (pandas' `to_csv()`; a nameless first column, "
+        "the index, is ignored)"
+    ),
 }
