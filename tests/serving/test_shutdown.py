@@ -7,8 +7,8 @@ import socket
 import time
 from pathlib import Path
 
-from tests.support.serving_process import serving_process
 from tests.support.services import wait_until
+from tests.support.serving_process import serving_process
 
 CLIENTS = 5
 
