@@ -16,7 +16,8 @@ import pydantic_core
 from bodyfat_contract import FEATURE_NAMES
 from fastapi.exceptions import RequestValidationError
 
-from serving.errors import BATCH_TOO_LARGE, ApiError
+from serving.body import refuse_long_arrays, too_many_rows
+from serving.errors import ApiError
 from serving.schemas import EXAMPLE_RECORD, BatchRequest, validate_batch_python
 
 FORMATS = ("dataframe_split", "dataframe_records", "inputs", "instances")
@@ -64,6 +65,7 @@ def as_batch(payload: Any) -> tuple[str, Any]:
 
 def validate_json(raw: bytes, max_rows: int) -> tuple[str, BatchRequest]:
     """An MLflow JSON body validated against the contract, or a RequestValidationError located in its format."""
+    refuse_long_arrays(raw, max_rows)
     errors: list[dict[str, Any]] | None = None
     try:
         kind, body = as_batch(pydantic_core.from_json(raw))
@@ -90,8 +92,7 @@ def validate_csv(raw: bytes, max_rows: int) -> tuple[str, BatchRequest]:
     if errors is not None:
         raise RequestValidationError(errors)
     if len(frame) > max_rows:
-        too_many = f"batch of more than {max_rows} rows exceeds the limit of {max_rows}"
-        raise RequestValidationError([{"type": BATCH_TOO_LARGE, "loc": ("body",), "msg": too_many}])
+        raise too_many_rows(max_rows)
     if len(frame.columns) and frame.columns[0] == PANDAS_INDEX:
         frame = frame.drop(columns=PANDAS_INDEX)  # `to_csv()` writes the index first, as MLflow's docs suggest
     columns = {str(name)[:64]: frame[name].tolist() for name in frame.columns}
