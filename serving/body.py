@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect, Request
 
-from serving.errors import ApiError
+from serving.errors import BATCH_TOO_LARGE, ApiError
 
 IDENTITY_ENCODINGS = {b"", b"identity"}
 T = TypeVar("T")
@@ -83,3 +83,41 @@ def _json_error_key(raw: bytes, error: dict[str, Any]) -> tuple[str, ...]:
     offset = start + column
     keys = _KEY.findall(raw[max(0, offset - 8192) : offset])
     return (keys[-1].decode("utf-8", "replace"),) if keys else ()
+
+
+# Everything but JSON's structure: deleted in one C-level pass, so the scan below reads ~1 byte per value.
+_NOT_STRUCTURE = bytes(set(range(256)) - set(b"[]{},"))
+_FLAT_ARRAY = re.compile(rb"\[,*\]")
+_FLAT_CONTAINER = re.compile(rb"\[,*\]|\{,*\}")
+
+
+def longest_array(raw: bytes, depth: int = 8) -> int:
+    """The most values in any one JSON array of `raw` (a batch's row count, whatever its shape: records, columns,
+    dataframe_split rows), found without parsing: structure only, innermost containers measured then collapsed,
+    `depth` levels. An upper bound for text that is not valid JSON (a comma inside a string counts); 0 if nothing
+    can be said. A 100,000-row body under the byte cap was parsed whole (2.46 s) before its 413."""
+    shape = raw.translate(None, _NOT_STRUCTURE)
+    longest = 0
+    for _ in range(depth):
+        arrays = _FLAT_ARRAY.findall(shape)
+        if arrays:
+            longest = max(longest, max(map(len, arrays)) - 1)
+        collapsed = _FLAT_CONTAINER.sub(b"", shape)
+        if collapsed == shape:
+            break
+        shape = collapsed
+    return longest
+
+
+def too_many_rows(max_rows: int, rows: str = "more than {max_rows}") -> RequestValidationError:
+    """The 413 for a batch over the row cap (`serving.errors` turns this error type into 413 batch_too_large)."""
+    counted = rows.format(max_rows=max_rows)
+    return RequestValidationError([{"type": BATCH_TOO_LARGE, "loc": ("body",),
+                                    "msg": f"batch of {counted} rows exceeds the limit of {max_rows}"}])  # fmt: skip
+
+
+def refuse_long_arrays(raw: bytes, max_rows: int) -> None:
+    """Raise the row cap's 413 before parsing a JSON body that has an array of more than `max_rows` values."""
+    longest = longest_array(raw)
+    if longest > max_rows:
+        raise too_many_rows(max_rows, str(longest))

@@ -1,18 +1,16 @@
 """MLflow's scoring protocol, so a client written for `mlflow models serve` switches by changing the URL.
 
 `POST /invocations` takes MLflow's JSON bodies (`dataframe_split`, `dataframe_records`, `inputs`, `instances`) and
-answers `{"predictions": [...]}`, as the MLflow scoring server does; `/ping` and `/version` are what MLflow's
-client polls. Rows are validated against the same contract as `/predict/batch`; a bad value is a 400 in MLflow's
-error shape (`error_code`, `message`) that also names the field. Intervals and the model version stay on our own
-endpoints: MLflow's response has no place for them.
+CSV (`text/csv`), and answers `{"predictions": [...]}`, as the MLflow scoring server does; `/ping` and `/version` are
+what MLflow's client polls. Rows are validated against the same contract as `/predict/batch`; a bad value is a 400
+in MLflow's error shape (`error_code`, `message`) that also names the field. Intervals and the model version stay
+on our own endpoints: MLflow's response has no place for them. The parsing is in `serving.mlflow_protocol`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
-import pydantic_core
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -20,14 +18,21 @@ from starlette.concurrency import run_in_threadpool
 
 from serving.body import read_body
 from serving.deps import CurrentModel, MetricsDep, SettingsDep
-from serving.errors import error_responses, validation_error_response
+from serving.errors import ApiError, error_responses, validation_error_response
+from serving.mlflow_protocol import (
+    CSV,
+    CSV_EXAMPLE,
+    CSV_REQUEST_SCHEMA,
+    JSON_REQUEST_SCHEMA,
+    media_type,
+    validate_csv,
+    validate_json,
+)
 from serving.routes.predict import batch_max_bytes, predict_rows
-from serving.schemas import validate_batch_python
 
 router = APIRouter(tags=["mlflow"])
 # Probes stay open, as in `mlflow models serve`: MLflow's client polls /ping without credentials before scoring.
 probes = APIRouter(tags=["mlflow"])
-FORMATS = ("dataframe_split", "dataframe_records", "inputs", "instances")
 API_VERSION = "1.0.0"
 
 
@@ -42,54 +47,24 @@ async def version() -> str:
     return API_VERSION
 
 
-def _as_batch(payload: Any) -> tuple[str, Any]:
-    """(format, our batch body: a list of records or {"columns": ...}) from one of MLflow's request bodies."""
-    if not isinstance(payload, dict) or len(payload.keys() & set(FORMATS)) != 1:
-        raise ValueError(f"the body must be a JSON object with exactly one of {', '.join(FORMATS)}")
-    kind = next(key for key in payload if key in FORMATS)
-    body = payload[kind]
-    if kind == "dataframe_split":
-        if not isinstance(body, dict) or not isinstance(body.get("columns"), list) or not isinstance(
-                body.get("data"), list):  # fmt: skip
-            raise ValueError("dataframe_split needs 'columns' (names) and 'data' (rows)")
-        names, rows = body["columns"], body["data"]
-        if not all(isinstance(row, list) and len(row) == len(names) for row in rows):
-            raise ValueError(f"every row of dataframe_split.data must have {len(names)} values, one per column")
-        return kind, {"columns": {str(name)[:64]: [row[i] for row in rows] for i, name in enumerate(names)}}
-    if isinstance(body, dict):  # inputs/instances as {column: [values]}
-        return kind, {"columns": body}
-    return kind, body
-
-
-def _validate(raw: bytes, max_rows: int) -> tuple[str, Any]:
-    errors: list[dict[str, Any]] | None = None
-    try:
-        kind, body = _as_batch(pydantic_core.from_json(raw))
-    except ValueError as exc:  # invalid JSON (recursion limit included) or an unknown shape
-        errors = [{"type": "json_invalid", "loc": ("body",), "msg": str(exc)[:300]}]
-    if errors is None:
-        try:
-            return kind, validate_batch_python(body, max_rows)
-        except pydantic_core.ValidationError as exc:
-            errors = [{**e, "loc": ("body", kind, *e["loc"])} for e in exc.errors(include_input=False)]
-    raise RequestValidationError(errors)
-
-
 @router.post(
     "/invocations",
     responses={**error_responses(408, 413, 415, 503), 400: {"description": "invalid input, in MLflow's shape"}},
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "description": "one of " + ", ".join(FORMATS) + " (MLflow's scoring protocol)"}}}}},
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": JSON_REQUEST_SCHEMA},
+        CSV: {"schema": CSV_REQUEST_SCHEMA, "example": CSV_EXAMPLE}}}},
 )  # fmt: skip
 async def invocations(request: Request, model: CurrentModel, settings: SettingsDep, metrics: MetricsDep) -> Response:
-    """MLflow-compatible scoring: `{"dataframe_split": {"columns": [...], "data": [[...]]}}` and friends."""
-    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        return JSONResponse({"error_code": "BAD_REQUEST", "code": "unsupported_media_type",
-                             "message": "only application/json is accepted"}, 415)  # fmt: skip
+    """MLflow-compatible scoring: `{"dataframe_split": {"columns": [...], "data": [[...]]}}` and friends, or CSV.
+    Without a Content-Type the body is read as JSON."""
+    try:
+        mime = media_type(request.headers.get("content-type"))
+    except ApiError as exc:
+        return JSONResponse({"error_code": "BAD_REQUEST", "code": exc.code, "message": exc.detail}, 415)
     raw = await read_body(request, batch_max_bytes(settings.max_batch_rows), settings.body_timeout_s)
     try:
-        _kind, batch = await run_in_threadpool(_validate, raw, settings.max_batch_rows)
+        _kind, batch = await run_in_threadpool(validate_csv if mime == CSV else validate_json, raw,
+                                               settings.max_batch_rows)  # fmt: skip
     except RequestValidationError as exc:
         ours = await validation_error_response(request, exc)
         return _mlflow_error(ours)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from serving.body import read_body, validated
+from serving.body import read_body, refuse_long_arrays, validated
 from serving.deps import BatcherDep, CurrentModel, MetricsDep, SettingsDep
 from serving.errors import error_responses
 from serving.metrics import ServingMetrics
@@ -87,6 +87,7 @@ async def predict_batch(request: Request, model: CurrentModel, settings: Setting
     raw = await read_body(request, batch_max_bytes(settings.max_batch_rows), settings.body_timeout_s)
     # Parsing and validating 10,000 rows takes 15-100 ms: in the threadpool, so single-row requests keep being
     # answered meanwhile (on the loop, one batch client raised single-row p90 from 14 to 132 ms; issue 14, item 7).
+    await run_in_threadpool(refuse_long_arrays, raw, settings.max_batch_rows)  # ms, where a parse took seconds
     batch = await run_in_threadpool(validated, partial(validate_batch_json, raw, settings.max_batch_rows), raw)
     del raw
     values = await run_in_threadpool(predict_rows, model, batch.root, metrics)

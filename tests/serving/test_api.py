@@ -390,3 +390,14 @@ def test_metrics_bin_inputs_and_predictions_with_the_models_training_data(make_c
     assert _metric(text, f'bodyfat_inputs_outside_training_range_total{{feature="Neck",{version}}}') == 0
     edges = card["training_profile"]["Ankle"]
     assert f'bodyfat_input_value_bucket{{feature="Ankle",le="{edges[-1]:g}",{version}}} 4.0' in text
+
+
+def test_every_route_is_its_own_metrics_endpoint(make_client, fake_source) -> None:
+    client = make_client(source=fake_source, admin_token="adm1n")
+    documented = set(client.get("/openapi.json").json()["paths"])
+    for path in ("/version", "/openapi.json", "/docs", "/"):
+        client.get(path)
+    text = client.get("/metrics").text
+    for path in ("/version", "/openapi.json", "/docs", "/"):
+        assert _metric(text, f'bodyfat_http_requests_total{{endpoint="{path}",method="GET",status="200"}}') >= 1
+    assert documented <= set(client.app.user_middleware[0].kwargs["endpoints"]), "a route counted as other"

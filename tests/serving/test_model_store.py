@@ -144,7 +144,7 @@ def test_log_feature_ensemble_is_folded_and_agrees_with_scikit_learn() -> None:
 
 
 def test_a_fold_that_disagrees_with_scikit_learn_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    import serving.model_store as store_module
+    import serving.loading as store_module  # where from_card looks fold_model up
 
     frame = training_frame()
     pipeline = Pipeline([("ridge", Ridge())]).fit(frame[model_features()], frame["BodyFat"])

@@ -1,0 +1,196 @@
+"""Loading a model: from the MLflow registry or the bundled fallback, checked against the model contract."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import sklearn
+from bodyfat_contract import FEATURE_NAMES, FEATURES_BY_NAME
+
+from serving.folding import fold_model
+
+log = logging.getLogger("serving.model_store")
+Source = Literal["registry", "fallback"]
+METRIC_KEYS = ("test_rmse", "test_mae", "test_r2")
+
+# Models are fitted on DataFrames but served numpy rows (3x cheaper for one row); the columns are put in the
+# model's own feature order, so sklearn's "X does not have valid feature names" warning carries no information.
+warnings.filterwarnings("ignore", message="X does not have valid feature names")
+
+
+class ModelError(RuntimeError):
+    """A model could not be loaded or does not honour the model contract."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    name: str
+    version: str
+    source: Source
+    estimator: Any
+    features: tuple[str, ...]
+    half_width: float
+    alias: str | None = None
+    run_id: str | None = None
+    family: str | None = None
+    trained_at: str | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    # Set for pipelines that select columns by name (e.g. a ColumnTransformer): they need a DataFrame, not numpy.
+    needs_frame: bool = False
+    # The model as plain numpy arithmetic (`fold_model`), checked against scikit-learn at load time; None when the
+    # model contains a step `fold_model` does not know.
+    folded: Callable[[np.ndarray], np.ndarray] | None = None
+    # The card's training_profile: quantile edges per feature and for the target (monitoring bins).
+    profile: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        """Predict rows whose columns are `self.features`, in that order."""
+        if self.folded is not None:
+            # sklearn's per-call input validation costs ~20x the arithmetic for one row, at every pipeline step.
+            return self.folded(rows)
+        if self.needs_frame:
+            import pandas as pd
+
+            rows = pd.DataFrame(rows, columns=list(self.features))
+        # Inputs were validated as finite by the API: skip sklearn's second finiteness scan.
+        with sklearn.config_context(assume_finite=True):
+            return np.asarray(self.estimator.predict(rows), dtype=np.float64)
+
+
+def _probe_rows(features: tuple[str, ...], n: int = 64) -> np.ndarray:
+    """Deterministic rows spread over the schema ranges, for checking a model before it is served."""
+    low = np.array([FEATURES_BY_NAME[f].low for f in features])
+    high = np.array([FEATURES_BY_NAME[f].high for f in features])
+    return low + np.random.default_rng(0).random((n, len(features))) * (high - low)
+
+
+def from_card(
+    estimator: Any, card: Mapping[str, Any], fold: bool = True, **identity: Any
+) -> LoadedModel:
+    """Build a LoadedModel from a model card (the MLmodel metadata), checking the contract and a smoke prediction."""
+    try:
+        features = tuple(card["features"])
+        half_width = float(card["interval_half_width_90"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"model card lacks a valid 'features' / 'interval_half_width_90': {exc}") from exc
+    unknown = [f for f in features if f not in FEATURE_NAMES]
+    if unknown or not features:
+        raise ModelError(f"model features {unknown or features} are not servable features {FEATURE_NAMES}")
+    model = LoadedModel(
+        estimator=estimator,
+        features=features,
+        half_width=half_width,
+        family=card.get("family"),
+        trained_at=card.get("trained_at"),
+        metrics={k: float(card[k]) for k in METRIC_KEYS if card.get(k) is not None},
+        profile={str(k): tuple(float(v) for v in edges) for k, edges in (card.get("training_profile") or {}).items()},
+        **{"run_id": card.get("run_id"), **identity},
+    )
+    # A model that cannot predict one plausible row must never replace one that can. Try the fast numpy path
+    # first, then a named DataFrame; keep whichever works, and check they agree.
+    midpoint = np.array([[(FEATURES_BY_NAME[f].low + FEATURES_BY_NAME[f].high) / 2 for f in features]])
+    try:
+        framed = replace(model, needs_frame=True)
+        reference = framed.predict(midpoint)
+    except Exception as exc:  # any failure here means the model is unusable
+        raise ModelError(f"smoke prediction failed: {exc!r}") from exc
+    try:
+        prediction = model.predict(midpoint)
+        if not np.allclose(prediction, reference, equal_nan=True):
+            raise ModelError(f"numpy and DataFrame predictions differ: {prediction} vs {reference}")
+    except Exception as exc:  # the model only works with named columns: serve it that way
+        log.warning("model %s needs DataFrame input (slower): %r", identity.get("version"), exc)
+        model, prediction = framed, reference
+    if fold and not model.needs_frame:
+        folded = fold_model(estimator)
+        if folded is not None:
+            probe = _probe_rows(features)
+            candidate = replace(model, folded=folded)
+            try:
+                agrees = np.allclose(candidate.predict(probe), model.predict(probe), rtol=1e-9, atol=1e-9)
+            except Exception:  # a fold that cannot evaluate the probe is simply not used
+                log.warning("folded model %s failed on probe rows; serving scikit-learn", identity.get("version"))
+                agrees = False
+            if agrees:
+                model = candidate
+    if prediction.shape != (1,) or not np.isfinite(prediction).all():
+        raise ModelError(f"smoke prediction returned {prediction!r}")
+    return model
+
+
+def load_fallback(directory: Path, fold: bool = True) -> LoadedModel:
+    import skops.io as sio
+
+    card = json.loads((directory / "card.json").read_text())
+    model_path = directory / "model.skops"
+    # Trust exactly what the file needs, and only if that is sklearn/numpy: a tampered file is refused.
+    untrusted = sio.get_untrusted_types(file=model_path)
+    if any(not t.startswith(("sklearn.", "numpy.")) for t in untrusted):
+        raise ModelError(f"fallback model needs untrusted types {untrusted}")
+    estimator = sio.load(model_path, trusted=untrusted)
+    return from_card(estimator, card, fold=fold, name="fallback", version="fallback", source="fallback")
+
+
+class ModelSource(Protocol):
+    """Where champions come from. `champion_version` returns None when there is no champion yet and raises when
+    the registry cannot be asked."""
+
+    def champion_version(self) -> str | None: ...
+
+    def load(self, version: str) -> LoadedModel: ...
+
+
+class MlflowSource:
+    """The MLflow model registry, through the skinny client only."""
+
+    def __init__(
+        self, name: str, alias: str, tracking_uri: str | None, timeout_s: float, max_retries: int, fold: bool = True
+    ) -> None:
+        # MLflow reads these on every request; its defaults retry an unreachable server for minutes.
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(max(1, timeout_s))))
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(max_retries))
+        import mlflow
+        from mlflow import MlflowClient
+
+        if tracking_uri:
+            mlflow.set_tracking_uri(tracking_uri)
+        self.name, self.alias, self.fold = name, alias, fold
+        self._client = MlflowClient(tracking_uri=tracking_uri)
+
+    def champion_version(self) -> str | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return str(self._client.get_model_version_by_alias(self.name, self.alias).version)
+        except MlflowException as exc:
+            # Unknown model or alias: the registry answered, there is simply no champion yet.
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(exc).lower():
+                return None
+            raise
+
+    def load(self, version: str) -> LoadedModel:
+        import mlflow.artifacts
+        import mlflow.models
+        import mlflow.sklearn
+
+        # Pin the version, not the alias: the alias may move between resolving it and downloading. Download once
+        # into a directory removed right after loading: `get_model_info` + `load_model` on the URI left two
+        # temporary directories behind per load (issue 14, item 5).
+        with tempfile.TemporaryDirectory(prefix="bodyfat-model-") as tmp:
+            local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{self.name}/{version}", dst_path=tmp)
+            card = mlflow.models.Model.load(local).metadata or {}
+            estimator = mlflow.sklearn.load_model(local)
+        run_id = self._client.get_model_version(self.name, version).run_id
+        return from_card(
+            estimator, {"run_id": run_id, **card}, fold=self.fold, name=self.name, version=version, alias=self.alias,
+            source="registry",
+        )
