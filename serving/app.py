@@ -24,7 +24,7 @@ from serving.deps import require_api_key
 from serving.errors import error_responses, http_error_response, validation_error_response
 from serving.metrics import MetricsMiddleware, ServingMetrics
 from serving.model_store import LoadedModel, MlflowSource, ModelSource, ModelStore, load_fallback
-from serving.routes import admin, invocations, ops, page, predict
+from serving.routes import admin, invocations, ops, page, predict, v2
 from serving.schemas import BATCH_SCHEMA_DEFS
 from serving.settings import ServingSettings
 
@@ -89,7 +89,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, validation_error_response)
     app.add_exception_handler(StarletteHTTPException, http_error_response)
 
-    routers = [ops.router, page.router, predict.router, invocations.router, invocations.probes]
+    routers = [ops.router, page.router, predict.router, invocations.router, invocations.probes, v2.probes, v2.router]
     app.include_router(ops.router)
     app.include_router(page.router)
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
@@ -100,6 +100,8 @@ def create_app(
     app.include_router(predict.router, **keyed)
     app.include_router(invocations.router, **keyed)
     app.include_router(invocations.probes)
+    app.include_router(v2.router, **keyed)
+    app.include_router(v2.probes)
     if settings.admin_token is not None:
         app.include_router(admin.router)
         routers.append(admin.router)
@@ -114,5 +116,8 @@ def create_app(
 
     app.openapi = openapi  # FastAPI's documented way to customise the document
     # Added after the last route, so every route is its own `endpoint` label.
-    app.add_middleware(MetricsMiddleware, metrics=metrics, endpoints=route_paths([*app.routes, *routers]))
+    endpoints = route_paths([*app.routes, *routers])
+    # V2 paths name the model: labelled as clients send them, with the configured name (any other name is a 404).
+    endpoints += tuple(p.replace("{model_name}", settings.model_name) for p in endpoints if "{model_name}" in p)
+    app.add_middleware(MetricsMiddleware, metrics=metrics, endpoints=endpoints)
     return app

@@ -7,7 +7,7 @@ import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -21,6 +21,7 @@ from serving.folding import fold_model
 log = logging.getLogger("serving.model_store")
 Source = Literal["registry", "fallback"]
 METRIC_KEYS = ("test_rmse", "test_mae", "test_r2")
+MAX_EXAMPLE_ROWS = 64
 
 # Models are fitted on DataFrames but served numpy rows (3x cheaper for one row); the columns are put in the
 # model's own feature order, so sklearn's "X does not have valid feature names" warning carries no information.
@@ -51,6 +52,8 @@ class LoadedModel:
     folded: Callable[[np.ndarray], np.ndarray] | None = None
     # The card's training_profile: quantile edges per feature and for the target (monitoring bins).
     profile: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    # The model's input example (MLflow's `input_example.json`) as rows in `features` order: its warm-up batch.
+    example: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         """Predict rows whose columns are `self.features`, in that order."""
@@ -187,10 +190,39 @@ class MlflowSource:
         # temporary directories behind per load (issue 14, item 5).
         with tempfile.TemporaryDirectory(prefix="bodyfat-model-") as tmp:
             local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{self.name}/{version}", dst_path=tmp)
-            card = mlflow.models.Model.load(local).metadata or {}
+            logged = mlflow.models.Model.load(local)
+            card = logged.metadata or {}
             estimator = mlflow.sklearn.load_model(local)
+            example = _input_example(Path(local), logged.saved_input_example_info)
         run_id = self._client.get_model_version(self.name, version).run_id
-        return from_card(
+        model = from_card(
             estimator, {"run_id": run_id, **card}, fold=self.fold, name=self.name, version=version, alias=self.alias,
             source="registry",
         )
+        return replace(model, example=example_rows(example, model.features))
+
+
+def _input_example(directory: Path, info: Mapping[str, Any] | None) -> Any:
+    """The logged input example's JSON (None without one), read as a file: MLflow's loader needs pandas."""
+    path = directory / str((info or {}).get("artifact_path") or "input_example.json")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def example_rows(example: Any, features: Sequence[str]) -> np.ndarray | None:
+    """Rows in `features` order from an MLflow input example (`input_example.json`: pandas' split orient
+    `{"columns", "data"}`, or a list of records), at most MAX_EXAMPLE_ROWS; None if it does not hold every feature
+    as numbers."""
+    try:
+        if isinstance(example, dict) and "columns" in example and "data" in example:
+            records = [dict(zip(example["columns"], row, strict=True)) for row in example["data"]]
+        else:
+            records = list(example)
+        rows = np.array([[float(rec[name]) for name in features] for rec in records[:MAX_EXAMPLE_ROWS]])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if rows.ndim != 2 or rows.shape[0] == 0 or not np.isfinite(rows).all():
+        return None
+    return rows

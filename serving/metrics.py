@@ -35,6 +35,10 @@ class ServingMetrics:
         self.refreshes = Counter(
             "bodyfat_model_refreshes", "Alias checks by outcome", ["outcome"], registry=self.registry
         )
+        self.warmup = Histogram(
+            "bodyfat_model_warmup_seconds", "Time a new model took to answer its warm-up batch before the swap",
+            buckets=LATENCY_BUCKETS, registry=self.registry,
+        )  # fmt: skip
         self.predicted_rows = Counter("bodyfat_predicted_rows", "Rows predicted", registry=self.registry)
         self.distribution = DistributionMetrics(self.registry)
         self.model_version.set(-1)
@@ -54,6 +58,8 @@ class ServingMetrics:
 
     def record_refresh(self, outcome: RefreshOutcome) -> None:
         self.refreshes.labels(outcome.outcome).inc()
+        if outcome.warmup_s is not None:
+            self.warmup.observe(outcome.warmup_s)
 
 
 class MetricsMiddleware:

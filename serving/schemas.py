@@ -215,6 +215,7 @@ class ReadyResponse(BaseModel):
     reason: Literal["champion", "no_champion", "no_registry", "registry_error", "champion_rejected", "no_model"]
     source: Literal["registry", "fallback"] | None
     version: str | None
+    warming: str | None = Field(default=None, description="the version loaded and warmed up before it takes traffic")
     last_check: dict[str, Any] | None
 
 

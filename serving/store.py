@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from serving.loading import LoadedModel, ModelError, ModelSource, Source
+from serving.warmup import warm_up
 
 log = logging.getLogger("serving.model_store")
 MAX_REJECT_BACKOFF_S = 3600.0
@@ -26,6 +27,7 @@ class RefreshOutcome:
     source: Source | None
     detail: str | None = None
     checked_at: float = field(default_factory=time.time)
+    warmup_s: float | None = None  # how long the new model took to answer its warm-up batch, on a swap
 
 
 ERROR_OUTCOMES = {"error": "registry_error", "rejected": "champion_rejected"}
@@ -62,6 +64,9 @@ class ModelStore:
         self._poll_interval_s = poll_interval_s
         self._on_refresh = on_refresh
         self._current: LoadedModel | None = None
+        # The version being loaded and warmed up while the current model keeps serving (None otherwise): /ready
+        # shows it, so an operator sees a swap coming.
+        self.warming: str | None = None
         # version -> (failed attempts, monotonic time of the next try): a champion that fails the model contract
         # is not downloaded again on every poll (issue 14, item 5).
         self._rejected: dict[str, tuple[int, float]] = {}
@@ -85,7 +90,7 @@ class ModelStore:
         self.refresh()
         if self._current is None:
             try:
-                self._current = self._fallback()
+                self._current = self._warmed(self._fallback())[0]
                 log.warning("serving the bundled fallback model until the registry has a champion")
             except Exception:  # a broken fallback must not crash the process either
                 log.exception("fallback model failed to load; nothing to serve")
@@ -106,7 +111,10 @@ class ModelStore:
         """Check the alias once and swap if it points elsewhere. Serialised: the poller and /admin/reload share it.
         `force` retries a rejected version before its backoff has elapsed (an operator asked for it)."""
         with self._refresh_lock:
-            outcome = self._refresh_locked(force)
+            try:
+                outcome = self._refresh_locked(force)
+            finally:
+                self.warming = None
         self.last_outcome = outcome
         if self._on_refresh is not None:
             self._on_refresh(outcome)
@@ -129,7 +137,8 @@ class ModelStore:
             attempts, retry_at = self._rejected.get(version, (0, 0.0))
             if attempts and not force and time.monotonic() < retry_at:
                 return RefreshOutcome("rejected", *here, detail=f"version {version} was refused; retry pending")
-            model = self._source.load(version)
+            self.warming = version
+            model, warmup_s = self._warmed(self._source.load(version))
         except ModelError as exc:
             backoff = min(self._poll_interval_s * 2**attempts, MAX_REJECT_BACKOFF_S)
             self._rejected[version] = (attempts + 1, time.monotonic() + backoff)
@@ -141,6 +150,13 @@ class ModelStore:
             log.warning("model refresh failed: %r", exc)
             return RefreshOutcome("error", *here, detail=type(exc).__name__)
         self._rejected.pop(version, None)
-        self._current = model  # the atomic swap
+        self._current = model  # the atomic swap, once the new model has answered its warm-up batch
+        self.warming = None
         log.info("now serving %s version %s (was %s)", model.name, model.version, here[0])
-        return RefreshOutcome("swapped", model.version, model.source)
+        return RefreshOutcome("swapped", model.version, model.source, warmup_s=warmup_s)
+
+    @staticmethod
+    def _warmed(model: LoadedModel) -> tuple[LoadedModel, float]:
+        rows, seconds = warm_up(model)
+        log.info("version %s warmed up: %d rows in %.1f ms", model.version, rows, seconds * 1000)
+        return model, seconds

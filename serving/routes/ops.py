@@ -25,7 +25,8 @@ async def health() -> dict[str, str]:
 async def ready(store: StoreDep) -> JSONResponse:
     """200 with the registry champion, or with the bundled fallback by design (no champion yet); 503 `degraded`
     when the fallback serves because the registry failed (`registry_error`) or its champion was refused
-    (`champion_rejected`), 503 `not_ready` with no model at all."""
+    (`champion_rejected`), 503 `not_ready` with no model at all. `warming` names the version being loaded and warmed
+    up while the current one keeps serving."""
     model, last = store.current, store.last_outcome
     code, status, reason = readiness(model, last)
     body = {
@@ -33,6 +34,7 @@ async def ready(store: StoreDep) -> JSONResponse:
         "reason": reason,
         "source": model.source if model else None,
         "version": model.version if model else None,
+        "warming": store.warming,
         "last_check": None if last is None else {
             "outcome": last.outcome, "detail": last.detail, "checked_at": last.checked_at,
         },

@@ -271,6 +271,8 @@ def test_openapi_names_the_header_each_secured_route_checks(make_client, fake_so
                 assert client.request(method, path, json=RECORD).status_code == 401, (method, path)
                 assert client.request(method, path, json=RECORD, headers=headers).status_code != 401, (method, path)
     assert named == {"/predict": {"X-API-Key"}, "/predict/batch": {"X-API-Key"}, "/invocations": {"X-API-Key"},
+                     "/v2/models/{model_name}/infer": {"X-API-Key"},
+                     "/v2/models/{model_name}/versions/{version}/infer": {"X-API-Key"},
                      "/admin/reload": {"X-Admin-Token"}}  # fmt: skip
 
 
