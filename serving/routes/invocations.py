@@ -21,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from serving.body import read_body
 from serving.deps import CurrentModel, MetricsDep, SettingsDep
 from serving.errors import error_responses, validation_error_response
-from serving.routes.predict import batch_max_bytes, predict_rows
+from serving.prediction_log import ID_HEADER, PredictionLogDep
+from serving.routes.predict import batch_max_bytes, predict_and_log
 from serving.schemas import validate_batch_python
 
 router = APIRouter(tags=["mlflow"])
@@ -81,7 +82,8 @@ def _validate(raw: bytes, max_rows: int) -> tuple[str, Any]:
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
         "type": "object", "description": "one of " + ", ".join(FORMATS) + " (MLflow's scoring protocol)"}}}}},
 )  # fmt: skip
-async def invocations(request: Request, model: CurrentModel, settings: SettingsDep, metrics: MetricsDep) -> Response:
+async def invocations(request: Request, model: CurrentModel, settings: SettingsDep, metrics: MetricsDep,
+                      prediction_log: PredictionLogDep) -> Response:
     """MLflow-compatible scoring: `{"dataframe_split": {"columns": [...], "data": [[...]]}}` and friends."""
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if content_type != "application/json":
@@ -95,8 +97,11 @@ async def invocations(request: Request, model: CurrentModel, settings: SettingsD
         return _mlflow_error(ours)
     finally:
         del raw
-    values = await run_in_threadpool(predict_rows, model, batch.root, metrics)
-    return JSONResponse({"predictions": values.tolist()})
+    values, batch_id, ids = await run_in_threadpool(
+        predict_and_log, model, batch.root, metrics, prediction_log, "/invocations"
+    )
+    # MLflow's clients read `predictions` only; the ids ride beside it.
+    return JSONResponse({"predictions": values.tolist(), "prediction_ids": ids}, headers={ID_HEADER: batch_id})
 
 
 def _mlflow_error(ours: JSONResponse) -> JSONResponse:

@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 
 import pandas as pd
 import pyarrow as pa
-from bodyfat_contract import DENSITY, FEATURE_NAMES, TARGET
+from bodyfat_contract import CALLER_ID, DENSITY, FEATURE_NAMES, TARGET
 
 from bodyfat_assets.core.contract_checks import violations
 from bodyfat_assets.core.landing.csv_text import csv_text_batches
@@ -16,7 +16,7 @@ from bodyfat_assets.core.landing.naming import SCORE, TRAIN
 from bodyfat_assets.core.landing.reject import Reject
 
 SYNTHETIC = "synthetic"
-ID = "id"
+ID = CALLER_ID
 FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 REQUIRED: dict[str, tuple[str, ...]] = {TRAIN: (TARGET.name, *FEATURE_NAMES), SCORE: FEATURE_NAMES}
 OPTIONAL: dict[str, tuple[str, ...]] = {
