@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import itertools
 import logging
+import operator
 import os
 import secrets
 import tempfile
@@ -45,6 +46,7 @@ ID_HEADER = "X-Prediction-Id"
 COLUMNS = ("prediction_id", "served_at", "endpoint", "model_name", "model_version", "model_source",
            "features_used", CALLER_ID, *FEATURE_NAMES, "body_fat_pct", "interval_low", "interval_high")  # fmt: skip
 MAX_BACKOFF_S = 30.0
+_FEATURE_VALUES = operator.itemgetter(*FEATURE_NAMES)
 
 
 class Sink(Protocol):
@@ -102,20 +104,23 @@ def sink_from_url(url: str, endpoint_url: str | None = None, timeout_s: float = 
     return LocalSink(url.removeprefix("file://"))
 
 
-@dataclass(frozen=True)
 class Entry:
-    """What one answered request queues: references only, converted to columns by the writer thread."""
+    """What one answered request queues: references only, converted to columns by the writer thread. A plain
+    slotted class: a frozen dataclass cost ~4x more to build, on the request path."""
 
-    ids: str | Sequence[str]
-    """One id (a single prediction) or one per row."""
-    served_at: float
-    endpoint: str
-    model: LoadedModel
-    received: Any
-    """A tuple of the 13 values in contract order (one row), or {feature: values} (rows)."""
-    values: np.ndarray
-    caller_ids: Any = None
-    """The caller's `id` (one row) or their list, or None."""
+    __slots__ = ("caller_ids", "endpoint", "ids", "model", "received", "served_at", "values")
+
+    def __init__(self, ids: str | Sequence[str], served_at: float, endpoint: str, model: LoadedModel, received: Any,
+                 values: Any, caller_ids: Any = None) -> None:  # fmt: skip
+        self.ids = ids
+        """One id (a single prediction) or one per row."""
+        self.served_at, self.endpoint, self.model = served_at, endpoint, model
+        self.received = received
+        """A tuple of the 13 values in contract order (one row), or {feature: values} (rows)."""
+        self.values = values
+        """The prediction (one row) or an array of them."""
+        self.caller_ids = caller_ids
+        """The caller's `id` (one row) or their list, or None."""
 
     @property
     def n(self) -> int:
@@ -131,41 +136,34 @@ def object_key(hour_start: float) -> str:
 def to_columns(entries: Sequence[Entry]) -> dict[str, Any]:
     """The entries as one table's columns (`COLUMNS`), in queue order."""
     ids: list[str] = []
-    served: list[float] = []
-    endpoints: list[str] = []
-    names: list[str] = []
-    versions: list[str] = []
-    sources: list[str] = []
-    used: list[str] = []
     caller: list[str | None] = []
-    features: list[np.ndarray] = []
-    values: list[np.ndarray] = []
-    half_widths: list[np.ndarray] = []
+    rows: list[Any] = []
+    values: list[float] = []
+    counts = [e.n for e in entries]
     for e in entries:
-        n = e.n
-        ids.extend([e.ids] if isinstance(e.ids, str) else e.ids)
-        served.extend([e.served_at] * n)
-        endpoints.extend([e.endpoint] * n)
-        names.extend([e.model.name] * n)
-        versions.extend([e.model.version] * n)
-        sources.extend([e.model.source] * n)
-        used.extend([",".join(e.model.features)] * n)
-        if n == 1 and isinstance(e.ids, str):
+        if isinstance(e.ids, str):
+            ids.append(e.ids)
             caller.append(None if e.caller_ids is None else str(e.caller_ids))
-            features.append(np.asarray(e.received, dtype=np.float64).reshape(1, len(FEATURE_NAMES)))
+            rows.append(e.received)
+            values.append(float(e.values))
         else:
+            n = len(e.ids)
+            ids.extend(e.ids)
             caller.extend([None] * n if e.caller_ids is None else [None if c is None else str(c) for c in e.caller_ids])
-            features.append(np.array([e.received[name] for name in FEATURE_NAMES], dtype=np.float64).T.reshape(
-                n, len(FEATURE_NAMES)))  # fmt: skip
-        values.append(np.asarray(e.values, dtype=np.float64).reshape(n))
-        half_widths.append(np.full(n, e.model.half_width))
-    matrix = np.concatenate(features) if features else np.empty((0, len(FEATURE_NAMES)))
-    predicted = np.concatenate(values) if values else np.empty(0)
-    half = np.concatenate(half_widths) if half_widths else np.empty(0)
+            rows.extend(zip(*(e.received[name] for name in FEATURE_NAMES), strict=True))
+            values.extend(np.asarray(e.values, dtype=np.float64).tolist())
+    matrix = np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURE_NAMES))
+    predicted = np.array(values, dtype=np.float64)
+    half = np.repeat([e.model.half_width for e in entries], counts)
+
+    def each(attribute: Any) -> list[Any]:
+        return [v for e, n in zip(entries, counts, strict=True) for v in [attribute(e)] * n]
+
     return {
-        "prediction_id": ids, "served_at": served, "endpoint": endpoints, "model_name": names,
-        "model_version": versions, "model_source": sources, "features_used": used, CALLER_ID: caller,
-        **{name: matrix[:, i] for i, name in enumerate(FEATURE_NAMES)},
+        "prediction_id": ids, "served_at": each(lambda e: e.served_at), "endpoint": each(lambda e: e.endpoint),
+        "model_name": each(lambda e: e.model.name), "model_version": each(lambda e: e.model.version),
+        "model_source": each(lambda e: e.model.source), "features_used": each(lambda e: ",".join(e.model.features)),
+        CALLER_ID: caller, **{name: matrix[:, i] for i, name in enumerate(FEATURE_NAMES)},
         "body_fat_pct": predicted, "interval_low": predicted - half, "interval_high": predicted + half,
     }  # fmt: skip
 
@@ -331,6 +329,11 @@ class PredictionLog:
             return False
 
     def _run(self) -> None:
+        # Imported here, before the first flush: pandas and fastparquet cost ~1 s of CPU to import on this machine,
+        # which the first flush would otherwise take from the requests of its moment.
+        import fastparquet  # noqa: F401
+        import pandas  # noqa: F401
+
         backoff = self.flush_s
         while not self._stop.is_set():
             self._wake.wait(backoff)
@@ -359,8 +362,7 @@ def single_entry(log_: PredictionLog, endpoint: str, model: LoadedModel, record:
     """Queue one prediction; its id."""
     pid = log_.ids.new()
     if log_.sink is not None:
-        log_.add(Entry(pid, time.time(), endpoint, model, tuple(record[name] for name in FEATURE_NAMES),
-                       np.array([value]), record.get(CALLER_ID)))  # fmt: skip
+        log_.add(Entry(pid, time.time(), endpoint, model, _FEATURE_VALUES(record), value, record.get(CALLER_ID)))
     return pid
 
 

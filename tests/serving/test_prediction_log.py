@@ -51,7 +51,7 @@ def record(i: int) -> dict[str, float]:
 def test_columns_keep_received_values_model_order_and_caller_ids() -> None:
     columnar = {name: [EXAMPLE_RECORD[name], EXAMPLE_RECORD[name] + 1] for name in FEATURE_NAMES}
     entries = [
-        Entry("a", 0.0, "/predict", MODEL, tuple(EXAMPLE_RECORD[n] for n in FEATURE_NAMES), np.array([10.0]), 7),
+        Entry("a", 0.0, "/predict", MODEL, tuple(EXAMPLE_RECORD[n] for n in FEATURE_NAMES), 10.0, 7),
         Entry(["b-0", "b-1"], 3600.5, "/predict/batch", MODEL, columnar, np.array([11.0, 12.0]), ["x", None]),
     ]
     frame = pd.read_parquet(io.BytesIO(to_parquet(to_columns(entries))))
@@ -67,7 +67,7 @@ def test_columns_keep_received_values_model_order_and_caller_ids() -> None:
 def test_bounded_queue_drops_and_counts_while_down_then_resumes_in_order() -> None:
     sink, registry = FlakySink(), CollectorRegistry()
     plog = PredictionLog(sink, registry, max_rows=5, flush_s=3600, flush_rows=1000)
-    entry = lambda pid: Entry(pid, time.time(), "/predict", MODEL, tuple(range(13)), np.array([1.0]))  # noqa: E731
+    entry = lambda pid: Entry(pid, time.time(), "/predict", MODEL, tuple(range(13)), 1.0)  # noqa: E731
     sink.down = True
     for i in range(8):
         plog.add(entry(f"p{i}"))
