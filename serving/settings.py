@@ -60,6 +60,8 @@ class ServingSettings(BaseSettings):
     )
     prediction_log: bool = True
     # Rows held while the lake is slow or down; more are dropped and counted (bodyfat_prediction_log_dropped_total).
+    # 20,000 held single rows took the API from 389 to 414 MiB RSS (peak 428 MiB) over 100,000 predictions with the
+    # lake down (bench/serving_ab.py --log-ab).
     prediction_log_max_rows: int = Field(default=20_000, gt=0)
     prediction_log_flush_s: float = Field(default=5.0, gt=0)
     prediction_log_flush_rows: int = Field(default=10_000, gt=0)
