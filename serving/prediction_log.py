@@ -310,8 +310,12 @@ class PredictionLog:
                     self.status.written_rows += rows
                     self.status.objects += 1
                     self.status.last_write_at = time.time()
-                    self.status.failing_since = None
+                    failed_since, self.status.failing_since = self.status.failing_since, None
                 self.written.inc(rows)
+                if failed_since is not None:
+                    log.warning("prediction log: writing to %s again after %.0f s; %d predictions dropped so far",
+                                self.sink.url, time.time() - failed_since,  # type: ignore[union-attr]
+                                self.status.dropped_rows)  # fmt: skip
             return True
         except Exception as exc:  # any storage failure: keep the rows, retry later, never raise
             self.errors.inc()
@@ -336,7 +340,9 @@ class PredictionLog:
 
         backoff = self.flush_s
         while not self._stop.is_set():
-            self._wake.wait(backoff)
+            # While the lake fails, only the backoff (or shutdown) wakes the writer: a full queue's wake-ups would
+            # re-encode up to max_rows rows per request and hit the failing lake as often as requests arrive.
+            (self._stop if backoff > self.flush_s else self._wake).wait(backoff)
             self._wake.clear()
             if self._stop.is_set():
                 break

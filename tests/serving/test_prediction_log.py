@@ -193,6 +193,9 @@ def test_lake_down_and_slow_requests_unaffected_drops_counted_then_resumes(moto:
         assert written == set(ids[:40])
         after = client.post(f"{api.url}/predict", json=EXAMPLE_RECORD).json()["prediction_id"]
         wait_until(lambda: after in set(s3_records(moto)["prediction_id"]), 20, "a record after the outage")
+        log_text = api.log_path.read_text()
+        assert "prediction log: writing to s3://" in log_text and "again after" in log_text
+        assert SECRET not in log_text
 
 
 def test_sigterm_writes_what_is_queued_to_a_folder_and_no_key_is_recorded(tmp_path: Path) -> None:
