@@ -2,6 +2,8 @@
 
     python bench/serving_ab.py [--rounds 8] [--duration 5] [--families ridge ensemble]
     python bench/serving_ab.py --api-key-ab ridge     # the same champion with and without X-API-Key (issue 14.4)
+    python bench/serving_ab.py --log-ab ridge         # the prediction log off and on (a local lake), then the
+                                                      # API's peak RSS over 100,000 logged predictions, lake down
 
 On a machine shared with other jobs, `bench/serving.py`'s one-server-after-another runs drift with the load (the
 same ridge server measured 175 and 304 req/s ten minutes apart). Here both servers run at once and wrk alternates
@@ -17,6 +19,8 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
+import time
 from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlparse
@@ -30,6 +34,7 @@ from bodyfat_contract import model_features  # noqa: E402
 
 from bench.serving import API_KEY, register, server, wrk  # noqa: E402
 from tests.serving.contract_model import training_frame  # noqa: E402
+from tests.support.services import free_port  # noqa: E402
 
 
 def listening_process(url: str) -> psutil.Process:
@@ -54,13 +59,18 @@ def main() -> None:
     parser.add_argument("--families", nargs=2, default=["ridge", "ensemble"], choices=["ridge", "hgb", "ensemble"])
     parser.add_argument("--api-key-ab", choices=["ridge", "hgb", "ensemble"],
                         help="instead of two families: this family's champion without and with an API key")
+    parser.add_argument("--log-ab", choices=["ridge", "hgb", "ensemble"],
+                        help="instead of two families: this family's champion with the prediction log off and on")
+    parser.add_argument("--down-predictions", type=int, default=100_000,
+                        help="--log-ab: predictions sent with the lake down while the API's RSS is sampled")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install -y wrk")
     # arm label → (family, server kind, request headers)
     arms = ({args.api_key_ab: (args.api_key_ab, "ours", {}),
              f"{args.api_key_ab}+key": (args.api_key_ab, "ours_key", {"X-API-Key": API_KEY})} if args.api_key_ab
-            else {family: (family, "ours", {}) for family in args.families})
+            else {f"{args.log_ab}+log-{state}": (args.log_ab, "ours", {}) for state in ("off", "on")}
+            if args.log_ab else {family: (family, "ours", {}) for family in args.families})
     body = json.dumps({k: float(v) for k, v in training_frame()[model_features()].iloc[0].items()})
     with tempfile.TemporaryDirectory(prefix="bench-serving-ab-") as tmp, ExitStack() as stack:
         urls, processes = {}, {}
@@ -68,6 +78,9 @@ def main() -> None:
             workdir = Path(tmp) / arm
             workdir.mkdir()
             model_uri, env = register(family, workdir)
+            if args.log_ab:  # the same lake for both; only the switch differs
+                env = {**env, "BODYFAT_SERVING_LAKE_URL": str(Path(tmp) / "lake"),
+                       "BODYFAT_SERVING_PREDICTION_LOG": "true" if arm.endswith("log-on") else "false"}
             urls[arm] = stack.enter_context(server(kind, model_uri, env, workdir))
             processes[arm] = listening_process(urls[arm])
         order = list(arms)
@@ -92,6 +105,52 @@ def main() -> None:
     first, second = order
     print(f"ratio {second}/{first}: {medians[second] / medians[first]:.2f} req/s; "
           f"{cpu[first] / cpu[second]:.2f} in requests per CPU second")
+    if args.log_ab:
+        lake_down_rss(args.log_ab, body, args.down_predictions, args.connections)
+
+
+def metric(url: str, name: str) -> float:
+    import httpx
+
+    text = httpx.get(url + "/metrics", timeout=10).text
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " "))
+
+
+def lake_down_rss(family: str, body: str, predictions: int, connections: int) -> None:
+    """The API's peak RSS while `predictions` single rows are answered and logged to an S3 lake that refuses
+    connections (a closed port): the queue holds its bound, the rest is dropped."""
+    with tempfile.TemporaryDirectory(prefix="bench-log-down-") as tmp:
+        workdir = Path(tmp)
+        model_uri, env = register(family, workdir)
+        env = {**env, "BODYFAT_SERVING_LAKE_URL": "s3://bench-lake/lake",
+               "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}", "AWS_ACCESS_KEY_ID": "bench",
+               "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+        with server("ours", model_uri, env, workdir) as url:
+            process = listening_process(url)
+            start_rss, peak, done = process.memory_info().rss, [0], threading.Event()
+
+            def sample() -> None:
+                while not done.is_set():
+                    peak[0] = max(peak[0], process.memory_info().rss)
+                    time.sleep(0.05)
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            answered = 0
+            while answered < predictions:
+                result = wrk(url + "/predict", body, 5, connections, workdir)
+                answered = int(metric(url, "bodyfat_predicted_rows_total"))
+                print(f"  lake down: {answered} predictions answered, "
+                      f"{int(metric(url, 'bodyfat_prediction_log_dropped_total'))} dropped, "
+                      f"RSS {process.memory_info().rss / 2**20:.0f} MiB, "
+                      f"{result['rps']:.0f} req/s, p99 {result['p99']:.1f} ms, "
+                      f"errors {result['errors'] + result['non2xx']}", flush=True)
+            done.set()
+            sampler.join()
+            queued = metric(url, "bodyfat_prediction_log_queued")
+            print(f"lake down: {answered} predictions, {queued:.0f} queued (the bound), "
+                  f"{metric(url, 'bodyfat_prediction_log_dropped_total'):.0f} dropped; RSS at start "
+                  f"{start_rss / 2**20:.0f} MiB, peak {peak[0] / 2**20:.0f} MiB")
 
 
 if __name__ == "__main__":

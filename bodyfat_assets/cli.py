@@ -236,7 +236,8 @@ def serve_ui(settings: Settings) -> int:
              (f"Dagster UI  http://127.0.0.1:{ui_port}",)),
             ("mlflow", mlflow_cmd, mlflow_env, f"http://127.0.0.1:{mlflow_port}/health",
              (f"MLflow UI   http://127.0.0.1:{mlflow_port}",)),
-            ("api", [sys.executable, "-m", "serving"], env, f"http://127.0.0.1:{api_port}/health",
+            ("api", [sys.executable, "-m", "serving"], {**env, "BODYFAT_SERVING_LAKE_URL": settings.lake_url},
+             f"http://127.0.0.1:{api_port}/health",
              (f"Page        http://127.0.0.1:{api_port}/   (a form for people: measurements in, estimate out)",
               f"API         http://127.0.0.1:{api_port}/docs")),
         ):

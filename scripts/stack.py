@@ -472,7 +472,9 @@ class Stack:
 
     def _start_api(self) -> None:
         cfg = self.config
-        env = {"BODYFAT_SERVING_HOST": cfg.host, "BODYFAT_SERVING_PORT": str(cfg.services.api_port)}
+        env = {"BODYFAT_SERVING_HOST": cfg.host, "BODYFAT_SERVING_PORT": str(cfg.services.api_port),
+               # The prediction log goes to the stack's lake (its S3 variables are in the common environment).
+               "BODYFAT_SERVING_LAKE_URL": f"s3://{cfg.lake_bucket}/{cfg.lake_prefix}"}
         service = self._spawn("api", cfg.api_url, [sys.executable, "-m", "serving"], env)
         self._wait(service, lambda: _http_ok(f"{cfg.api_url}/health"))
 

@@ -7,6 +7,7 @@ docs/serving.md.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,7 @@ from serving.deps import require_api_key
 from serving.errors import error_responses, http_error_response, validation_error_response
 from serving.metrics import MetricsMiddleware, ServingMetrics
 from serving.model_store import LoadedModel, MlflowSource, ModelSource, ModelStore, load_fallback
+from serving.prediction_log import prediction_log_from_settings
 from serving.routes import admin, invocations, ops, page, predict, v2
 from serving.schemas import BATCH_SCHEMA_DEFS
 from serving.settings import ServingSettings
@@ -66,6 +68,7 @@ def create_app(
         poll_interval_s=settings.poll_interval_s, on_refresh=on_refresh,
     )  # fmt: skip
     batcher = MicroBatcher(max_rows=settings.micro_batch_max_rows)
+    prediction_log = prediction_log_from_settings(settings, metrics.registry)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -73,9 +76,11 @@ def create_app(
         metrics.record_model(store.current)
         if settings.micro_batch:
             batcher.start()
+        prediction_log.start()
         yield
         await batcher.stop()
         store.stop()
+        await asyncio.to_thread(prediction_log.close)  # what is queued is written before the process exits
 
     # FastAPIOffline serves /docs and /redoc with Swagger UI and ReDoc from the pinned fastapi-offline package:
     # FastAPI's own pages load them from a CDN, blank without internet.
@@ -86,6 +91,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings, app.state.store, app.state.metrics, app.state.batcher = settings, store, metrics, batcher
+    app.state.prediction_log = prediction_log
     app.add_exception_handler(RequestValidationError, validation_error_response)
     app.add_exception_handler(StarletteHTTPException, http_error_response)
 

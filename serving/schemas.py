@@ -8,16 +8,17 @@ schema's [low, high]: strings, booleans, NaN and +/-Infinity are rejected with a
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 import pydantic_core
-from bodyfat_contract import FEATURES, Feature
+from bodyfat_contract import CALLER_ID, FEATURES, Feature
 from pydantic import (
     BaseModel,
     ConfigDict,
     Discriminator,
     Field,
     RootModel,
+    StringConstraints,
     Tag,
     TypeAdapter,
     ValidationError,
@@ -50,12 +51,18 @@ def bounded_float(feature: Feature) -> Any:
     ]
 
 
-Record = TypedDict("Record", {f.name: bounded_float(f) for f in FEATURES})  # type: ignore[misc]
+# The caller's own key for a row, optional: returned nowhere, kept in the prediction log so labels can be joined by it.
+CallerId = Annotated[str, StringConstraints(min_length=1, max_length=128)] | Annotated[int, Field(strict=True)]
+Record = TypedDict(  # type: ignore[misc]
+    "Record", {**{f.name: bounded_float(f) for f in FEATURES}, CALLER_ID: NotRequired[CallerId]}
+)
 Record.__pydantic_config__ = ConfigDict(  # type: ignore[attr-defined]
     extra="forbid", title="Record", json_schema_extra={"examples": [EXAMPLE_RECORD]}
 )
 
-Columns = TypedDict("Columns", {f.name: list[bounded_float(f)] for f in FEATURES})  # type: ignore[misc]
+Columns = TypedDict(  # type: ignore[misc]
+    "Columns", {**{f.name: list[bounded_float(f)] for f in FEATURES}, CALLER_ID: NotRequired[list[CallerId]]}
+)
 Columns.__pydantic_config__ = ConfigDict(extra="forbid", title="Columns")  # type: ignore[attr-defined]
 
 
@@ -119,6 +126,8 @@ RECORD_ADAPTER: TypeAdapter[Record] = TypeAdapter(Record)
 BATCH_ADAPTER: TypeAdapter[BatchRequest] = TypeAdapter(BatchRequest)
 _FEATURE_NAMES = tuple(f.name for f in FEATURES)
 _ROW_VALUES = operator.itemgetter(*_FEATURE_NAMES)
+_WITH_ID = (*_FEATURE_NAMES, CALLER_ID)
+_ROW_VALUES_WITH_ID = operator.itemgetter(*_WITH_ID)
 
 
 def _records_as_columns(rows: Any, max_rows: int) -> dict[str, list[Any]] | None:
@@ -127,14 +136,16 @@ def _records_as_columns(rows: Any, max_rows: int) -> dict[str, list[Any]] | None
     if not isinstance(rows, list) or len(rows) > max_rows:
         return None
     try:
-        if rows and set(map(len, rows)) != {len(_FEATURE_NAMES)}:
+        lengths = set(map(len, rows))
+        if rows and lengths not in ({len(_FEATURE_NAMES)}, {len(_WITH_ID)}):
             return None  # missing or extra keys (or rows that are not dicts)
-        values = list(map(_ROW_VALUES, rows))
+        names, getter = (_WITH_ID, _ROW_VALUES_WITH_ID) if lengths == {len(_WITH_ID)} else (_FEATURE_NAMES, _ROW_VALUES)
+        values = list(map(getter, rows))
     except (KeyError, TypeError):
         return None
     if not values:
         return {name: [] for name in _FEATURE_NAMES}
-    return dict(zip(_FEATURE_NAMES, map(list, zip(*values, strict=True)), strict=True))
+    return dict(zip(names, map(list, zip(*values, strict=True)), strict=True))
 
 
 def _validated_as_columns(rows: Any, max_rows: int) -> BatchRequest | None:
@@ -176,6 +187,8 @@ class PredictResponse(BaseModel):
     interval_high: float = Field(description="upper bound of the 90% prediction interval")
     model_version: str
     model_source: Literal["registry", "fallback"]
+    prediction_id: str = Field(description="this prediction's id in the prediction log (also the X-Prediction-Id "
+                                           "header): send it back with the measured body fat")
 
 
 class BatchResponse(BaseModel):
@@ -187,6 +200,8 @@ class BatchResponse(BaseModel):
     interval_high: list[float]
     model_version: str
     model_source: Literal["registry", "fallback"]
+    prediction_ids: list[str] = Field(description="one id per row, `<batch id>-<row>` (the batch id is the "
+                                                  "X-Prediction-Id header)")
 
 
 class FeatureInfo(BaseModel):
@@ -217,6 +232,8 @@ class ReadyResponse(BaseModel):
     version: str | None
     warming: str | None = Field(default=None, description="the version loaded and warmed up before it takes traffic")
     last_check: dict[str, Any] | None
+    prediction_log: dict[str, Any] | None = Field(None, description="the prediction log: sink, queued, written, "
+                                                  "dropped (queue full), last error")
 
 
 class ReloadResponse(BaseModel):

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
+    "CALLER_ID",
     "DENSITY",
     "FEATURES",
     "FEATURES_BY_NAME",
@@ -59,6 +60,8 @@ FEATURES: tuple[Feature, ...] = (
 TARGET = Feature("BodyFat", "%", 2, 60, "body fat percentage (Siri)")
 DENSITY = Feature("Density", "g/cm3", 0.95, 1.11, "body density from underwater weighing")
 ROW_ID = "row_id"
+# The caller's own key for a row (a scoring file's column, a prediction request's field): kept, never a feature.
+CALLER_ID = "id"
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 FEATURES_BY_NAME: dict[str, Feature] = {f.name: f for f in (*FEATURES, TARGET, DENSITY)}

@@ -28,7 +28,8 @@ from serving.mlflow_protocol import (
     validate_csv,
     validate_json,
 )
-from serving.routes.predict import batch_max_bytes, predict_rows
+from serving.prediction_log import ID_HEADER, PredictionLogDep
+from serving.routes.predict import batch_max_bytes, predict_and_log
 
 router = APIRouter(tags=["mlflow"])
 # Probes stay open, as in `mlflow models serve`: MLflow's client polls /ping without credentials before scoring.
@@ -54,7 +55,8 @@ async def version() -> str:
         "application/json": {"schema": JSON_REQUEST_SCHEMA},
         CSV: {"schema": CSV_REQUEST_SCHEMA, "example": CSV_EXAMPLE}}}},
 )  # fmt: skip
-async def invocations(request: Request, model: CurrentModel, settings: SettingsDep, metrics: MetricsDep) -> Response:
+async def invocations(request: Request, model: CurrentModel, settings: SettingsDep, metrics: MetricsDep,
+                      prediction_log: PredictionLogDep) -> Response:
     """MLflow-compatible scoring: `{"dataframe_split": {"columns": [...], "data": [[...]]}}` and friends, or CSV.
     Without a Content-Type the body is read as JSON."""
     try:
@@ -70,8 +72,11 @@ async def invocations(request: Request, model: CurrentModel, settings: SettingsD
         return _mlflow_error(ours)
     finally:
         del raw
-    values = await run_in_threadpool(predict_rows, model, batch.root, metrics)
-    return JSONResponse({"predictions": values.tolist()})
+    values, batch_id, ids = await run_in_threadpool(
+        predict_and_log, model, batch.root, metrics, prediction_log, "/invocations"
+    )
+    # MLflow's clients read `predictions` only; the ids ride beside it.
+    return JSONResponse({"predictions": values.tolist(), "prediction_ids": ids}, headers={ID_HEADER: batch_id})
 
 
 def _mlflow_error(ours: JSONResponse) -> JSONResponse:

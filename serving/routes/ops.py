@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from serving.deps import CurrentModel, MetricsDep, StoreDep
 from serving.model_store import readiness
+from serving.prediction_log import PredictionLogDep
 from serving.schemas import FeatureInfo, ModelInfo, ReadyResponse
 
 router = APIRouter()
@@ -22,7 +23,7 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/ready", tags=["ops"], response_model=ReadyResponse, responses={503: {"model": ReadyResponse}})
-async def ready(store: StoreDep) -> JSONResponse:
+async def ready(store: StoreDep, prediction_log: PredictionLogDep) -> JSONResponse:
     """200 with the registry champion, or with the bundled fallback by design (no champion yet); 503 `degraded`
     when the fallback serves because the registry failed (`registry_error`) or its champion was refused
     (`champion_rejected`), 503 `not_ready` with no model at all. `warming` names the version being loaded and warmed
@@ -38,6 +39,7 @@ async def ready(store: StoreDep) -> JSONResponse:
         "last_check": None if last is None else {
             "outcome": last.outcome, "detail": last.detail, "checked_at": last.checked_at,
         },
+        "prediction_log": prediction_log.details(),
     }  # fmt: skip
     return JSONResponse(body, code)
 

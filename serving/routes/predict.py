@@ -17,6 +17,7 @@ from serving.deps import BatcherDep, CurrentModel, MetricsDep, SettingsDep
 from serving.errors import error_responses
 from serving.metrics import ServingMetrics
 from serving.model_store import LoadedModel
+from serving.prediction_log import ID_HEADER, PredictionLog, PredictionLogDep, rows_entry, single_entry
 from serving.schemas import (
     BATCH_REQUEST_SCHEMA,
     EXAMPLE_RECORD,
@@ -65,7 +66,7 @@ def prediction_body(model: LoadedModel, value: float) -> dict[str, Any]:
     openapi_extra=_json_body({"$ref": "#/components/schemas/Record"}, RECORD_EXAMPLES),
 )  # fmt: skip
 async def predict(request: Request, model: CurrentModel, batcher: BatcherDep, settings: SettingsDep,
-                  metrics: MetricsDep) -> Response:
+                  metrics: MetricsDep, prediction_log: PredictionLogDep) -> Response:
     """Predict one record. Every feature is required, finite and inside its schema range."""
     raw = await read_body(request, RECORD_MAX_BYTES, settings.body_timeout_s)
     record: Record = validated(lambda: RECORD_ADAPTER.validate_json(raw), raw)
@@ -75,14 +76,16 @@ async def predict(request: Request, model: CurrentModel, batcher: BatcherDep, se
     else:
         value = await batcher.predict_one(model, row)
     metrics.record_predictions(model, row, np.array([value]))
+    pid = single_entry(prediction_log, "/predict", model, record, value)
     # Built directly: FastAPI's response-model re-validation would cost more than a linear prediction.
-    return JSONResponse(prediction_body(model, value))
+    return JSONResponse({**prediction_body(model, value), "prediction_id": pid}, headers={ID_HEADER: pid})
 
 
 @router.post(
     "/predict/batch", response_model=BatchResponse, openapi_extra=_json_body(BATCH_REQUEST_SCHEMA, BATCH_EXAMPLES)
 )
-async def predict_batch(request: Request, model: CurrentModel, settings: SettingsDep, metrics: MetricsDep) -> Response:
+async def predict_batch(request: Request, model: CurrentModel, settings: SettingsDep, metrics: MetricsDep,
+                        prediction_log: PredictionLogDep) -> Response:
     """Predict many rows: a JSON list of records, or `{"columns": {feature: [values]}}` (faster to parse)."""
     raw = await read_body(request, batch_max_bytes(settings.max_batch_rows), settings.body_timeout_s)
     # Parsing and validating 10,000 rows takes 15-100 ms: in the threadpool, so single-row requests keep being
@@ -90,8 +93,10 @@ async def predict_batch(request: Request, model: CurrentModel, settings: Setting
     await run_in_threadpool(refuse_long_arrays, raw, settings.max_batch_rows)  # ms, where a parse took seconds
     batch = await run_in_threadpool(validated, partial(validate_batch_json, raw, settings.max_batch_rows), raw)
     del raw
-    values = await run_in_threadpool(predict_rows, model, batch.root, metrics)
-    return JSONResponse(batch_body(model, values))
+    values, batch_id, ids = await run_in_threadpool(
+        predict_and_log, model, batch.root, metrics, prediction_log, "/predict/batch"
+    )
+    return JSONResponse({**batch_body(model, values), "prediction_ids": ids}, headers={ID_HEADER: batch_id})
 
 
 def batch_body(model: LoadedModel, values: np.ndarray) -> dict[str, Any]:
@@ -100,6 +105,13 @@ def batch_body(model: LoadedModel, values: np.ndarray) -> dict[str, Any]:
         "interval_high": (values + model.half_width).tolist(), "model_version": model.version,
         "model_source": model.source,
     }  # fmt: skip
+
+
+def predict_and_log(model: LoadedModel, body: Any, metrics: ServingMetrics, prediction_log: PredictionLog,
+                    endpoint: str) -> tuple[np.ndarray, str, list[str]]:  # fmt: skip
+    """`predict_rows`, then the rows queued for the prediction log: (predictions, batch id, one id per row)."""
+    values = predict_rows(model, body, metrics)
+    return values, *rows_entry(prediction_log, endpoint, model, body, values)
 
 
 def predict_rows(model: LoadedModel, body: Any, metrics: ServingMetrics | None = None) -> np.ndarray:

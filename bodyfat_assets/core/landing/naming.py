@@ -11,6 +11,9 @@ from pathlib import PurePosixPath
 
 TRAIN, SCORE = "train", "score"
 KINDS: tuple[str, ...] = (TRAIN, SCORE)
+LABELS = "labels"
+"""Body fat measured for predictions the API served (joined to its prediction log): validated like the other kinds,
+not yet taken in by the landing sensor."""
 PROCESSED, REJECTED = "processed", "rejected"
 SEED_PARTITION = "seed"
 """The seed dataset (data/bodyfat.csv) is the first partition of both raw_bodyfat and batch_predictions."""

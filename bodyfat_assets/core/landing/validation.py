@@ -8,22 +8,28 @@ from pathlib import PurePosixPath
 
 import pandas as pd
 import pyarrow as pa
-from bodyfat_contract import DENSITY, FEATURE_NAMES, TARGET
+from bodyfat_contract import CALLER_ID, DENSITY, FEATURE_NAMES, TARGET
 
 from bodyfat_assets.core.contract_checks import violations
 from bodyfat_assets.core.landing.csv_text import csv_text_batches
-from bodyfat_assets.core.landing.naming import SCORE, TRAIN
+from bodyfat_assets.core.landing.naming import LABELS, SCORE, TRAIN
 from bodyfat_assets.core.landing.reject import Reject
 
 SYNTHETIC = "synthetic"
-ID = "id"
+ID = CALLER_ID
 FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-REQUIRED: dict[str, tuple[str, ...]] = {TRAIN: (TARGET.name, *FEATURE_NAMES), SCORE: FEATURE_NAMES}
+PREDICTION_ID = "prediction_id"
+REQUIRED: dict[str, tuple[str, ...]] = {TRAIN: (TARGET.name, *FEATURE_NAMES), SCORE: FEATURE_NAMES,
+                                        LABELS: (TARGET.name,)}  # fmt: skip
 OPTIONAL: dict[str, tuple[str, ...]] = {
     TRAIN: (DENSITY.name, SYNTHETIC),
     # A scoring file may carry the target (e.g. to compare predictions later); it is kept but never used.
     SCORE: (ID, SYNTHETIC, TARGET.name, DENSITY.name),
+    # A label names its served prediction by the id the API returned, or by the caller's own id: at least one.
+    LABELS: (PREDICTION_ID, ID),
 }
+KEYS: dict[str, tuple[str, ...]] = {LABELS: (PREDICTION_ID, ID)}
+"""Kinds whose rows must name something: at least one of these columns, and a row with none of them is bad."""
 MAX_BAD_FRACTION = 0.5
 """A few bad cells are a measurement problem: the rows go to quarantine. When most values of a column are text, or
 most rows are missing values or lie outside the physiological ranges, the file is a wrong export (other units,
@@ -102,6 +108,8 @@ def _canonical_columns(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
         problems.append(f"unknown {unknown}")
     if repeated:
         problems.append(f"repeated {repeated}")
+    if kind in KEYS and not set(KEYS[kind]) & set(renamed):
+        problems.append(f"no key column (one of {list(KEYS[kind])})")
     if problems:
         raise Reject("wrong_header", f"{kind} file: " + "; ".join(problems) + f" (expected {list(REQUIRED[kind])}"
                      f" and optionally {list(OPTIONAL[kind])})" + _separator_hint(renamed))
@@ -129,7 +137,11 @@ def _coerce(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
         out[column] = pd.to_numeric(out[column], errors="coerce").astype(float)
     if SYNTHETIC in out.columns:
         out[SYNTHETIC] = out[SYNTHETIC].astype(str).str.strip().str.lower().isin(("1", "true", "yes", "1.0"))
-    if ID in out.columns:
+    for key in KEYS.get(kind, ()):
+        if key in out.columns:
+            # Missing stays missing (a label keyed by the other column), not the text 'nan'.
+            out[key] = out[key].astype("string").str.strip().replace("", pd.NA).astype(object)
+    if ID in out.columns and kind not in KEYS:
         out[ID] = out[ID].astype(str)
     return out
 
@@ -148,6 +160,8 @@ def _check_numeric(frame: pd.DataFrame, coerced: pd.DataFrame, kind: str) -> Non
 
 def _check_repairable(coerced: pd.DataFrame, kind: str) -> None:
     flags = violations(coerced, REQUIRED[kind])
+    if kind in KEYS:
+        flags["key"] = coerced[[c for c in KEYS[kind] if c in coerced.columns]].isna().all(axis=1)
     bad = flags.any(axis=1)
     if bad.mean() > MAX_BAD_FRACTION:
         worst = flags.sum().sort_values(ascending=False, kind="stable")
