@@ -22,8 +22,8 @@ RUN pip install .
 # sys.path keeps one import location, next to the seed dataset and the project file.
 ENV PYTHONPATH=/opt/dagster/app
 
-# Instance config and workspace live in DAGSTER_HOME; `storage/` is a named volume shared by the code server
-# (where DefaultRunLauncher runs execute and write compute logs) and the webserver (which reads them).
+# Instance config and workspace live in DAGSTER_HOME; `storage/` is a named volume shared by the run containers
+# (which write compute logs there), the webserver (which reads them), the code server and the daemon.
 RUN mkdir -p "$DAGSTER_HOME/storage" "$BODYFAT_HOME" \
     && cp docker/dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
     && cp docker/workspace.docker.yaml "$DAGSTER_HOME/workspace.yaml" \

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+import yaml
+
 from bodyfat_assets.settings import ServiceSettings, Settings, process_environment, read_dotenv
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -441,9 +443,13 @@ class Stack:
         self._wait(service, lambda: _http_ok(f"{cfg.mlflow_url}/health"))
 
     def _write_dagster_home(self) -> None:
-        """The instance config and workspace the containers use, unchanged: they read everything from env vars."""
+        """The instance config and workspace the containers use (they read everything from env vars), but without
+        the `run_launcher` section: there is no Docker here, so runs start as subprocesses of the code server
+        (Dagster's default launcher)."""
         self.dagster_home.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(DOCKER_DIR / "dagster.yaml", self.dagster_home / "dagster.yaml")
+        instance = yaml.safe_load((DOCKER_DIR / "dagster.yaml").read_text())
+        del instance["run_launcher"]
+        (self.dagster_home / "dagster.yaml").write_text(yaml.safe_dump(instance, sort_keys=False))
         shutil.copyfile(DOCKER_DIR / "workspace.docker.yaml", self.dagster_home / "workspace.yaml")
 
     def _start_dagster(self) -> None:

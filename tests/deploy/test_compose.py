@@ -1,13 +1,14 @@
 """Static validation of docker-compose.yml, the Dockerfiles and the Dagster configs.
 
-There is no Docker engine on the project's machines, so nothing here builds or starts a container: these tests
-check what compose and the image would need (files, modules, variables, ports, health checks, pinned images) and
-that Dagster itself accepts docker/dagster.yaml and docker/workspace.docker.yaml.
+Nothing here builds or starts a container (tests/deploy/test_docker_launcher.py does, where an engine exists):
+these tests check what compose and the image would need (files, modules, variables, ports, health checks, pinned
+images) and that Dagster itself accepts docker/dagster.yaml and docker/workspace.docker.yaml.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import shutil
 import sys
@@ -19,13 +20,20 @@ import pytest
 import yaml
 
 from bodyfat_assets.settings import read_dotenv
-from scripts.stack import REPO_ROOT, StackConfig
+from scripts.stack import REPO_ROOT, Stack, StackConfig
 
 COMPOSE_PATH = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 # `${VAR}`, `${VAR:?msg}`, `${VAR:-default}`; `$${...}` is an escaped `$` for the container shell and is skipped.
 VAR_RE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 SECRET_RE = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$|MINIO_ROOT_USER")
+COMPOSE_PROVIDED = {"COMPOSE_PROJECT_NAME"}  # compose sets it for interpolation: the project name
+# The code location's DockerRunLauncher settings (docker/dagster.yaml): compose only; `make stack` has no Docker.
+DOCKER_LAUNCHER_ONLY = {"DAGSTER_CURRENT_IMAGE", "DAGSTER_CONTAINER_CONTEXT"}
+# The code server's variables a run container does not read: the gRPC address (workspace only), the databases of
+# the MLflow and Optuna servers (runs reach them over HTTP and OPTUNA_STORAGE), MLflow's S3 endpoint (the server
+# proxies artifacts).
+NOT_FOR_RUNS = {"DAGSTER_GRPC_HOST", "DAGSTER_GRPC_PORT", "MLFLOW_PG_DB", "OPTUNA_PG_DB", "MLFLOW_S3_ENDPOINT_URL"}
 EXPECTED_SERVICES = {
     "postgres", "minio", "minio-init", "mlflow", "dagster-code", "dagster-webserver", "dagster-daemon", "api",
 }  # fmt: skip
@@ -130,7 +138,7 @@ def test_image_files_referenced_by_compose_exist(compose_text: str) -> None:
 
 def test_every_variable_is_in_env_example(compose_text: str, env_example: dict[str, str]) -> None:
     used = {m.group(1) for m in VAR_RE.finditer(compose_text)}
-    missing = used - set(env_example)
+    missing = used - set(env_example) - COMPOSE_PROVIDED
     assert not missing, f"variables used in docker-compose.yml but absent from .env.example: {sorted(missing)}"
 
 
@@ -257,7 +265,7 @@ def test_dagster_instance_config_is_valid(
     config, custom_class = dagster_instance_config(str(tmp_path))
     assert custom_class is None
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
-    assert config["run_launcher"]["class"] == "DefaultRunLauncher"
+    assert config["run_launcher"]["class"] == "DockerRunLauncher"
     assert config["telemetry"]["enabled"] is False
 
     # Validation keeps `env:` references; processing resolves them the way the services will at start-up.
@@ -309,5 +317,49 @@ def test_compose_and_stack_give_services_the_same_variables(
     stack_env = StackConfig.from_env(env_example | {"MINIO_ROOT_USER": "u", "MINIO_ROOT_PASSWORD": "p" * 8})
     stack_keys = set(stack_env.service_env(Path("/h"), Path("/b"))) - {"DAGSTER_HOME", "BODYFAT_HOME"}
     for name in ("dagster-code", "dagster-webserver", "dagster-daemon"):
-        compose_keys = set(services[name]["environment"]) - {"DAGSTER_WEBSERVER_PORT"}
+        compose_keys = set(services[name]["environment"]) - {"DAGSTER_WEBSERVER_PORT"} - DOCKER_LAUNCHER_ONLY
         assert compose_keys == stack_keys, f"{name}: {sorted(compose_keys ^ stack_keys)}"
+
+
+def _launcher_config() -> dict[str, Any]:
+    return yaml.safe_load((REPO_ROOT / "docker" / "dagster.yaml").read_text())["run_launcher"]["config"]
+
+
+def test_run_containers_get_every_variable_a_run_reads(services: dict[str, dict[str, Any]]) -> None:
+    env_vars = _launcher_config()["env_vars"]
+    assert len(env_vars) == len(set(env_vars))
+    # The launcher reads each value from the daemon's environment when it launches (and fails if one is unset).
+    assert set(env_vars) <= set(services["dagster-daemon"]["environment"])
+    code_env = set(services["dagster-code"]["environment"]) - DOCKER_LAUNCHER_ONLY
+    assert set(env_vars) == code_env - NOT_FOR_RUNS, "a run must see the code server's configuration"
+
+
+def test_runs_start_from_the_code_image_on_the_compose_network(
+    compose_text: str, services: dict[str, dict[str, Any]], env_example: dict[str, str]
+) -> None:
+    code_env = services["dagster-code"]["environment"]
+    assert code_env["DAGSTER_CURRENT_IMAGE"] == services["dagster-code"]["image"]
+    assert _launcher_config()["container_kwargs"]["auto_remove"] is True
+    # Compose names the default network and the volumes <project>_<name>.
+    project = "bodyfat"
+    rendered = _interpolate(code_env["DAGSTER_CONTAINER_CONTEXT"], env_example | {"COMPOSE_PROJECT_NAME": project})
+    docker = json.loads(rendered)["docker"]
+    assert docker["networks"] == [f"{project}_default"]
+    assert yaml.safe_load(compose_text)["name"] == project
+    storage = next(v for v in services["dagster-code"]["volumes"] if v.startswith("dagster_storage:"))
+    assert docker["container_kwargs"]["volumes"] == [f"{project}_{storage}"]
+    for name in ("dagster-daemon", "dagster-webserver"):  # the daemon launches, the webserver terminates
+        assert "/var/run/docker.sock:/var/run/docker.sock" in services[name]["volumes"], name
+
+
+def test_make_stack_runs_start_with_the_default_launcher(tmp_path: Path, env_example: dict[str, str]) -> None:
+    # `make stack` has no Docker: the same instance config without `run_launcher` (Dagster's default).
+    from dagster._core.instance.config import dagster_instance_config
+
+    config = StackConfig.from_env(env_example | {"MINIO_ROOT_USER": "u", "MINIO_ROOT_PASSWORD": "p" * 8})
+    stack = Stack(config, workdir=tmp_path)
+    stack._write_dagster_home()
+    written, _ = dagster_instance_config(str(stack.dagster_home))
+    production = yaml.safe_load((REPO_ROOT / "docker" / "dagster.yaml").read_text())
+    assert "run_launcher" not in written
+    assert written == {key: value for key, value in production.items() if key != "run_launcher"}
