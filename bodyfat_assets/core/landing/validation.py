@@ -16,11 +16,15 @@ from bodyfat_assets.core.landing.naming import SCORE, TRAIN
 from bodyfat_assets.core.landing.reject import Reject
 
 SYNTHETIC = "synthetic"
+ORIGIN = "origin"
+"""Optional text naming what a labeled row is a measurement or copy of: rows sharing an origin (visits of one man, the
+feed's copies of one seed row, which name it `seed:<row_id>`) or a row whose `source:row_id` is another's origin
+share one cross-validation fold (`core/splits.cv_groups`)."""
 ID = "id"
 FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 REQUIRED: dict[str, tuple[str, ...]] = {TRAIN: (TARGET.name, *FEATURE_NAMES), SCORE: FEATURE_NAMES}
 OPTIONAL: dict[str, tuple[str, ...]] = {
-    TRAIN: (DENSITY.name, SYNTHETIC),
+    TRAIN: (DENSITY.name, SYNTHETIC, ORIGIN),
     # A scoring file may carry the target (e.g. to compare predictions later); it is kept but never used.
     SCORE: (ID, SYNTHETIC, TARGET.name, DENSITY.name),
 }
@@ -131,6 +135,9 @@ def _coerce(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
         out[SYNTHETIC] = out[SYNTHETIC].astype(str).str.strip().str.lower().isin(("1", "true", "yes", "1.0"))
     if ID in out.columns:
         out[ID] = out[ID].astype(str)
+    if ORIGIN in out.columns:  # an empty cell is no origin (null), not the origin ''
+        text = out[ORIGIN].astype("string").str.strip()
+        out[ORIGIN] = text.astype(object).where(text.fillna("") != "", None)
     return out
 
 
