@@ -310,8 +310,40 @@ def feed_command(args: argparse.Namespace) -> int:
                    seed=args.seed)
     for url in written:
         print(url)
-    print(f"{len(written)} synthetic file(s) landed; the landing sensor picks them up (docs/landing.md)")
+    settings = Settings.from_env()
+    landing = settings.landing
+    print(f"{len(written)} synthetic file(s) landed; the landing sensor picks them up within "
+          f"{landing.sensor_interval_s} s (docs/landing.md)")
+    from bodyfat_assets.core.landing.retrain import retrain_outlook
+
+    try:
+        since = seconds_since_last_retrain(settings)
+    except RuntimeError as exc:  # a hint that cannot be given must not fail a feed that already landed
+        print(f"Retrain: once {landing.retrain_min_rows} new rows arrived and {landing.retrain_min_interval_s} s "
+              f"passed since the last retraining run ({exc})")
+        return 0
+    print(retrain_outlook(args.labeled * args.rows, since, landing.retrain_min_rows, landing.retrain_min_interval_s,
+                          landing.sensor_interval_s))
     return 0
+
+
+def seconds_since_last_retrain(settings: Settings) -> float | None:
+    """Seconds since the newest retraining run was created in the settings' Dagster instance, None when there was
+    none; RuntimeError when the instance cannot be read (not created yet, or its database unreachable)."""
+    from dagster import DagsterInstance
+
+    from bodyfat_assets.defs.jobs import PIPELINE_JOB
+    from bodyfat_assets.defs.landing.sensors import latest_retrain
+
+    if not (settings.dagster_home / "dagster.yaml").exists():
+        raise RuntimeError(f"no Dagster instance at {settings.dagster_home} yet")
+    try:
+        with DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+            latest = latest_retrain(instance, PIPELINE_JOB)
+            created = latest and instance.get_run_record_by_id(latest.run_id).create_timestamp
+    except Exception as exc:
+        raise RuntimeError(f"the Dagster instance at {settings.dagster_home} was not readable: {exc}") from exc
+    return (datetime.now(UTC) - created).total_seconds() if created else None
 
 
 def withdraw_command(args: argparse.Namespace) -> int:
