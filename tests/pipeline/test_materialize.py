@@ -131,7 +131,7 @@ def test_batch_predictions_carry_ids_intervals_and_version(first_run, home, seed
     lake = store_from_url(str(home / "lake"))
     out = parquet_to_frame(lake.read_bytes(f"predictions/{SEED_PARTITION}.parquet"))
     assert list(out["row_id"]) == list(range(1, len(seed_frame) + 1))
-    scored = out[out["issue"] == ""]
+    scored = out[out["issue"].isna()]
     assert (scored["lower_90"] < scored["prediction"]).all() and (scored["prediction"] < scored["upper_90"]).all()
     assert set(out["model_version"]) == {champion_version(settings_for(home))}
     assert out.set_index("row_id").loc[42, "issue"].startswith("Height")
@@ -313,7 +313,7 @@ def test_a_landed_file_larger_than_a_batch_is_scored_row_for_row(nightly_file, h
     key, frame, result = nightly_file
     out = parquet_to_frame(predictions_of(home, key))
     assert list(out["row_id"]) == list(range(1, len(frame) + 1)) and list(out["id"]) == list(frame["id"])
-    assert set(out.loc[out["issue"] != "", "row_id"]) == set(SCATTERED_BAD)
+    assert set(out.loc[out["issue"].notna(), "row_id"]) == set(SCATTERED_BAD)
     assert out.set_index("row_id").loc[1_200, "issue"] == "Weight missing or non-numeric"
     assert out.set_index("row_id").loc[2_400, "issue"] == "Ankle missing or non-numeric"
     assert out.set_index("row_id").loc[5, "issue"].startswith("Height 29.5 in outside")
@@ -399,7 +399,7 @@ def test_two_scoring_files_score_at_once_into_complete_and_correct_outputs(first
     model = mlflow.sklearn.load_model(f"models:/{settings.model_name}@champion")
     for key, (name, rows) in files.items():
         out = parquet_to_frame(predictions_of(home, key))
-        assert list(out["row_id"]) == list(range(1, rows + 1)) and (out["issue"] == "").all()
+        assert list(out["row_id"]) == list(range(1, rows + 1)) and out["issue"].isna().all()
         expected = model.predict(pd.read_csv(tmp_path / name)[list(FEATURE_NAMES)])
         np.testing.assert_allclose(out["prediction"], expected, rtol=1e-9)
         assert set(out["source"]) == {key} and set(out["model_version"]) == {champion_version(settings)}
