@@ -55,3 +55,10 @@ def test_the_feed_says_when_its_rows_retrain_and_why():
     assert retrain_outlook(0, 700, min_rows=50, min_interval_s=600, sensor_interval_s=30).startswith("Retrain: none")
     assert not retrain_decision(50, 2, 20, min_rows=50, min_interval_s=60).retrain
     assert retrain_decision(50, 2, 20 + 40, min_rows=50, min_interval_s=60).retrain, "due when the feed said"
+
+
+def test_a_fresh_instance_does_not_speak_of_a_retraining_run_that_never_was():
+    fresh = retrain_decision(0, 0, None, min_rows=50, min_interval_s=600)
+    assert not fresh.retrain and "last successful retraining run" not in fresh.reason
+    assert fresh.reason == "no labeled file ingested yet: the first training waits for one"
+    assert "last successful retraining run" in retrain_decision(0, 0, 900, min_rows=50, min_interval_s=600).reason

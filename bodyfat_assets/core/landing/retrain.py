@@ -56,6 +56,8 @@ def retrain_decision(pending_rows: int, pending_files: int, seconds_since_last: 
     `evidence` (the champion doing worse on new labels, or drifting features: core/health/) bypasses the minimum
     number of rows, never the minimum interval.
     """
+    if pending_files == 0 and seconds_since_last is None:
+        return RetrainDecision(False, "no labeled file ingested yet: the first training waits for one")
     if pending_files == 0:
         return RetrainDecision(False, "no file ingested since the last successful retraining run read the data")
     if seconds_since_last is None:
