@@ -121,7 +121,9 @@ def cv_rmse(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, folds: int, seed:
         scores.append(root_mean_squared_error(y.iloc[val_idx], model.predict(X.iloc[val_idx])))
         if trial is not None:
             trial.report(float(np.mean(scores)), step)
-            if trial.should_prune():
+            # After the last fold the CV is complete: its mean is the trial's value, whatever the pruner says (it
+            # pruned such trials "at fold 5/5", leaving finished CVs out of the study as partial).
+            if step < folds - 1 and trial.should_prune():
                 raise optuna.TrialPruned()
     return float(np.mean(scores))
 
