@@ -208,6 +208,8 @@ def _stop(proc: subprocess.Popen) -> None:
 
 def serve_ui(settings: Settings) -> int:
     """The Dagster UI (with the daemon, for sensors), the MLflow UI and the prediction API, until Ctrl-C."""
+    from bodyfat_assets.tracking import experiment_runs_url, registered_model_url
+
     svc = settings.services
     ui_port, api_port, mlflow_port = str(svc.webserver_port), str(svc.api_port), str(svc.mlflow_port)
     logs = logs_dir(settings)
@@ -231,11 +233,15 @@ def serve_ui(settings: Settings) -> int:
                       "-h", "127.0.0.1", "-p", mlflow_port, "-w", "1"]
         mlflow_env = {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         services = []
+        dagster_ui, mlflow_ui = f"http://127.0.0.1:{ui_port}", f"http://127.0.0.1:{mlflow_port}"
         for name, cmd, proc_env, probe, lines in (
-            ("dagster", dagster_cmd, env, f"http://127.0.0.1:{ui_port}/server_info",
-             (f"Dagster UI  http://127.0.0.1:{ui_port}",)),
-            ("mlflow", mlflow_cmd, mlflow_env, f"http://127.0.0.1:{mlflow_port}/health",
-             (f"MLflow UI   http://127.0.0.1:{mlflow_port}",)),
+            # The asset graph and the runs list: the UI's own start page (Overview → Timeline) showed "No runs or
+            # scheduled ticks" while the demo's four runs existed.
+            ("dagster", dagster_cmd, env, f"{dagster_ui}/server_info",
+             (f"Dagster UI  {dagster_ui}/asset-groups   (the asset graph; runs: {dagster_ui}/runs)",)),
+            ("mlflow", mlflow_cmd, mlflow_env, f"{mlflow_ui}/health",
+             (f"MLflow UI   {experiment_runs_url(mlflow_ui, demo_experiment_id(settings))}   (the runs)",
+              f"Model       {registered_model_url(mlflow_ui, settings.model_name)}   (versions, aliases)")),
             ("api", [sys.executable, "-m", "serving"], env, f"http://127.0.0.1:{api_port}/health",
              (f"Page        http://127.0.0.1:{api_port}/   (a form for people: measurements in, estimate out)",
               f"API         http://127.0.0.1:{api_port}/docs")),
@@ -262,6 +268,16 @@ def serve_ui(settings: Settings) -> int:
     finally:
         for proc in reversed(started):
             _stop(proc)
+
+
+def demo_experiment_id(settings: Settings) -> str:
+    """The id of the experiment the demo's runs were logged in (its MLflow store, read directly)."""
+    from mlflow import MlflowClient
+
+    experiment = MlflowClient(settings.mlflow_tracking_uri).get_experiment_by_name(settings.experiment_name)
+    if experiment is None:
+        raise SystemExit(f"no MLflow experiment {settings.experiment_name!r} in {settings.mlflow_tracking_uri}")
+    return experiment.experiment_id
 
 
 def demo() -> int:
