@@ -208,6 +208,8 @@ def _stop(proc: subprocess.Popen) -> None:
 
 def serve_ui(settings: Settings) -> int:
     """The Dagster UI (with the daemon, for sensors), the MLflow UI and the prediction API, until Ctrl-C."""
+    from bodyfat_assets.tracking import experiment_runs_url, registered_model_url
+
     svc = settings.services
     ui_port, api_port, mlflow_port = str(svc.webserver_port), str(svc.api_port), str(svc.mlflow_port)
     logs = logs_dir(settings)
@@ -231,11 +233,15 @@ def serve_ui(settings: Settings) -> int:
                       "-h", "127.0.0.1", "-p", mlflow_port, "-w", "1"]
         mlflow_env = {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         services = []
+        dagster_ui, mlflow_ui = f"http://127.0.0.1:{ui_port}", f"http://127.0.0.1:{mlflow_port}"
         for name, cmd, proc_env, probe, lines in (
-            ("dagster", dagster_cmd, env, f"http://127.0.0.1:{ui_port}/server_info",
-             (f"Dagster UI  http://127.0.0.1:{ui_port}",)),
-            ("mlflow", mlflow_cmd, mlflow_env, f"http://127.0.0.1:{mlflow_port}/health",
-             (f"MLflow UI   http://127.0.0.1:{mlflow_port}",)),
+            # The asset graph and the runs list: the UI's own start page (Overview → Timeline) showed "No runs or
+            # scheduled ticks" while the demo's four runs existed.
+            ("dagster", dagster_cmd, env, f"{dagster_ui}/server_info",
+             (f"Dagster UI  {dagster_ui}/asset-groups   (the asset graph; runs: {dagster_ui}/runs)",)),
+            ("mlflow", mlflow_cmd, mlflow_env, f"{mlflow_ui}/health",
+             (f"MLflow UI   {experiment_runs_url(mlflow_ui, demo_experiment_id(settings))}   (the runs)",
+              f"Model       {registered_model_url(mlflow_ui, settings.model_name)}   (versions, aliases)")),
             ("api", [sys.executable, "-m", "serving"], {**env, "BODYFAT_SERVING_LAKE_URL": settings.lake_url},
              f"http://127.0.0.1:{api_port}/health",
              (f"Page        http://127.0.0.1:{api_port}/   (a form for people: measurements in, estimate out)",
@@ -263,6 +269,16 @@ def serve_ui(settings: Settings) -> int:
     finally:
         for proc in reversed(started):
             _stop(proc)
+
+
+def demo_experiment_id(settings: Settings) -> str:
+    """The id of the experiment the demo's runs were logged in (its MLflow store, read directly)."""
+    from mlflow import MlflowClient
+
+    experiment = MlflowClient(settings.mlflow_tracking_uri).get_experiment_by_name(settings.experiment_name)
+    if experiment is None:
+        raise SystemExit(f"no MLflow experiment {settings.experiment_name!r} in {settings.mlflow_tracking_uri}")
+    return experiment.experiment_id
 
 
 def demo() -> int:
@@ -311,8 +327,40 @@ def feed_command(args: argparse.Namespace) -> int:
                    seed=args.seed)
     for url in written:
         print(url)
-    print(f"{len(written)} synthetic file(s) landed; the landing sensor picks them up (docs/landing.md)")
+    settings = Settings.from_env()
+    landing = settings.landing
+    print(f"{len(written)} synthetic file(s) landed; the landing sensor picks them up within "
+          f"{landing.sensor_interval_s} s (docs/landing.md)")
+    from bodyfat_assets.core.landing.retrain import retrain_outlook
+
+    try:
+        since = seconds_since_last_retrain(settings)
+    except RuntimeError as exc:  # a hint that cannot be given must not fail a feed that already landed
+        print(f"Retrain: once {landing.retrain_min_rows} new rows arrived and {landing.retrain_min_interval_s} s "
+              f"passed since the last retraining run ({exc})")
+        return 0
+    print(retrain_outlook(args.labeled * args.rows, since, landing.retrain_min_rows, landing.retrain_min_interval_s,
+                          landing.sensor_interval_s))
     return 0
+
+
+def seconds_since_last_retrain(settings: Settings) -> float | None:
+    """Seconds since the newest retraining run was created in the settings' Dagster instance, None when there was
+    none; RuntimeError when the instance cannot be read (not created yet, or its database unreachable)."""
+    from dagster import DagsterInstance
+
+    from bodyfat_assets.defs.jobs import PIPELINE_JOB
+    from bodyfat_assets.defs.landing.sensors import latest_retrain
+
+    if not (settings.dagster_home / "dagster.yaml").exists():
+        raise RuntimeError(f"no Dagster instance at {settings.dagster_home} yet")
+    try:
+        with DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+            latest = latest_retrain(instance, PIPELINE_JOB)
+            created = latest and instance.get_run_record_by_id(latest.run_id).create_timestamp
+    except Exception as exc:
+        raise RuntimeError(f"the Dagster instance at {settings.dagster_home} was not readable: {exc}") from exc
+    return (datetime.now(UTC) - created).total_seconds() if created else None
 
 
 def withdraw_command(args: argparse.Namespace) -> int:

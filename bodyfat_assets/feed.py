@@ -3,8 +3,9 @@
 Labeled batches are rows of the seed's training split, resampled with replacement and jittered; scoring batches are
 the same without the target. Never the seed's test rows: a jittered copy of a test row in training let a memorising
 k-NN reach test RMSE 2.18 against an honest 4.26 (issue 15.8), and `splits_no_near_duplicates` now blocks that.
-Everything is marked synthetic twice: the file name starts with `synthetic-` and every row has `synthetic=true`, so
-no one mistakes them for measurements, cleaned_bodyfat can count them and bodyfat_splits keeps them in training.
+Every labeled copy names its seed row in `origin`, so cross-validation keeps it in that row's fold. Everything is
+marked synthetic twice: the file name starts with `synthetic-` and every row has `synthetic=true`, so no one mistakes
+them for measurements, cleaned_bodyfat can count them and bodyfat_splits keeps them in training.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import pandas as pd
 from bodyfat_contract import FEATURE_NAMES, FEATURES_BY_NAME, TARGET
 
 from bodyfat_assets.core.landing.naming import SCORE, TRAIN
-from bodyfat_assets.core.landing.validation import ID, SYNTHETIC
+from bodyfat_assets.core.landing.rows import row_keys
+from bodyfat_assets.core.landing.validation import ID, ORIGIN, SYNTHETIC
 from bodyfat_assets.core.near_duplicates import BODYFAT_JITTER, RELATIVE_JITTER, near_duplicate_pairs
 from bodyfat_assets.core.splits import seed_splits, train_test_frames
 from bodyfat_assets.lake import ObjectStore, frame_to_parquet, store_from_url
@@ -51,7 +53,8 @@ def away_from(rows: pd.DataFrame, test: pd.DataFrame, rng: np.random.Generator, 
 
 def synthetic_rows(n: int, rng: np.random.Generator, labeled: bool, base: pd.DataFrame) -> pd.DataFrame:
     """`n` jittered copies of rows of `base` (the seed's training rows); Density is dropped, so the Siri rule
-    does not apply to them."""
+    does not apply to them. A labeled copy names the row it was drawn from (`origin` = `seed:<row_id>`), so
+    cross-validation keeps it in its seed row's fold."""
     sample = base.sample(n=n, replace=True, random_state=rng.integers(2**31)).reset_index(drop=True)
     out = pd.DataFrame()
     for name in FEATURE_NAMES:
@@ -62,6 +65,8 @@ def synthetic_rows(n: int, rng: np.random.Generator, labeled: bool, base: pd.Dat
         noisy = sample[TARGET.name] + rng.normal(0, BODYFAT_JITTER, n)
         out.insert(0, TARGET.name, noisy.clip(TARGET.low + 1, TARGET.high - 1).round(1))
     out[SYNTHETIC] = True
+    if labeled:  # a scoring file's contract has no origin: nothing is trained on it
+        out[ORIGIN] = row_keys(sample).to_numpy()
     return out
 
 

@@ -53,6 +53,22 @@ class TrackingConfig:
     """Where people open the MLflow UI, for links to runs (issue 13.6)."""
 
 
+ML_VIEW_QUERY = "workflowType=machine_learning"
+"""MLflow 3's UI opens an experiment in its GenAI view (Traces, an assistant panel) with the runs behind a "Model
+training" toggle; its experiment page takes the view from this query parameter first (MLflow 3.17.2's UI bundle:
+`workflowType`, `genai` or `machine_learning`, else the browser's last choice)."""
+
+
+def experiment_runs_url(ui_url: str, experiment_id: str) -> str:
+    """The experiment's runs table in the MLflow UI, in the classic ML view."""
+    return f"{ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs?{ML_VIEW_QUERY}"
+
+
+def registered_model_url(ui_url: str, model_name: str) -> str:
+    """The registered model's page (versions, aliases) in the MLflow UI."""
+    return f"{ui_url.rstrip('/')}/#/models/{model_name}"
+
+
 DAGSTER_RUN_URL_TAG = "dagster/run_url"
 """MLflow run tag: the Dagster run that made it, as a URL into the Dagster UI."""
 

@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import optuna
-from bodyfat_contract import TARGET, model_features
+from bodyfat_contract import model_features
 
+from bodyfat_assets.core.training import training_data
 from bodyfat_assets.core.tuning import TuningConfig, tune
 from bodyfat_assets.lake import SPLITS_KEY, read_training_rows, store_from_url
 from bodyfat_assets.settings import Settings
@@ -51,7 +52,8 @@ def run_worker(settings: Settings, n_trials: int, families: Sequence[str] | None
         sampler_seed=sampler_seed if sampler_seed is not None else int.from_bytes(os.urandom(4), "little"),
         trial_user_attrs={"worker": worker},
     )
-    result = tune(train[columns], train[TARGET.name], config)
+    X, y, groups = training_data(train, columns)  # as tuned_model: the same folds, the same study
+    result = tune(X, y, config, groups=groups)
     return {
         "study": result.study.study_name,
         "worker": worker,

@@ -87,7 +87,7 @@ def create_app(
     app = FastAPIOffline(
         title="bodyfat serving API",
         version="1.0.0",
-        description="Body-fat percentage from 13 tape-measure features, with a 90% split-conformal interval.",
+        description="Body-fat percentage from 13 tape-measure features, with a 90% CV+ interval.",
         lifespan=lifespan,
     )
     app.state.settings, app.state.store, app.state.metrics, app.state.batcher = settings, store, metrics, batcher

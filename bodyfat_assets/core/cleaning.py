@@ -14,6 +14,7 @@ import pandas as pd
 from bodyfat_contract import DENSITY, FEATURE_NAMES, RAW_COLUMNS, ROW_ID, TARGET
 
 from bodyfat_assets.core.contract_checks import out_of_range
+from bodyfat_assets.core.landing.validation import ORIGIN, SYNTHETIC
 from bodyfat_assets.core.withdrawal import WITHDRAWN_RULE, withdrawal_findings
 
 SIRI_TOLERANCE = 1.0
@@ -26,8 +27,9 @@ MIN_HEIGHT_IN = 48.0
 REQUIRED_COLUMNS: tuple[str, ...] = (TARGET.name, *FEATURE_NAMES)
 SOURCE = "source"
 """Optional column naming the landed file (partition) a row came from; row ids are unique only within a source."""
-PASSTHROUGH_COLUMNS: tuple[str, ...] = ("synthetic",)
-"""Carried along untouched when present, so a synthetic row stays recognisable downstream."""
+PASSTHROUGH_COLUMNS: tuple[str, ...] = (SYNTHETIC, ORIGIN)
+"""Carried along untouched when present, so a synthetic row stays recognisable downstream and cross-validation can
+keep rows of one origin in one fold."""
 
 
 def siri_bodyfat(density: pd.Series) -> pd.Series:

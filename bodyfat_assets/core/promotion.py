@@ -49,8 +49,11 @@ def holdout_guard(challenger_rmse: float, champion_rmse: float, margin: float = 
     if loss > margin:
         return False, (f"on the trusted holdout challenger RMSE {challenger_rmse:.3f} is worse than champion "
                        f"{champion_rmse:.3f} by {loss:.3f} > {margin:g}")
-    return True, (f"on the trusted holdout challenger RMSE {challenger_rmse:.3f} is within {margin:g} of champion "
-                  f"{champion_rmse:.3f}")
+    if loss <= 0:
+        return True, (f"on the trusted holdout challenger RMSE {challenger_rmse:.3f} is no worse than champion "
+                      f"{champion_rmse:.3f}")
+    return True, (f"on the trusted holdout challenger RMSE {challenger_rmse:.3f} is worse than champion "
+                  f"{champion_rmse:.3f} by {loss:.3f}, within the margin {margin:g}")
 
 
 @dataclass(frozen=True)

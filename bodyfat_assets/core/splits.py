@@ -7,12 +7,12 @@ import pandas as pd
 from bodyfat_contract import TARGET
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupKFold, train_test_split
 
 from bodyfat_assets.core.cleaning import SOURCE, clean
 from bodyfat_assets.core.landing.naming import SEED_PARTITION
-from bodyfat_assets.core.landing.rows import raw_rows, stable_test_mask, stable_uniform
-from bodyfat_assets.core.landing.validation import SYNTHETIC
+from bodyfat_assets.core.landing.rows import raw_rows, row_keys, stable_test_mask, stable_uniform
+from bodyfat_assets.core.landing.validation import ORIGIN, SYNTHETIC
 from bodyfat_assets.core.near_duplicates import near_duplicate_pairs
 
 SPLIT_COLUMN = "split"
@@ -78,6 +78,13 @@ def split_rows(cleaned: pd.DataFrame, test_fraction: float, seed: int) -> pd.Dat
     return pd.concat([*parts, landed]).loc[cleaned.index]
 
 
+def connected_components_of(n_nodes: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The connected component of each of `n_nodes` nodes (0 … n-1) of the undirected graph with edges a[i]–b[i]."""
+    graph = coo_matrix((np.ones(len(a)), (np.asarray(a, dtype=int), np.asarray(b, dtype=int))),
+                       shape=(n_nodes, n_nodes))
+    return connected_components(graph, directed=False)[1]
+
+
 def near_duplicate_groups(landed: pd.DataFrame, seed_split: pd.DataFrame) -> pd.Series:
     """Landed rows labelled by connected component of the near-duplicate relation (`near_duplicate_pairs`, the
     blocking check's own definition), over landed rows and the seed rows between them: two landed rows that are each
@@ -85,11 +92,35 @@ def near_duplicate_groups(landed: pd.DataFrame, seed_split: pd.DataFrame) -> pd.
     nodes = pd.concat([landed, seed_split.drop(columns=[SPLIT_COLUMN])])
     position = pd.Series(np.arange(len(nodes)), index=nodes.index)
     pairs = near_duplicate_pairs(landed, nodes)
-    graph = coo_matrix((np.ones(len(pairs)), (position.loc[pairs["test_index"]].to_numpy(dtype=int),
-                                              position.loc[pairs["train_index"]].to_numpy(dtype=int))),
-                       shape=(len(nodes), len(nodes)))
-    _, labels = connected_components(graph, directed=False)
+    labels = connected_components_of(len(nodes), position.loc[pairs["test_index"]].to_numpy(),
+                                     position.loc[pairs["train_index"]].to_numpy())
     return pd.Series(labels[: len(landed)], index=landed.index, name="near_duplicate_group")
+
+
+def cv_groups(rows: pd.DataFrame) -> np.ndarray:
+    """A cross-validation group per row (`source`, `row_id`, the predictors and BodyFat): rows are one group when
+    they share an `origin`, when one's `source:row_id` is another's origin (a seed row and the feed's copies of it),
+    or when they are near-duplicates (`near_duplicate_pairs`, e.g. visits of one man in files that name no origin).
+    With the feed's copies in separate folds, a validation row's copy was in the fit: one feed of 50 copies took the
+    tuned CV RMSE from 4.39 to 3.99 and the CV+ half-width from 7.05 to 6.57 with nothing new learnt."""
+    keys = row_keys(rows).to_numpy(dtype=object)
+    origins = rows[ORIGIN] if ORIGIN in rows.columns else pd.Series(None, index=rows.index, dtype=object)
+    has_origin = origins.notna().to_numpy()
+    codes, _ = pd.factorize(np.concatenate([keys, origins[has_origin].astype(str).to_numpy(dtype=object)]))
+    key_code, origin_code = codes[: len(rows)], codes[len(rows):]
+    position = pd.Series(np.arange(len(rows)), index=rows.index)
+    pairs = near_duplicate_pairs(rows, rows)
+    a = np.concatenate([key_code[has_origin], key_code[position.loc[pairs["test_index"]].to_numpy(dtype=int)]])
+    b = np.concatenate([origin_code, key_code[position.loc[pairs["train_index"]].to_numpy(dtype=int)]])
+    return connected_components_of(int(codes.max()) + 1, a, b)[key_code]
+
+
+def grouped_folds(X: pd.DataFrame, folds: int, seed: int,
+                  groups: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (fit, validation) positions of every cross-validation in the project: shuffled, seeded folds that never
+    split a group (`cv_groups`); without groups, each row is its own group."""
+    groups = np.arange(len(X)) if groups is None else np.asarray(groups)
+    return list(GroupKFold(folds, shuffle=True, random_state=seed).split(X, groups=groups))
 
 
 def trusted_holdout(splits: pd.DataFrame) -> pd.DataFrame:

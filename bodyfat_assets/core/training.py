@@ -1,5 +1,5 @@
 """Train a challenger: tune over the model families on the training split, then measure it on the test split,
-size its 90 % interval from cross-validated residuals and draw the figures. No Dagster, no MLflow: the asset logs
+size its 90 % interval by CV+ (grouped folds) and draw the figures. No Dagster, no MLflow: the asset logs
 what this returns."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from bodyfat_contract import TARGET, training_profile
 
 from bodyfat_assets.core import evaluation
-from bodyfat_assets.core.splits import train_test_frames
+from bodyfat_assets.core.splits import cv_groups, train_test_frames
 from bodyfat_assets.core.tuning import TrialCallback, TuningConfig, TuningResult, tune
 
 
@@ -50,15 +51,22 @@ class TrainedChallenger:
                             columns=["family", "best_cv_rmse"])
 
 
+def training_data(splits: pd.DataFrame, features: Sequence[str]) -> tuple[pd.DataFrame, pd.Series, np.ndarray]:
+    """The training rows of `splits` as tuning and the interval see them: X, y and each row's cross-validation
+    group (`cv_groups`), so every CV keeps a row and its copies in one fold."""
+    train, _ = train_test_frames(splits)
+    return train[list(features)], train[TARGET.name], cv_groups(train)
+
+
 def train_challenger(splits: pd.DataFrame, features: Sequence[str], config: TuningConfig,
                      callbacks: Sequence[TrialCallback] = ()) -> TrainedChallenger:
     features = list(features)
     train, test = train_test_frames(splits)
-    X, y = train[features], train[TARGET.name]
-    result = tune(X, y, config, callbacks=callbacks)
+    X, y, groups = training_data(splits, features)
+    result = tune(X, y, config, callbacks=callbacks, groups=groups)
     actual = test[TARGET.name].to_numpy()
     predicted = result.model.predict(test[features])
-    half_width = evaluation.cv_plus_half_width(result.model, X, y, config.cv_folds, config.seed)
+    half_width = evaluation.cv_plus_half_width(result.model, X, y, config.cv_folds, config.seed, groups=groups)
     groups = evaluation.bmi_groups(test["Weight"], test["Height"])
     return TrainedChallenger(
         tuning=result,

@@ -1,4 +1,5 @@
-"""One Optuna study over all model families, scored by k-fold CV RMSE on the training split.
+"""One Optuna study over all model families, scored by grouped k-fold CV RMSE on the training split (a group's rows,
+e.g. a seed row and its synthetic copies, share a fold: `core/splits.cv_groups`).
 
 Trials report the running mean RMSE after each fold, so a clearly bad configuration is pruned before it
 spends all k fits. The study may live in persistent storage: with the same name (derived from the training
@@ -20,10 +21,10 @@ import optuna
 import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import root_mean_squared_error
-from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 
 from bodyfat_assets.core.families import FAMILIES, build_pipeline, resolve_families
+from bodyfat_assets.core.splits import grouped_folds
 
 TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 log = logging.getLogger(__name__)
@@ -60,26 +61,31 @@ class TuningResult:
     seconds: float = 0.0
 
 
-def data_fingerprint(X: pd.DataFrame, y: pd.Series) -> str:
-    digest = hashlib.sha256(pd.util.hash_pandas_object(X.assign(_y=y), index=False).to_numpy().tobytes())
+def data_fingerprint(X: pd.DataFrame, y: pd.Series, groups: np.ndarray | None = None) -> str:
+    """The rows, the target and the CV groups: other groups are other folds, so other scores."""
+    frame = X.assign(_y=y) if groups is None else X.assign(_y=y, _group=np.asarray(groups))
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()[:12]
 
 
 def search_space_digest(families: Sequence[str], features: Sequence[str], cv_folds: int, seed: int) -> str:
     """A digest of what shapes the search and its scores: the family choices (the `family` categorical), the feature
-    columns, and the CV folds and seed (they fix the folds every trial is scored on)."""
-    space = {"families": family_choices(families), "features": list(features), "cv_folds": cv_folds, "seed": seed}
+    columns, and the CV folds and seed (they fix the folds every trial is scored on; `cv` names how they are drawn,
+    so a study scored on ungrouped folds is never resumed)."""
+    space = {"families": family_choices(families), "features": list(features), "cv_folds": cv_folds, "seed": seed,
+             "cv": "grouped"}
     return hashlib.sha256(json.dumps(space, sort_keys=True).encode()).hexdigest()[:10]
 
 
-def default_study_name(X: pd.DataFrame, y: pd.Series, config: TuningConfig) -> str:
+def default_study_name(X: pd.DataFrame, y: pd.Series, config: TuningConfig,
+                       groups: np.ndarray | None = None) -> str:
     """`bodyfat-<data fingerprint>-<search space digest>`. A persistent study keeps the `family` choices it was
     created with (Optuna refuses others) and its scores are comparable only on the same folds, so every change to
     the data, the families (also when the default list changes), the features or the folds gets its own study. Runs and
     tuning workers with the same inputs compute the same name and share the study."""
     families = resolve_families(config.families)
     digest = search_space_digest(families, list(X.columns), config.cv_folds, config.seed)
-    return f"bodyfat-{data_fingerprint(X, y)}-{digest}"
+    return f"bodyfat-{data_fingerprint(X, y, groups)}-{digest}"
 
 
 def family_choices(families: Sequence[str]) -> list[str]:
@@ -107,14 +113,17 @@ def best_completed_value(trials: Sequence[optuna.trial.FrozenTrial]) -> float:
 
 
 def cv_rmse(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, folds: int, seed: int,
-            trial: optuna.Trial | None = None) -> float:
+            trial: optuna.Trial | None = None, groups: np.ndarray | None = None) -> float:
+    """Mean RMSE over `grouped_folds` (no group split between fit and validation)."""
     scores: list[float] = []
-    for step, (fit_idx, val_idx) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(X)):
+    for step, (fit_idx, val_idx) in enumerate(grouped_folds(X, folds, seed, groups)):
         model = clone(pipeline).fit(X.iloc[fit_idx], y.iloc[fit_idx])
         scores.append(root_mean_squared_error(y.iloc[val_idx], model.predict(X.iloc[val_idx])))
         if trial is not None:
             trial.report(float(np.mean(scores)), step)
-            if trial.should_prune():
+            # After the last fold the CV is complete: its mean is the trial's value, whatever the pruner says (it
+            # pruned such trials "at fold 5/5", leaving finished CVs out of the study as partial).
+            if step < folds - 1 and trial.should_prune():
                 raise optuna.TrialPruned()
     return float(np.mean(scores))
 
@@ -133,12 +142,13 @@ def create_study(config: TuningConfig, name: str) -> optuna.Study:
     )
 
 
-def tune(X: pd.DataFrame, y: pd.Series, config: TuningConfig,
-         callbacks: Sequence[TrialCallback] = ()) -> TuningResult:
+def tune(X: pd.DataFrame, y: pd.Series, config: TuningConfig, callbacks: Sequence[TrialCallback] = (),
+         groups: np.ndarray | None = None) -> TuningResult:
+    """`groups`: one cross-validation group per row (`core/splits.cv_groups`); None makes each row its own."""
     families = resolve_families(config.families)
     features = list(X.columns)
     started = time.monotonic()
-    name = config.study_name or default_study_name(X, y, config)
+    name = config.study_name or default_study_name(X, y, config, groups)
     study = create_study(config, name)
     ran: list[int] = []  # this call's trials: other processes may add trials to the same study meanwhile
 
@@ -150,7 +160,7 @@ def tune(X: pd.DataFrame, y: pd.Series, config: TuningConfig,
         params = FAMILIES[family].suggest(trial)
         trial.set_user_attr("params", params)  # bare names, ready for build_pipeline
         pipeline = build_pipeline(family, params, config.seed, features)
-        return cv_rmse(pipeline, X, y, config.cv_folds, config.seed, trial)
+        return cv_rmse(pipeline, X, y, config.cv_folds, config.seed, trial, groups)
 
     study.optimize(objective, n_trials=config.n_trials, timeout=config.timeout_s, callbacks=list(callbacks),
                    gc_after_trial=False)

@@ -56,7 +56,7 @@ def test_landing_validation_and_scoring_follow_a_changed_contract(monkeypatch, s
     rows = labeled.assign(row_id=range(1, 21))
     card = {"features": list(FEATURE_NAMES), "interval_half_width_90": 1.0}
     assert read_landed_file(TRAIN, "a.csv", labeled.to_csv(index=False).encode()) is not None
-    assert (score(Abdomen(), card, rows, "1")["issue"] == "").all()
+    assert score(Abdomen(), card, rows, "1")["issue"].isna().all(), "a scored row's issue is null, not ''"
 
     narrow = dataclasses.replace(FEATURES_BY_NAME["Ankle"], high=10)
     monkeypatch.setitem(FEATURES_BY_NAME, "Ankle", narrow)

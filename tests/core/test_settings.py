@@ -60,6 +60,15 @@ def test_sensors_run_embedded_and_wait_for_an_operator_in_production():
     assert Settings.from_env(production | {"BODYFAT_SENSORS": "running"}).landing.sensors_running
 
 
+def test_the_embedded_demo_retrains_at_demo_speed_and_production_keeps_its_interval():
+    production = {"BODYFAT_ENV": "production", "BODYFAT_BUCKET": "b", "MLFLOW_TRACKING_URI": "http://m",
+                  "OPTUNA_STORAGE": "sqlite://"}
+    assert Settings.from_env({}).landing.retrain_min_interval_s == 60
+    assert Settings.from_env(production).landing.retrain_min_interval_s == 600
+    assert Settings.from_env({"BODYFAT_RETRAIN_MIN_INTERVAL_S": "5"}).landing.retrain_min_interval_s == 5
+    assert Settings.from_env(production | {"BODYFAT_RETRAIN_MIN_INTERVAL_S": "0"}).landing.retrain_min_interval_s == 0
+
+
 def test_dotenv_files_sit_under_the_given_variables(tmp_path):
     (tmp_path / "base.env").write_text("BODYFAT_TRIALS=3\nBODYFAT_CV_FOLDS=3\n")
     (tmp_path / "local.env").write_text("export BODYFAT_CV_FOLDS='4'\n")

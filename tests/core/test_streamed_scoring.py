@@ -75,12 +75,12 @@ def test_every_good_row_is_scored_and_every_bad_row_reported_with_its_row_id_and
     assert list(out["row_id"]) == list(range(1, len(with_bad_rows) + 1))
     assert list(out["id"]) == list(with_bad_rows["id"])
     assert row_groups >= len(with_bad_rows) // BATCH and model.largest <= BATCH, "scored batch by batch"
-    unscored = out[out["issue"] != ""]
+    unscored = out[out["issue"].notna()]
     assert set(unscored["row_id"]) == set(BAD_ROWS) and summary.unscored_rows == len(BAD_ROWS)
     for row_id, (_, _, reason) in BAD_ROWS.items():
         row = out.loc[out["row_id"] == row_id].iloc[0]
         assert reason in row["issue"] and np.isnan(row["prediction"])
-    good = out[out["issue"] == ""]
+    good = out[out["issue"].isna()]
     expected = pd.to_numeric(with_bad_rows.loc[good.index, "Abdomen"]).to_numpy() / 10
     np.testing.assert_allclose(good["prediction"], expected)
     assert (good["upper_90"] - good["lower_90"]).round(9).eq(4.0).all() and set(out["model_version"]) == {"3"}
@@ -106,7 +106,7 @@ def test_a_csv_and_a_parquet_file_of_the_same_rows_give_identical_predictions(tm
     _, from_csv, _ = streamed(tmp_path, "same.csv", csv_bytes(frame))
     _, from_parquet, _ = streamed(tmp_path, "same.parquet", parquet_bytes(frame))
     pd.testing.assert_frame_equal(from_csv, from_parquet)
-    assert (from_csv["issue"] != "").sum() == 1
+    assert from_csv["issue"].notna().sum() == 1
 
 
 def test_a_failure_mid_file_leaves_no_partial_output(tmp_path, seed_frame):
@@ -126,7 +126,7 @@ def test_a_wrong_header_is_rejected_before_any_row_is_scored(tmp_path, seed_fram
 def test_header_names_are_matched_as_the_landing_contract_matches_them(tmp_path, seed_frame):
     frame = scoring_frame(seed_frame, 50).rename(columns={"Abdomen": " abdomen", "id": "ID"})
     _, out, _ = streamed(tmp_path, "case.csv", csv_bytes(frame))
-    assert (out["issue"] == "").all() and list(out["id"]) == [f"p{i}" for i in range(50)]
+    assert out["issue"].isna().all() and list(out["id"]) == [f"p{i}" for i in range(50)]
 
 
 def test_a_ragged_row_rejects_the_file_with_its_reason_and_publishes_nothing(seed_frame, tmp_path):

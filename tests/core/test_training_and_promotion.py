@@ -71,7 +71,14 @@ def test_a_challenger_that_wins_on_the_test_split_but_loses_on_the_trusted_holdo
 def test_a_holdout_loss_within_the_margin_does_not_stop_a_real_gain():
     decision = decide_champion("2", "1", {"1": 4.6, "2": 4.3}.__getitem__, {"1": 4.20, "2": 4.24}.__getitem__,
                                margin=0.05)
-    assert decision.outcome == "promoted" and decision.moves_alias and "within 0.05" in decision.reason
+    assert decision.outcome == "promoted" and decision.moves_alias and "by 0.040, within the margin 0.05" in \
+        decision.reason
+
+
+def test_a_challenger_better_on_the_holdout_is_not_said_to_be_within_0_of_the_champion():
+    decision = decide_champion("2", "1", {"1": 4.6, "2": 4.3}.__getitem__, {"1": 4.20, "2": 4.10}.__getitem__)
+    assert decision.outcome == "promoted" and "within 0 " not in decision.reason
+    assert "challenger RMSE 4.100 is no worse than champion 4.200" in decision.reason
 
 
 def test_the_first_champion_is_scored_on_the_holdout_too():

@@ -130,3 +130,17 @@ def test_best_so_far_counts_completed_trials_only() -> None:
               _frozen(optuna.trial.TrialState.PRUNED, value=4.1, intermediate={0: 4.1})]
     assert best_completed_value(trials) == 4.5
     assert np.isnan(best_completed_value(trials[1:]))
+
+
+def test_a_trial_that_finished_its_cv_is_never_pruned(train) -> None:
+    """A trial the median pruner would stop after its last fold has its CV RMSE already: "pruned at fold 5/5"
+    left a finished CV out of the study as partial."""
+    X, y = train
+    ridge = build_pipeline("ridge", {"alpha": 1.0})
+    # Prunes every trial from its second fold on: for 2 folds that is the last one.
+    study = optuna.create_study(pruner=optuna.pruners.ThresholdPruner(upper=0.0, n_warmup_steps=1))
+    value = cv_rmse(ridge, X, y, folds=2, seed=0, trial=study.ask())
+    assert value == pytest.approx(cv_rmse(ridge, X, y, folds=2, seed=0))
+    early = study.ask()
+    with pytest.raises(optuna.TrialPruned):  # before its last fold, a bad trial is still stopped
+        cv_rmse(ridge, X, y, folds=3, seed=0, trial=early)

@@ -6,6 +6,7 @@ from bodyfat_contract import TARGET, model_features
 
 from bodyfat_assets.core.cleaning import clean
 from bodyfat_assets.core.splits import stratified_split, train_test_frames
+from bodyfat_assets.core.training import training_data
 from bodyfat_assets.core.tuning import TuningConfig, default_study_name, tune
 from bodyfat_assets.lake import frame_to_parquet, store_from_url
 from bodyfat_assets.resources import build_resources
@@ -41,10 +42,11 @@ def test_worker_joins_the_study_tuned_model_uses(tmp_path, splits, capsys):
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     settings = settings_for(tmp_path, OPTUNA_STORAGE=storage)
     store_from_url(settings.lake_url).write_bytes(SPLITS_KEY, frame_to_parquet(splits))
-    train, _ = train_test_frames(splits)
-    # The name tuned_model computes from its resource (the same Settings) with the worker's family set.
+    # The name tuned_model computes from its resource (the same Settings) with the worker's family set, on the same
+    # rows and CV groups.
     tuned_model_config = build_resources(settings)["pipeline"].tuning_config(families=["knn", "ridge"])
-    expected = default_study_name(train[model_features()], train[TARGET.name], tuned_model_config)
+    X, y, groups = training_data(splits, model_features())
+    expected = default_study_name(X, y, tuned_model_config, groups)
 
     first = run_worker(settings, 2, worker="w1", sampler_seed=1)
     assert first["study"] == expected and first["trials_this_run"] == 2 and first["trials_in_study"] == 2

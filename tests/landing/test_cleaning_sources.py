@@ -6,10 +6,11 @@ from bodyfat_assets.core.cleaning import clean, normalize_raw
 from bodyfat_assets.core.landing.rows import raw_rows
 
 
-def test_source_and_synthetic_survive_normalization(labeled_frame):
-    rows = raw_rows(labeled_frame.assign(synthetic=True), "batch-1")
+def test_source_synthetic_and_origin_survive_normalization(labeled_frame):
+    rows = raw_rows(labeled_frame.assign(synthetic=True, origin="seed:3"), "batch-1")
     out = normalize_raw(rows)
-    assert list(out.columns[:2]) == ["source", "row_id"] and out.columns[-1] == "synthetic"
+    assert list(out.columns[:2]) == ["source", "row_id"] and list(out.columns[-2:]) == ["synthetic", "origin"]
+    assert set(out["origin"]) == {"seed:3"}
 
 
 def test_without_source_the_columns_are_unchanged(labeled_frame):

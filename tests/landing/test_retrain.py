@@ -2,7 +2,7 @@
 
 import pytest
 
-from bodyfat_assets.core.landing.retrain import retrain_decision
+from bodyfat_assets.core.landing.retrain import retrain_decision, retrain_outlook
 
 
 @pytest.mark.parametrize(("rows", "files", "since", "expected"), [
@@ -42,3 +42,23 @@ def test_the_run_key_names_the_data_not_the_order_or_repeats():
 
     assert retrain_run_key(["seed", "a-1"]) == retrain_run_key(["a-1", "seed", "a-1"])
     assert retrain_run_key(["seed", "a-1"]) != retrain_run_key(["seed", "a-1", "b-2"])
+
+
+def test_the_feed_says_when_its_rows_retrain_and_why():
+    soon = retrain_outlook(50, 20, min_rows=50, min_interval_s=60, sensor_interval_s=30)
+    assert soon.startswith("Retrain: in about 40 s") and "BODYFAT_RETRAIN_MIN_INTERVAL_S=60" in soon
+    now = retrain_outlook(50, 700, min_rows=50, min_interval_s=600, sensor_interval_s=30)
+    assert now.startswith("Retrain: at the sensor's next look") and "every 30 s" in now
+    assert "first training" in retrain_outlook(50, None, min_rows=50, min_interval_s=600, sensor_interval_s=30)
+    few = retrain_outlook(25, 700, min_rows=50, min_interval_s=600, sensor_interval_s=30)
+    assert "waits for 50 new rows" in few
+    assert retrain_outlook(0, 700, min_rows=50, min_interval_s=600, sensor_interval_s=30).startswith("Retrain: none")
+    assert not retrain_decision(50, 2, 20, min_rows=50, min_interval_s=60).retrain
+    assert retrain_decision(50, 2, 20 + 40, min_rows=50, min_interval_s=60).retrain, "due when the feed said"
+
+
+def test_a_fresh_instance_does_not_speak_of_a_retraining_run_that_never_was():
+    fresh = retrain_decision(0, 0, None, min_rows=50, min_interval_s=600)
+    assert not fresh.retrain and "last successful retraining run" not in fresh.reason
+    assert fresh.reason == "no labeled file ingested yet: the first training waits for one"
+    assert "last successful retraining run" in retrain_decision(0, 0, 900, min_rows=50, min_interval_s=600).reason

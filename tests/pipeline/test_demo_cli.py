@@ -92,6 +92,15 @@ def test_demo_reports_serves_and_stops_cleanly(tmp_path):
         parent = client.get_run(event.asset_materialization.metadata["mlflow_run_id"].value)
         assert link.value == (f"http://127.0.0.1:{mlflow_port}/#/experiments/{parent.info.experiment_id}"
                               f"/runs/{parent.info.run_id}")
+        # The first screens: the asset graph and runs list, not the empty Overview timeline; MLflow's runs table in
+        # its classic ML view, not the GenAI start page; the registered model's page.
+        assert (f"Dagster UI  http://127.0.0.1:{ui_port}/asset-groups   (the asset graph; runs: "
+                f"http://127.0.0.1:{ui_port}/runs)") in output
+        assert (f"MLflow UI   http://127.0.0.1:{mlflow_port}/#/experiments/{parent.info.experiment_id}/runs"
+                f"?workflowType=machine_learning") in output
+        assert f"Model       http://127.0.0.1:{mlflow_port}/#/models/bodyfat" in output
+        assert http_ok(f"http://127.0.0.1:{ui_port}/asset-groups", timeout_s=10)
+        assert http_ok(f"http://127.0.0.1:{ui_port}/runs", timeout_s=10)
         assert type(link).__name__ == "UrlMetadataValue"
         printed = re.search(r"-d '(\{.*\})'", output).group(1)
         prediction = http_json(f"http://127.0.0.1:{api_port}/predict", json.loads(printed))

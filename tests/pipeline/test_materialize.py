@@ -131,7 +131,7 @@ def test_batch_predictions_carry_ids_intervals_and_version(first_run, home, seed
     lake = store_from_url(str(home / "lake"))
     out = parquet_to_frame(lake.read_bytes(f"predictions/{SEED_PARTITION}.parquet"))
     assert list(out["row_id"]) == list(range(1, len(seed_frame) + 1))
-    scored = out[out["issue"] == ""]
+    scored = out[out["issue"].isna()]
     assert (scored["lower_90"] < scored["prediction"]).all() and (scored["prediction"] < scored["upper_90"]).all()
     assert set(out["model_version"]) == {champion_version(settings_for(home))}
     assert out.set_index("row_id").loc[42, "issue"].startswith("Height")
@@ -313,7 +313,7 @@ def test_a_landed_file_larger_than_a_batch_is_scored_row_for_row(nightly_file, h
     key, frame, result = nightly_file
     out = parquet_to_frame(predictions_of(home, key))
     assert list(out["row_id"]) == list(range(1, len(frame) + 1)) and list(out["id"]) == list(frame["id"])
-    assert set(out.loc[out["issue"] != "", "row_id"]) == set(SCATTERED_BAD)
+    assert set(out.loc[out["issue"].notna(), "row_id"]) == set(SCATTERED_BAD)
     assert out.set_index("row_id").loc[1_200, "issue"] == "Weight missing or non-numeric"
     assert out.set_index("row_id").loc[2_400, "issue"] == "Ankle missing or non-numeric"
     assert out.set_index("row_id").loc[5, "issue"].startswith("Height 29.5 in outside")
@@ -399,8 +399,37 @@ def test_two_scoring_files_score_at_once_into_complete_and_correct_outputs(first
     model = mlflow.sklearn.load_model(f"models:/{settings.model_name}@champion")
     for key, (name, rows) in files.items():
         out = parquet_to_frame(predictions_of(home, key))
-        assert list(out["row_id"]) == list(range(1, rows + 1)) and (out["issue"] == "").all()
+        assert list(out["row_id"]) == list(range(1, rows + 1)) and out["issue"].isna().all()
         expected = model.predict(pd.read_csv(tmp_path / name)[list(FEATURE_NAMES)])
         np.testing.assert_allclose(out["prediction"], expected, rtol=1e-9)
         assert set(out["source"]) == {key} and set(out["model_version"]) == {champion_version(settings)}
         assert store_from_url(settings.lake_url).exists(f"landing/processed/score/{key}.csv")
+
+
+def test_the_feeds_copies_keep_their_seed_rows_fold_in_the_retrain(first_run, home, instance):
+    """A fed file's copies name their seed row (`origin`) through raw, cleaned and splits, and tuned_model sizes its
+    interval on grouped folds (each copy in its seed row's group): recomputed from the lake's splits with
+    `training_data`'s groups it is the logged one, and ungrouped folds give another."""
+    from bodyfat_assets.core.evaluation import cv_plus_half_width
+    from bodyfat_assets.core.training import training_data
+    from bodyfat_assets.feed import away_from, seed_train_and_test_rows, synthetic_rows
+
+    settings = settings_for(home)
+    base, holdout = seed_train_and_test_rows(settings.test_fraction, settings.split_seed)
+    rng = np.random.default_rng(11)
+    copies = away_from(synthetic_rows(50, rng, labeled=True, base=base), holdout, rng, base)
+    key, _ = land_and_run(settings, instance, "train", "synthetic-copies.csv", copies)
+    retrain = run(settings, instance)
+    assert retrain.success
+    splits = parquet_to_frame(store_from_url(settings.lake_url).read_bytes("bodyfat_splits.parquet"))
+    fed = splits[splits["source"] == key]
+    assert len(fed) == 50 and fed["origin"].str.startswith(f"{SEED_PARTITION}:").all()
+    tuned = retrain.output_for_node("tuned_model")
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    model = mlflow.sklearn.load_model(f"models:/{settings.model_name}/{tuned['model_version']}")
+    X, y, groups = training_data(splits, tuned["features"])
+    logged = retrain.asset_materializations_for_node("tuned_model")[0].metadata["interval_half_width_90"].value
+    folds, seed = settings.tuning.cv_folds, settings.tuning.seed
+    assert cv_plus_half_width(model, X, y, folds, seed, groups=groups) == pytest.approx(logged, rel=1e-9)
+    assert len(np.unique(groups)) == len(X) - len(fed), "each copy is in its seed row's group"
+    assert cv_plus_half_width(model, X, y, folds, seed) != pytest.approx(logged, rel=1e-6)

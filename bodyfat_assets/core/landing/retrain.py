@@ -56,6 +56,8 @@ def retrain_decision(pending_rows: int, pending_files: int, seconds_since_last: 
     `evidence` (the champion doing worse on new labels, or drifting features: core/health/) bypasses the minimum
     number of rows, never the minimum interval.
     """
+    if pending_files == 0 and seconds_since_last is None:
+        return RetrainDecision(False, "no labeled file ingested yet: the first training waits for one")
     if pending_files == 0:
         return RetrainDecision(False, "no file ingested since the last successful retraining run read the data")
     if seconds_since_last is None:
@@ -87,3 +89,26 @@ def same_data_reason(run_id: str, outcome: str) -> str:
     if outcome == CANCELED:
         return f"a retraining run on this data was canceled (run {run_id[:8]}): no retrain until a new file arrives"
     return f"run {run_id[:8]} ({outcome}) already retrained on this data"
+
+
+def retrain_outlook(new_rows: int, seconds_since_last: float | None, min_rows: int, min_interval_s: float,
+                    sensor_interval_s: float) -> str:
+    """What `make feed` tells its user about the retrain its labeled rows lead to: when, and why then (the rules of
+    `retrain_decision`; rows already waiting from an earlier feed are not counted here, they only make it sooner).
+    `seconds_since_last`: since the newest retraining run was created, None when there was none."""
+    after = (f"the retrain sensor looks every {sensor_interval_s:g} s, once the files' ingestion runs have finished; "
+             f"the decision follows the retraining run")
+    if new_rows == 0:
+        return "Retrain: none for scoring files alone"
+    if seconds_since_last is None:
+        return f"Retrain: at the sensor's next look, the first training (no retraining run yet); {after}"
+    if new_rows < min_rows:
+        return (f"Retrain: not for these {new_rows} rows alone: it waits for {min_rows} new rows "
+                f"(BODYFAT_RETRAIN_MIN_ROWS), or for evidence that the champion does worse on new labels")
+    wait = min_interval_s - seconds_since_last
+    rows = f"{new_rows} new rows reach BODYFAT_RETRAIN_MIN_ROWS={min_rows}"
+    if wait <= 0:
+        return (f"Retrain: at the sensor's next look: {rows}, and the last retraining run started "
+                f"{seconds_since_last:.0f} s ago (BODYFAT_RETRAIN_MIN_INTERVAL_S={min_interval_s:g}); {after}")
+    return (f"Retrain: in about {wait:.0f} s: {rows}, but the last retraining run started {seconds_since_last:.0f} s "
+            f"ago and BODYFAT_RETRAIN_MIN_INTERVAL_S={min_interval_s:g} s must pass first; {after}")

@@ -9,18 +9,26 @@ import pandas as pd
 from bodyfat_contract import DENSITY, FEATURE_NAMES, ROW_ID, TARGET
 
 from bodyfat_assets.core.cleaning import SOURCE  # (source, row_id) identifies a row everywhere
-from bodyfat_assets.core.landing.validation import ID, SYNTHETIC
+from bodyfat_assets.core.landing.validation import ID, ORIGIN, SYNTHETIC
 
 
 def raw_rows(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """A validated labeled file (or the seed CSV) as raw_bodyfat rows: source, row_id (1-based within the file),
-    Density, BodyFat, the predictors, synthetic."""
+    Density, BodyFat, the predictors, synthetic, origin (null when the file names none)."""
     out = pd.DataFrame({SOURCE: source, ROW_ID: np.arange(1, len(frame) + 1)})
     for column in (DENSITY.name, TARGET.name, *FEATURE_NAMES):
         values = frame[column] if column in frame.columns else np.nan
         out[column] = pd.to_numeric(pd.Series(values, index=frame.index), errors="coerce").to_numpy(dtype=float)
     out[SYNTHETIC] = frame[SYNTHETIC].to_numpy(dtype=bool) if SYNTHETIC in frame.columns else False
+    out[ORIGIN] = frame[ORIGIN].to_numpy(dtype=object) if ORIGIN in frame.columns else None
     return out
+
+
+def row_keys(rows: pd.DataFrame) -> pd.Series:
+    """`source:row_id` per row: how an `origin` names the row it was copied from (e.g. `seed:17`); `row_id` alone
+    for rows of one unnamed file (no `source` column)."""
+    row_id = rows[ROW_ID].astype(str)
+    return rows[SOURCE].astype(str) + ":" + row_id if SOURCE in rows.columns else row_id
 
 
 def stable_uniform(rows: pd.DataFrame, seed: int) -> np.ndarray:

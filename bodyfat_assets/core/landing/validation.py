@@ -16,13 +16,17 @@ from bodyfat_assets.core.landing.naming import LABELS, SCORE, TRAIN
 from bodyfat_assets.core.landing.reject import Reject
 
 SYNTHETIC = "synthetic"
+ORIGIN = "origin"
+"""Optional text naming what a labeled row is a measurement or copy of: rows sharing an origin (visits of one man, the
+feed's copies of one seed row, which name it `seed:<row_id>`) or a row whose `source:row_id` is another's origin
+share one cross-validation fold (`core/splits.cv_groups`)."""
 ID = CALLER_ID
 FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 PREDICTION_ID = "prediction_id"
 REQUIRED: dict[str, tuple[str, ...]] = {TRAIN: (TARGET.name, *FEATURE_NAMES), SCORE: FEATURE_NAMES,
                                         LABELS: (TARGET.name,)}  # fmt: skip
 OPTIONAL: dict[str, tuple[str, ...]] = {
-    TRAIN: (DENSITY.name, SYNTHETIC),
+    TRAIN: (DENSITY.name, SYNTHETIC, ORIGIN),
     # A scoring file may carry the target (e.g. to compare predictions later); it is kept but never used.
     SCORE: (ID, SYNTHETIC, TARGET.name, DENSITY.name),
     # A label names its served prediction by the id the API returned, or by the caller's own id: at least one.
@@ -143,6 +147,9 @@ def _coerce(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
             out[key] = out[key].astype("string").str.strip().replace("", pd.NA).astype(object)
     if ID in out.columns and kind not in KEYS:
         out[ID] = out[ID].astype(str)
+    if ORIGIN in out.columns:  # an empty cell is no origin (null), not the origin ''
+        text = out[ORIGIN].astype("string").str.strip()
+        out[ORIGIN] = text.astype(object).where(text.fillna("") != "", None)
     return out
 
 

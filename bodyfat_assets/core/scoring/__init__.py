@@ -13,7 +13,7 @@ from bodyfat_assets.core.contract_checks import out_of_range
 
 def score(model: Any, card: dict[str, Any], rows: pd.DataFrame, model_version: str) -> pd.DataFrame:
     """Predict the rows whose model features are present and within the contract's ranges; every other row keeps
-    its row id and gets an `issue` (from `out_of_range`) instead of a guess."""
+    its row id and gets an `issue` (from `out_of_range`) instead of a guess; a scored row's issue is null."""
     features = list(card["features"])
     half_width = float(card["interval_half_width_90"])
     issues = out_of_range(rows, features)
@@ -27,5 +27,5 @@ def score(model: Any, card: dict[str, Any], rows: pd.DataFrame, model_version: s
         "lower_90": (prediction - half_width).to_numpy(),
         "upper_90": (prediction + half_width).to_numpy(),
         "model_version": str(model_version),
-        "issue": issues.to_numpy(),
+        "issue": issues.where(~valid, None).to_numpy(dtype=object),
     })

@@ -58,7 +58,7 @@ class ScoringSummary:
     def add(self, rows: pd.DataFrame, table: pa.Table, rng: np.random.Generator) -> None:
         """Count one written batch (`rows` as scored, `table` as written) and update the bounded samples."""
         issues = table.column("issue").to_numpy(zero_copy_only=False)
-        bad = issues != ""
+        bad = pd.notna(issues)
         self.rows += table.num_rows
         self.unscored_rows += int(bad.sum())
         self.prediction_sum += float(np.nansum(table.column("prediction").to_numpy(zero_copy_only=False)))

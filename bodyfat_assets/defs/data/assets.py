@@ -21,7 +21,7 @@ from dagster import (
 from bodyfat_assets.core.cleaning import SOURCE, clean
 from bodyfat_assets.core.landing.naming import TRAIN
 from bodyfat_assets.core.landing.rows import raw_rows
-from bodyfat_assets.core.landing.validation import SYNTHETIC
+from bodyfat_assets.core.landing.validation import ORIGIN, SYNTHETIC
 from bodyfat_assets.core.splits import SPLIT_COLUMN, split_rows
 from bodyfat_assets.core.withdrawal import withdrawal_record, withdrawn_sources
 from bodyfat_assets.landing_zone import LandingZone, read_partition_file
@@ -36,7 +36,7 @@ OPERATOR_ONLY_TAG = "bodyfat/operator_only"
 
 
 # The feature contract, shown as each asset's column schema in the Dagster UI.
-RAW_SCHEMA = {"dagster/column_schema": contract_column_schema([SOURCE, ROW_ID, *RAW_COLUMNS, SYNTHETIC])}
+RAW_SCHEMA = {"dagster/column_schema": contract_column_schema([SOURCE, ROW_ID, *RAW_COLUMNS, SYNTHETIC, ORIGIN])}
 CLEANED_SCHEMA = {"dagster/column_schema": contract_column_schema([SOURCE, ROW_ID, *RAW_COLUMNS])}
 
 
