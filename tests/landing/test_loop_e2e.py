@@ -197,5 +197,5 @@ def test_a_ragged_scoring_csv_leaves_score_with_its_reason(loop, seed_frame):
         return json.loads(loop.landing.read_bytes(keys[0])) if keys else None
 
     loop.wait(reason, STEP_TIMEOUT_S, "ragged.csv in rejected/ with its reason")
-    assert reason()["reason"] == "unreadable" and "Expected 14 columns" in reason()["detail"]
+    assert reason()["reason"] == "unreadable" and "Expected 13 columns" in reason()["detail"]
     assert not loop.landing.exists("score/ragged.csv")
