@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -375,14 +375,23 @@ def single_entry(log_: PredictionLog, endpoint: str, model: LoadedModel, record:
 def rows_entry(log_: PredictionLog, endpoint: str, model: LoadedModel, body: Any, values: np.ndarray) -> tuple[
         str, list[str]]:  # fmt: skip
     """Queue a batch's rows (`body`: a ColumnarBatch or a list of records); (the batch id, one id per row)."""
+    if log_.sink is None or not len(values):
+        return log_.ids.rows(len(values))
+    columns = getattr(body, "columns", None)
+    if columns is not None:
+        received, caller = columns, columns.get(CALLER_ID)
+    else:
+        received = {name: [rec[name] for rec in body] for name in FEATURE_NAMES}
+        caller = [rec.get(CALLER_ID) for rec in body] if any(CALLER_ID in rec for rec in body) else None
+    return columns_entry(log_, endpoint, model, received, values, caller)
+
+
+def columns_entry(log_: PredictionLog, endpoint: str, model: LoadedModel, received: Mapping[str, Any],
+                  values: np.ndarray, caller: Any = None) -> tuple[str, list[str]]:
+    """Queue a batch's rows given as columns of received values (feature → values); (the batch id, one id per
+    row). The Open Inference Protocol's tensors arrive this way."""
     base, ids = log_.ids.rows(len(values))
     if log_.sink is not None and len(values):
-        columns = getattr(body, "columns", None)
-        if columns is not None:
-            received, caller = columns, columns.get(CALLER_ID)
-        else:
-            received = {name: [rec[name] for rec in body] for name in FEATURE_NAMES}
-            caller = [rec.get(CALLER_ID) for rec in body] if any(CALLER_ID in rec for rec in body) else None
         log_.add(Entry(ids, time.time(), endpoint, model, received, values, caller))
     return base, ids
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import numpy as np
+from bodyfat_contract import FEATURE_NAMES
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -31,6 +32,7 @@ from serving.oip import (
     model_metadata,
     parse_infer,
 )
+from serving.prediction_log import ID_HEADER, PredictionLog, PredictionLogDep, columns_entry
 from serving.routes.invocations import API_VERSION
 from serving.routes.predict import batch_max_bytes
 
@@ -121,25 +123,33 @@ async def version_ready(model: ServedVersion, settings: SettingsDep) -> dict[str
 
 
 def _answer(raw: bytes, header_length: str | None, model: LoadedModel, name: str, max_rows: int,
-            metrics: ServingMetrics) -> tuple[bytes, int | None]:  # fmt: skip
+            metrics: ServingMetrics, prediction_log: PredictionLog,
+            endpoint: str) -> tuple[bytes, int | None, str]:  # fmt: skip
+    """(body, JSON header length when binary outputs follow, the batch's prediction id)."""
     request = parse_infer(raw, header_length, max_rows)
     columns = [FEATURE_INDEX[feature] for feature in model.features]
     rows = request.rows[:, columns]
     values = model.predict(rows) if len(rows) else np.empty(0)
     if len(rows):
         metrics.record_predictions(model, rows, values)
-    return infer_response(request, name, model.version, values, model.half_width)
+    # The protocol's response has no place for per-row ids: the batch id rides in the header (rows are <id>-<row>).
+    received = {feature: request.rows[:, j].tolist() for j, feature in enumerate(FEATURE_NAMES)}
+    batch_id, _ = columns_entry(prediction_log, endpoint, model, received, values)
+    return *infer_response(request, name, model.version, values, model.half_width), batch_id
 
 
-async def _infer(request: Request, model: LoadedModel, settings: SettingsDep, metrics: MetricsDep) -> Response:
+async def _infer(request: Request, model: LoadedModel, settings: SettingsDep, metrics: MetricsDep,
+                 prediction_log: PredictionLogDep) -> Response:
     raw = await read_body(request, batch_max_bytes(settings.max_batch_rows), settings.body_timeout_s)
     # Parsing, validating and predicting 10,000 rows takes tens of ms: in the threadpool, as /predict/batch does.
-    body, header_length = await run_in_threadpool(
-        _answer, raw, request.headers.get(HEADER_LENGTH), model, settings.model_name, settings.max_batch_rows, metrics
-    )
+    body, header_length, batch_id = await run_in_threadpool(
+        _answer, raw, request.headers.get(HEADER_LENGTH), model, settings.model_name, settings.max_batch_rows, metrics,
+        prediction_log, f"/v2/models/{settings.model_name}/infer",
+    )  # fmt: skip
     if header_length is None:
-        return Response(body, media_type="application/json")
-    return Response(body, media_type="application/octet-stream", headers={HEADER_LENGTH: str(header_length)})
+        return Response(body, media_type="application/json", headers={ID_HEADER: batch_id})
+    return Response(body, media_type="application/octet-stream",
+                    headers={HEADER_LENGTH: str(header_length), ID_HEADER: batch_id})  # fmt: skip
 
 
 _INFER = {"openapi_extra": {"requestBody": {"required": True, "content": {
@@ -147,11 +157,13 @@ _INFER = {"openapi_extra": {"requestBody": {"required": True, "content": {
 
 
 @router.post("/models/{model_name}/infer", **_INFER)
-async def infer(request: Request, model: Served, settings: SettingsDep, metrics: MetricsDep) -> Response:
+async def infer(request: Request, model: Served, settings: SettingsDep, metrics: MetricsDep,
+                prediction_log: PredictionLogDep) -> Response:
     """Predict: one FP64 input per feature ([n] or [n, 1]) or one [n, 13] input; JSON or binary tensor data."""
-    return await _infer(request, model, settings, metrics)
+    return await _infer(request, model, settings, metrics, prediction_log)
 
 
 @router.post("/models/{model_name}/versions/{version}/infer", **_INFER)
-async def version_infer(request: Request, model: ServedVersion, settings: SettingsDep, metrics: MetricsDep) -> Response:
-    return await _infer(request, model, settings, metrics)
+async def version_infer(request: Request, model: ServedVersion, settings: SettingsDep, metrics: MetricsDep,
+                        prediction_log: PredictionLogDep) -> Response:
+    return await _infer(request, model, settings, metrics, prediction_log)

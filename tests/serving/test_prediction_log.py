@@ -138,21 +138,27 @@ def served_ids(client: httpx.Client, url: str) -> list[str]:
     assert batch.status_code == 200 and len(batch.json()["prediction_ids"]) == 20
     invocations = client.post(f"{url}/invocations", json={"dataframe_records": [EXAMPLE_RECORD] * 10})
     assert invocations.status_code == 200 and len(invocations.json()["prediction_ids"]) == 10
-    return ids + batch.json()["prediction_ids"] + invocations.json()["prediction_ids"]
+    # The Open Inference Protocol's answer has no place for ids: its batch id is the header, rows are <id>-<row>.
+    row = [float(EXAMPLE_RECORD[n]) for n in FEATURE_NAMES]
+    v2 = client.post(f"{url}/v2/models/bodyfat/infer",
+                     json={"inputs": [{"name": "x", "shape": [5, 13], "datatype": "FP64", "data": [row] * 5}]})
+    assert v2.status_code == 200, v2.text
+    v2_ids = [f"{v2.headers['X-Prediction-Id']}-{i}" for i in range(5)]
+    return ids + batch.json()["prediction_ids"] + invocations.json()["prediction_ids"] + v2_ids
 
 
 def test_api_writes_every_prediction_to_s3_once(moto: str, tmp_path: Path) -> None:
     with serving_process(tmp_path, **s3_env(moto)) as api, httpx.Client(timeout=10) as client:
         before = set(s3_records(moto)["prediction_id"])
         ids = served_ids(client, api.url)
-        assert len(set(ids)) == len(ids) == 60
-        wait_until(lambda: set(s3_records(moto)["prediction_id"]) - before == set(ids), 20, "60 records in S3")
+        assert len(set(ids)) == len(ids) == 65
+        wait_until(lambda: set(s3_records(moto)["prediction_id"]) - before == set(ids), 20, "65 records in S3")
         frame = s3_records(moto).set_index("prediction_id").loc[ids]
         assert frame[CALLER_ID].iloc[:30].tolist() == [f"c{i}" if i % 2 else None for i in range(30)]
         assert frame["Age"].iloc[:30].tolist() == [float(20 + i % 60) for i in range(30)]
         assert set(frame["model_source"]) == {"fallback"}
         assert frame["endpoint"].value_counts().to_dict() == {"/predict": 30, "/predict/batch": 20,
-                                                              "/invocations": 10}  # fmt: skip
+                                                              "/invocations": 10, "/v2/models/bodyfat/infer": 5}
         assert SECRET not in api.log_path.read_text()
 
 
@@ -204,7 +210,7 @@ def test_sigterm_writes_what_is_queued_to_a_folder_and_no_key_is_recorded(tmp_pa
            "BODYFAT_SERVING_API_KEY": API_KEY}  # fmt: skip
     with serving_process(tmp_path, **env) as api, httpx.Client(timeout=10, headers={"X-API-Key": API_KEY}) as client:
         ids = served_ids(client, api.url)
-        assert client.get(f"{api.url}/ready").json()["prediction_log"]["queued"] == 60
+        assert client.get(f"{api.url}/ready").json()["prediction_log"]["queued"] == 65
         assert not list(lake.rglob("*.parquet"))  # nothing written yet: flushes are an hour apart
         api.proc.send_signal(signal.SIGTERM)
         api.proc.wait(30)
