@@ -14,3 +14,7 @@ retraining runs from tuning at once, each search taking both cores."""
 SCORING_POOL = "scoring"
 """The Dagster pool of batch_predictions: set below the instance's run limit so a burst of scoring files always
 leaves a slot to retraining (docs/deployment.md, "Pools")."""
+# Tags Dagster sets on runs, not exported as public constants: read by the landing sensor and its requeue step.
+PARTITION_TAG = "dagster/partition"
+WILL_RETRY_TAG = "dagster/will_retry"
+"""On a failed run: whether Dagster's run retries will re-execute it."""

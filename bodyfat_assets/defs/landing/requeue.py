@@ -20,10 +20,8 @@ from bodyfat_assets.core.landing.requeue import (
     decide_requeue,
 )
 from bodyfat_assets.lake import ObjectStore
-from bodyfat_assets.partitions import LANDING_NAME_TAG
+from bodyfat_assets.partitions import LANDING_NAME_TAG, PARTITION_TAG, WILL_RETRY_TAG
 
-PARTITION_TAG = "dagster/partition"
-WILL_RETRY_TAG = "dagster/will_retry"  # on a failed run: whether run retries will re-execute it
 RECENT_FAILURES = 200
 """Failed runs looked at per job and tick: the newest first; older ones were requeued or rejected long ago."""
 

@@ -47,7 +47,7 @@ from bodyfat_assets.defs.landing.requeue import requeue_stranded
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
 from bodyfat_assets.load_time import SENSOR_INTERVAL_S, SENSOR_STATUS
 from bodyfat_assets.metadata import table
-from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
+from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, PARTITION_TAG, SCORING_FILES, WILL_RETRY_TAG
 
 RAW = AssetKey("raw_bodyfat")
 LIVE = AssetKey("live_performance")
@@ -60,9 +60,7 @@ PARTITIONS_BY_KIND = {TRAIN: LABELED_FILES.name, SCORE: SCORING_FILES.name}
 IN_FLIGHT_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
                       DagsterRunStatus.STARTED]
 # Tags Dagster sets on runs, not exported as public constants.
-PARTITION_TAG = "dagster/partition"
 RUN_KEY_TAG = "dagster/run_key"
-WILL_RETRY_TAG = "dagster/will_retry"  # on a failed run: whether run retries will re-execute it
 RETRY_NUMBER_TAG = "dagster/retry_number"
 
 
