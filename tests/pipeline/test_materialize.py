@@ -24,6 +24,7 @@ from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, par
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.data.checks import KNOWN_ANOMALIES
 from bodyfat_assets.defs.jobs import HEALTH_JOB, INGEST_JOB, PIPELINE_JOB, SCORE_JOB
+from bodyfat_assets.defs.predictions.assets import AUTOMATION_RUN_TAGS
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
 from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
 from bodyfat_assets.settings import Settings
@@ -277,7 +278,7 @@ def test_the_health_report_tells_a_person_what_the_ui_shows(first_run, home, ins
     assert "PROMOTED challenger" in text and "failed runs since the last successful retrain" in text, text
 
 
-FROM_AUTOMATION = {"dagster/from_automation_condition": "true"}
+FROM_AUTOMATION = AUTOMATION_RUN_TAGS
 """The tag Dagster puts on runs Declarative Automation requests (a re-scoring after a promotion)."""
 SCATTERED_BAD = {5: ("Height", "29.5"), 1_200: ("Weight", ""), 2_400: ("Ankle", "about 22")}
 

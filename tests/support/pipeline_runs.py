@@ -7,7 +7,7 @@ from bodyfat_assets.core.landing.naming import content_hash, partition_key_for
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
 from bodyfat_assets.lake import store_from_url
-from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES
+from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES, landed_files_tags
 from bodyfat_assets.settings import Settings
 
 
@@ -27,6 +27,6 @@ def land_and_run(settings: Settings, instance: DagsterInstance, kind: str, name:
     instance.add_dynamic_partitions((LABELED_FILES if kind == "train" else SCORING_FILES).name, [key])
     job = INGEST_JOB if kind == "train" else SCORE_JOB
     result = build_definitions(settings).resolve_job_def(job).execute_in_process(
-        instance=instance, partition_key=key, tags={LANDING_NAME_TAG: name}, raise_on_error=False)
+        instance=instance, partition_key=key, tags=landed_files_tags({key: name}), raise_on_error=False)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     return key, result

@@ -6,6 +6,7 @@ check on the same partition: it never blocks ingestion."""
 from collections.abc import Iterator
 
 import pandas as pd
+from bodyfat_contract import TARGET
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -13,15 +14,18 @@ from dagster import (
     AssetExecutionContext,
     AssetIn,
     AutomationCondition,
+    BackfillPolicy,
     MetadataValue,
     Output,
     asset,
 )
 
+from bodyfat_assets.core.cleaning import SOURCE
 from bodyfat_assets.core.health.assess import assess_labeled_file
 from bodyfat_assets.core.health.drift import drift_table
 from bodyfat_assets.core.health.report import health_png
 from bodyfat_assets.health_monitor import HealthMonitor
+from bodyfat_assets.io_manager import PartitionFrames
 from bodyfat_assets.metadata import image, table
 from bodyfat_assets.partitions import LABELED_FILES
 from bodyfat_assets.resources import TrackingResource
@@ -31,10 +35,10 @@ HEALTH_GROUP = "health"
 LABELED_FILE_DRIFT = "labeled_file_drift"
 
 
-@asset(group_name=HEALTH_GROUP, partitions_def=LABELED_FILES,
+@asset(group_name=HEALTH_GROUP, partitions_def=LABELED_FILES, backfill_policy=BackfillPolicy.single_run(),
        check_specs=[AssetCheckSpec(LABELED_FILE_DRIFT, asset="live_performance",
                                    description="Each feature and the target against the champion's training rows: "
-                                               "KS, p-value, PSI; WARN only.")],
+                                               "KS, p-value, PSI; WARN only (over every file of the run).")],
        description="The champion of the moment on a newly labeled file, before the file joins training: RMSE, MAE, "
                    "bias (actual − predicted), 90 % interval coverage, and the retrain evidence they make.")
 def live_performance(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame, tracking: TrackingResource,
@@ -42,28 +46,34 @@ def live_performance(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame, 
     tracker = tracking.tracker(context)
     current = tracker.version_by_alias(CHAMPION)  # a registry error fails the step; only "none" means none
     model, card = tracker.load_model(str(current.version)) if current else (None, None)
-    assessment = assess_labeled_file(raw_bodyfat, model, card, str(current.version) if current else None,
-                                     health.reference_rows(), health.thresholds(), health.policy())
-    row = assessment.as_row(context.partition_key)
-    if assessment.live is None:
-        context.log.info("no champion yet: nothing to measure this file against")
-    else:
-        context.log.info(f"v{assessment.model_version} on {assessment.live.rows} new rows: RMSE "
-                         f"{assessment.live.rmse:.2f} (test {assessment.champion_test_rmse}), coverage "
-                         f"{assessment.live.coverage:.2f}; evidence: {row['evidence'] or 'none'}")
-    yield Output(pd.DataFrame([row]), metadata={
-        **{k: v for k, v in row.items() if isinstance(v, int | float) and not isinstance(v, bool) and v == v},
-        "model_version": row["model_version"],
-        "evidence": row["evidence"] or "none",
-        "suspect_labels": row["suspect_labels"] or "no",
-    })
-    drifts = drift_table(assessment.drift)
+    reference, thresholds, policy = health.reference_rows(), health.thresholds(), health.policy()
+    rows, drifts, drifted = {}, [], []
+    for key in context.partition_keys:  # the files landed together and ingested in this run, each measured alone
+        assessment = assess_labeled_file(raw_bodyfat[raw_bodyfat[SOURCE] == key], model, card,
+                                         str(current.version) if current else None, reference, thresholds, policy)
+        rows[key] = row = assessment.as_row(key)
+        if assessment.live is None:
+            context.log.info(f"{key}: no champion yet: nothing to measure this file against")
+        else:
+            context.log.info(f"{key}: v{assessment.model_version} on {assessment.live.rows} new rows: RMSE "
+                             f"{assessment.live.rmse:.2f} (test {assessment.champion_test_rmse}), coverage "
+                             f"{assessment.live.coverage:.2f}; evidence: {row['evidence'] or 'none'}")
+        context.add_asset_metadata({
+            **{k: v for k, v in row.items() if isinstance(v, int | float) and not isinstance(v, bool) and v == v},
+            "model_version": row["model_version"],
+            "evidence": row["evidence"] or "none",
+            "suspect_labels": row["suspect_labels"] or "no",
+        }, partition_key=key)
+        table_of_file = drift_table(assessment.drift)
+        drifts.append(table_of_file.assign(file=key) if len(context.partition_keys) > 1 else table_of_file)
+        drifted += [f"{key}: {f}" if len(context.partition_keys) > 1 else f
+                    for f in [*assessment.drifted_features, *([TARGET.name] if row["target_drifted"] else [])]]
+    yield Output(PartitionFrames({key: pd.DataFrame([row]) for key, row in rows.items()}))
+    features = pd.concat(drifts, ignore_index=True)
     yield AssetCheckResult(
-        check_name=LABELED_FILE_DRIFT, severity=AssetCheckSeverity.WARN,
-        passed=not assessment.drifted_features and not row["target_drifted"],
-        description=("no champion or reference yet" if drifts.empty else
-                     f"drifted: {', '.join(drifts.loc[drifts['verdict'] == 'drift', 'feature']) or 'nothing'}"),
-        metadata={"features": table(drifts), "drifted": len(assessment.drifted_features)})
+        check_name=LABELED_FILE_DRIFT, severity=AssetCheckSeverity.WARN, passed=not drifted,
+        description="no champion or reference yet" if features.empty else f"drifted: {', '.join(drifted) or 'nothing'}",
+        metadata={"features": table(features), "drifted": len(drifted)})
 
 
 @asset(group_name=HEALTH_GROUP, ins={"live_performance": AssetIn(input_manager_key="ingested_partitions")},

@@ -2,11 +2,13 @@
 
 from dagster import AssetSelection, AutomationConditionSensorDefinition
 
+from bodyfat_assets.defs.predictions.assets import AUTOMATION_RUN_TAGS
 from bodyfat_assets.load_time import SENSOR_INTERVAL_S, SENSOR_STATUS
 
 declarative_automation = AutomationConditionSensorDefinition(
     "declarative_automation", target=AssetSelection.assets("batch_predictions", "model_health"),
     default_status=SENSOR_STATUS,
     minimum_interval_seconds=SENSOR_INTERVAL_S, emit_backfills=False,  # one visible run per partition
+    run_tags=AUTOMATION_RUN_TAGS,
     description="Evaluates the automation conditions: re-score every scoring partition when the champion's model "
                 "version changes; refresh model_health when a labeled file has been measured.")
