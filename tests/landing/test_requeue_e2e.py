@@ -55,6 +55,8 @@ def test_a_file_whose_run_failed_outside_it_is_asked_for_again_then_rejected_wit
                    BOOTSTRAP_TIMEOUT_S, "the first run of recovers.csv to fail", interval_s=1)
         failed_at = time.monotonic()
         shutil.rmtree(blocked["recovers.csv"])  # the cause goes away
+        first = runs_of("recovers.csv")[-1]
+        assert set(landed_files(first.tags)) == set(keys.values()), "landed together, ingested in one run"
 
         wait_until(lambda: any(r.status == DagsterRunStatus.SUCCESS for r in runs_of("recovers.csv")), STEP_TIMEOUT_S,
                    "recovers.csv ingested by the request again", interval_s=1)

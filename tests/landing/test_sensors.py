@@ -14,6 +14,7 @@ from dagster import (
 
 from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
 from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
+from bodyfat_assets.defs.predictions.assets import AUTOMATION_RUN_TAGS
 from bodyfat_assets.partitions import SCORING_FILES, landed_files
 from tests.support.landing_files import BAD_NAMES, bad_files, csv_bytes, parquet_bytes
 from tests.support.sensor_harness import Harness
@@ -123,6 +124,13 @@ def test_a_new_champion_version_rescores_every_scoring_partition_and_the_same_ve
     champion_materialized("2")
     requested, _ = tick_automation(cursor)
     assert requested == {"seed", "s1", "s2"}
+
+
+def test_runs_of_declarative_automation_carry_the_projects_tag_that_batch_predictions_reads(harness):
+    """The re-scoring window applies to runs Declarative Automation asked for: known by the project's own tag, which
+    the automation sensor sets on every run it launches (its public `run_tags`), not by a Dagster-internal one."""
+    sensor = harness.defs.resolve_sensor_def("declarative_automation")
+    assert AUTOMATION_RUN_TAGS and sensor.run_tags == AUTOMATION_RUN_TAGS
 
 
 def test_retrain_sensor_debounces_on_rows(tmp_path):
