@@ -219,7 +219,7 @@ def test_a_degraded_labeled_file_shows_in_live_performance_with_evidence(first_r
     shifted = seed_frame.sample(60, random_state=3).assign(BodyFat=lambda f: (f["BodyFat"] + 8).clip(upper=59))
     shifted = shifted[shifted["BodyFat"] > 10].drop(columns=["Density"])
     key, ingest = land_and_run(settings, instance, "train", "shifted.csv", shifted)
-    live = ingest.output_for_node("live_performance").iloc[0]
+    live = ingest.output_for_node("live_performance").frames[key].iloc[0]
     assert live["model_version"] == champion_version(settings) and live["rows"] == len(shifted)
     assert live["rmse"] > 1.25 * live["champion_test_rmse"] and live["bias"] > 5 and live["coverage"] < 0.5
     assert "live RMSE" in live["evidence"] and live["suspect_labels"] == "", "a shift keeps the correlation"
@@ -253,7 +253,7 @@ def test_a_file_of_shuffled_labels_is_held_for_review_and_never_trained_on(first
     rows[list(FEATURE_NAMES)] = (rows[list(FEATURE_NAMES)] * rng.normal(1, 0.005, (400, 13))).round(2)
     rows["BodyFat"] = rng.permutation(rows["BodyFat"].to_numpy())
     key, ingest = land_and_run(settings, instance, "train", "poison.csv", rows)
-    live = ingest.output_for_node("live_performance").iloc[0]
+    live = ingest.output_for_node("live_performance").frames[key].iloc[0]
     assert "labels suspect" in live["suspect_labels"] and live["evidence"] == ""
     retrain = run(settings, instance)
     assert retrain.success
