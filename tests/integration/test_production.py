@@ -27,9 +27,9 @@ from bodyfat_assets import definitions
 from bodyfat_assets.defs import jobs
 from bodyfat_assets.lake import parquet_to_frame
 from bodyfat_assets.settings import Settings
-from tests.integration.production_job import production_ingest, production_job
 from tests.support.definitions import check_names, materializable_asset_names
 from tests.support.production import ProductionStack
+from tests.support.production_job import production_ingest, production_job
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -218,7 +218,7 @@ def test_two_worker_processes_add_up_their_trials(production_stack: ProductionSt
                                                          "worker-b": WORKER_TRIALS}
     assert sorted(t.number for t in study.trials) == list(range(before + 2 * WORKER_TRIALS))
     # No assertion on wall-clock overlap: on a fast machine each worker's trials take < 0.4 s and the two processes
-    # can run one after the other (issue 16). What matters holds either way, read from the trial records: both
+    # can run one after the other. What matters holds either way, read from the trial records: both
     # workers' trials finished, each under its own id, with distinct numbers in one study.
     assert all(t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
                for name in ("worker-a", "worker-b") for t in by_worker[name])

@@ -138,7 +138,7 @@ def test_batch_predictions_carry_ids_intervals_and_version(first_run, home, seed
 
 
 def test_retraining_on_the_same_data_and_search_reuses_the_registered_version(first_run, home, instance):
-    """Issue 13: a re-run of the demo on unchanged data, search space and seed produced an identical model that was
+    """A re-run of the demo on unchanged data, search space and seed produced an identical model that was
     registered again (v4 = v3). It is now recognised by its fingerprint and reused, and the log says so."""
     settings = settings_for(home)
     client = MlflowClient(settings.mlflow_tracking_uri)
@@ -156,7 +156,7 @@ def test_retraining_on_the_same_data_and_search_reuses_the_registered_version(fi
 
 
 def test_worse_model_is_a_green_run_with_a_blocked_decision_and_the_champion_stays(first_run, home, instance):
-    """Issue 13: a model the gate refuses is the gate working. The run stays green, `champion` records "blocked by
+    """A model the gate refuses is the gate working. The run stays green, `champion` records "blocked by
     <check>: <figures>" on the version and in its own history, and `challenger` no longer points at it."""
     settings = settings_for(home)
     before = champion_version(settings)
@@ -212,7 +212,7 @@ def test_metadata_tables_are_typed_tables_the_ui_can_sort(first_run):
 
 
 def test_a_degraded_labeled_file_shows_in_live_performance_with_evidence(first_run, home, instance, seed_frame):
-    """Issue 9: labels 8 points higher than the model expects (still in range) → live RMSE far above the champion's
+    """Labels 8 points higher than the model expects (still in range) → live RMSE far above the champion's
     test RMSE, coverage collapses, and the file carries retrain evidence; model_health shows it."""
     settings = settings_for(home)
     shifted = seed_frame.sample(60, random_state=3).assign(BodyFat=lambda f: (f["BodyFat"] + 8).clip(upper=59))
@@ -244,7 +244,7 @@ def test_a_shifted_scoring_file_warns_and_an_unshifted_one_passes(first_run, hom
 
 
 def test_a_file_of_shuffled_labels_is_held_for_review_and_never_trained_on(first_run, home, instance, seed_frame):
-    """Issue 15: 400 plausible rows with shuffled BodyFat. Features do not drift and labels no longer follow the
+    """400 plausible rows with shuffled BodyFat. Features do not drift and labels no longer follow the
     champion's predictions → suspect; cleaning quarantines the whole file, so it cannot reach the next model."""
     settings = settings_for(home)
     rng = np.random.default_rng(11)
@@ -346,7 +346,7 @@ def test_a_failed_rescoring_leaves_the_previous_predictions_untouched(nightly_fi
 
 
 def test_a_rescoring_skips_a_partition_whose_file_is_gone_and_says_so(nightly_file, home, instance):
-    """Issue 15.6: an orphan partition no longer fails after every promotion; its predictions stay."""
+    """An orphan partition no longer fails after every promotion; its predictions stay."""
     key, _, _ = nightly_file
     before = predictions_of(home, key)
     original = _swap(home, key, None)
@@ -362,7 +362,7 @@ def test_a_rescoring_skips_a_partition_whose_file_is_gone_and_says_so(nightly_fi
 
 
 def test_a_new_champion_rescores_only_files_first_scored_within_the_window(nightly_file, home, instance):
-    """Issue 15.9: the window applies to automatic re-scoring; a run started by hand always scores."""
+    """The window applies to automatic re-scoring; a run started by hand always scores."""
     key, _, _ = nightly_file
     old = score_again(home, instance, key, FROM_AUTOMATION, BODYFAT_RESCORE_WINDOW_DAYS="0.000000001")
     assert old.success and not materialized(old)
@@ -375,7 +375,7 @@ def test_a_new_champion_rescores_only_files_first_scored_within_the_window(night
 
 
 def test_two_scoring_files_score_at_once_into_complete_and_correct_outputs(first_run, home, instance, tmp_path):
-    """Issue 12.4: files are partitions; two runs score two of them at the same time (two processes on one
+    """Files are partitions; two runs score two of them at the same time (two processes on one
     instance and one lake, as two runs under max_concurrent_runs=2 would), and neither disturbs the other."""
     settings = settings_for(home)
     landing = store_from_url(f"{settings.lake_url}/landing")

@@ -1,4 +1,4 @@
-"""Issue 15.7a, in process: a challenger trained on poisoned labels wins on the contaminated test split and still
+"""In process: a challenger trained on poisoned labels wins on the contaminated test split and still
 is not promoted, because it loses on the trusted holdout (the seed's test rows).
 
 The label check that would quarantine the poisoned file (15.7b) is bypassed here with BODYFAT_SUSPECT_LABEL_SHARE
