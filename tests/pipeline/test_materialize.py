@@ -146,13 +146,13 @@ def test_retraining_on_the_same_data_and_search_reuses_the_registered_version(fi
     again = run(settings, instance)
     assert again.success
     tuned = again.output_for_node("tuned_model")
-    assert tuned["model_version"] == first_run.output_for_node("tuned_model")["model_version"]
+    assert tuned.model_version == first_run.output_for_node("tuned_model").model_version
     assert len(client.search_model_versions(f"name='{settings.model_name}'")) == len(before)
     metadata = again.asset_materializations_for_node("tuned_model")[0].metadata
     assert metadata["newly_registered"].value is False
     tags = client.get_run(metadata["mlflow_run_id"].value).data.tags
-    assert tags["reused_model_version"] == tuned["model_version"] and tags["training_fingerprint"]
-    assert again.output_for_node("champion")["reason"] == "challenger is already the champion"
+    assert tags["reused_model_version"] == tuned.model_version and tags["training_fingerprint"]
+    assert again.output_for_node("champion").reason == "challenger is already the champion"
 
 
 def test_worse_model_is_a_green_run_with_a_blocked_decision_and_the_champion_stays(first_run, home, instance):
@@ -166,14 +166,14 @@ def test_worse_model_is_a_green_run_with_a_blocked_decision_and_the_champion_sta
     assert checks["rmse_below_ceiling"].passed is False or checks["beats_ridge_baseline"].passed is False
     assert all(c.severity == AssetCheckSeverity.WARN for c in checks.values() if not c.passed)
     decision = result.output_for_node("champion")
-    assert decision["decision"] == "blocked" and decision["champion_version"] == before
-    assert decision["reason"].startswith("blocked by ") and "test RMSE" in decision["reason"]
+    assert decision.decision == "blocked" and decision.champion_version == before
+    assert decision.reason.startswith("blocked by ") and "test RMSE" in decision.reason
     failed = [name for name, c in checks.items() if not c.passed]
-    assert all(name in decision["reason"] for name in failed)
+    assert all(name in decision.reason for name in failed)
     assert champion_version(settings) == before
     client = MlflowClient(settings.mlflow_tracking_uri)
-    tags = client.get_model_version(settings.model_name, decision["challenger_version"]).tags
-    assert tags["promotion_decision"] == "blocked" and tags["promotion_reason"] == decision["reason"]
+    tags = client.get_model_version(settings.model_name, decision.challenger_version).tags
+    assert tags["promotion_decision"] == "blocked" and tags["promotion_reason"] == decision.reason
     with pytest.raises(MlflowException):
         client.get_model_version_by_alias(settings.model_name, "challenger")
     history = instance.fetch_materializations(AssetKey("champion"), limit=1).records[0]
@@ -186,15 +186,15 @@ def test_worse_model_past_loose_checks_is_rejected_by_the_gate(first_run, home, 
     result = run(settings, instance, WORSE)
     assert result.success
     decision = result.output_for_node("champion")
-    assert decision["decision"] == "rejected" and decision["champion_version"] == before
-    assert decision["challenger_test_rmse"] > decision["champion_test_rmse"]
+    assert decision.decision == "rejected" and decision.champion_version == before
+    assert decision.challenger_test_rmse > decision.champion_test_rmse
     client = MlflowClient(settings.mlflow_tracking_uri)
     assert champion_version(settings) == before
-    tags = client.get_model_version(settings.model_name, decision["challenger_version"]).tags
+    tags = client.get_model_version(settings.model_name, decision.challenger_version).tags
     assert tags["promotion_decision"] == "rejected" and tags["compared_with_version"] == before
-    assert float(tags["champion_test_rmse"]) == pytest.approx(decision["champion_test_rmse"], abs=1e-3)
+    assert float(tags["champion_test_rmse"]) == pytest.approx(decision.champion_test_rmse, abs=1e-3)
     challenger = client.get_model_version_by_alias(settings.model_name, "challenger")
-    assert str(challenger.version) == decision["challenger_version"]
+    assert str(challenger.version) == decision.challenger_version
     lake = store_from_url(str(home / "lake"))
     predictions = parquet_to_frame(lake.read_bytes(f"predictions/{SEED_PARTITION}.parquet"))
     assert set(predictions["model_version"]) == {before}, "scoring keeps using the champion"
@@ -426,8 +426,8 @@ def test_the_feeds_copies_keep_their_seed_rows_fold_in_the_retrain(first_run, ho
     assert len(fed) == 50 and fed["origin"].str.startswith(f"{SEED_PARTITION}:").all()
     tuned = retrain.output_for_node("tuned_model")
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
-    model = mlflow.sklearn.load_model(f"models:/{settings.model_name}/{tuned['model_version']}")
-    X, y, groups = training_data(splits, tuned["features"])
+    model = mlflow.sklearn.load_model(f"models:/{settings.model_name}/{tuned.model_version}")
+    X, y, groups = training_data(splits, tuned.features)
     logged = retrain.asset_materializations_for_node("tuned_model")[0].metadata["interval_half_width_90"].value
     folds, seed = settings.tuning.cv_folds, settings.tuning.seed
     assert cv_plus_half_width(model, X, y, folds, seed, groups=groups) == pytest.approx(logged, rel=1e-9)
