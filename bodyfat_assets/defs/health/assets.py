@@ -20,6 +20,7 @@ from dagster import (
     asset,
 )
 
+from bodyfat_assets.asset_keys import LIVE_PERFORMANCE, MODEL_HEALTH
 from bodyfat_assets.core.cleaning import SOURCE
 from bodyfat_assets.core.health.assess import assess_labeled_file
 from bodyfat_assets.core.health.drift import drift_table
@@ -35,8 +36,9 @@ HEALTH_GROUP = "health"
 LABELED_FILE_DRIFT = "labeled_file_drift"
 
 
-@asset(group_name=HEALTH_GROUP, partitions_def=LABELED_FILES, backfill_policy=BackfillPolicy.single_run(),
-       check_specs=[AssetCheckSpec(LABELED_FILE_DRIFT, asset="live_performance",
+@asset(key=LIVE_PERFORMANCE, group_name=HEALTH_GROUP, partitions_def=LABELED_FILES,
+       backfill_policy=BackfillPolicy.single_run(),
+       check_specs=[AssetCheckSpec(LABELED_FILE_DRIFT, asset=LIVE_PERFORMANCE,
                                    description="Each feature and the target against the champion's training rows: "
                                                "KS, p-value, PSI; WARN only (over every file of the run).")],
        description="The champion of the moment on a newly labeled file, before the file joins training: RMSE, MAE, "
@@ -76,7 +78,8 @@ def live_performance(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame, 
         metadata={"features": table(features), "drifted": len(drifted)})
 
 
-@asset(group_name=HEALTH_GROUP, ins={"live_performance": AssetIn(input_manager_key="ingested_partitions")},
+@asset(key=MODEL_HEALTH, group_name=HEALTH_GROUP,
+       ins={"live_performance": AssetIn(LIVE_PERFORMANCE, input_manager_key="ingested_partitions")},
        automation_condition=AutomationCondition.any_deps_updated().since_last_handled()
        & ~AutomationCondition.in_progress(),
        description="Every labeled file's live RMSE and coverage, in landing order, against the champion's test RMSE "
