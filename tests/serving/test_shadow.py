@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -156,15 +157,19 @@ def test_challenger_is_logged_never_returned_answers_byte_identical(registry_wit
     set_challenger("2")
     rows = training_frame().iloc[:40]
     lakes = {state: tmp_path / f"lake-{state}" for state in ("on", "off")}
-    answers: dict[str, list] = {}
-    for state, lake in lakes.items():
-        env = {"BODYFAT_SERVING_LAKE_URL": str(lake), "BODYFAT_SERVING_PREDICTION_LOG_FLUSH_S": "3600",
-               "BODYFAT_SERVING_SHADOW_CHALLENGER": "true" if state == "on" else "false"}  # fmt: skip
-        with serving_api(registry_with_challenger, tmp_path, **env) as api, httpx.Client(timeout=30) as client:
+    answers: dict[str, list] = {"on": [], "off": []}
+    with ExitStack() as stack, httpx.Client(timeout=30) as client:
+        apis = {state: stack.enter_context(serving_api(
+            registry_with_challenger, tmp_path, BODYFAT_SERVING_LAKE_URL=str(lake),
+            BODYFAT_SERVING_PREDICTION_LOG_FLUSH_S="3600",
+            BODYFAT_SERVING_SHADOW_CHALLENGER="true" if state == "on" else "false",
+        )) for state, lake in lakes.items()}  # fmt: skip
+        for state, api in apis.items():
             assert ready(api)["version"] == "1"
             assert ready(api)["shadow"].get("version") == ("2" if state == "on" else None)
-            answers[state] = [client.post(api + path, headers=headers, content=body)
-                              for path, headers, body in requests_to_send(rows)]  # fmt: skip
+        for path, headers, body in requests_to_send(rows):
+            for state, api in apis.items():
+                answers[state].append(client.post(api + path, headers=headers, content=body))
         # Leaving the block sends SIGTERM: the shutdown writes what is queued (flushes are an hour apart).
     assert all(r.status_code == 200 for r in answers["on"]), [r.text for r in answers["on"] if r.status_code != 200]
     for on, off in zip(answers["on"], answers["off"], strict=True):
