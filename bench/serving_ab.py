@@ -110,7 +110,8 @@ def main() -> None:
         for arm in order:
             if arm.endswith("shadow"):
                 print(f"{arm}: {metric(urls[arm], 'bodyfat_shadow_predictions_total'):.0f} rows scored by the "
-                      f"challenger, {metric(urls[arm], 'bodyfat_shadow_failures_total'):.0f} failed")
+                      f"challenger, {metric(urls[arm], 'bodyfat_shadow_failures_total'):.0f} failed (at the writer's "
+                      f"last write: it scores what it writes)")
     medians = {family: statistics.median(r["rps"] for r in results) for family, results in runs.items()}
     cpu = {family: statistics.median(r["cpu_us"] for r in results) for family, results in runs.items()}
     for family, results in runs.items():
