@@ -4,8 +4,11 @@ that failed, a scoring file nobody handles. The report must say each, bad news f
 import os
 import time
 
+import pandas as pd
 import pytest
+from bodyfat_contract import FEATURE_NAMES
 from dagster import AssetCheckSeverity, DagsterInstance
+from prometheus_client import CollectorRegistry
 
 from bodyfat_assets.cli import prepare_dagster_home
 from bodyfat_assets.core.landing.naming import SEED_PARTITION
@@ -16,6 +19,8 @@ from bodyfat_assets.health_cli import gather
 from bodyfat_assets.lake import store_from_url
 from bodyfat_assets.partitions import LABELED_FILES
 from bodyfat_assets.settings import Settings
+from serving.model_store import LoadedModel
+from serving.prediction_log import Entry, LocalSink, PredictionLog
 from tests.support.landing_files import csv_bytes, repeated_measurements
 from tests.support.pipeline_runs import land_and_run, run_job
 
@@ -23,6 +28,17 @@ pytestmark = pytest.mark.e2e
 
 # Age and Height alone, k-NN: test RMSE ~8, above the 6.0 ceiling, so the gate blocks it.
 BLOCKED = {"ops": {"tuned_model": {"config": {"features": ["Age", "Height"], "families": ["knn"], "n_trials": 2}}}}
+
+
+def serve(lake_url: str, rows: pd.DataFrame, version: str) -> list[str]:
+    """What the API logs when `version` answers each of `rows` with 25 ± 7: the log writer's own objects."""
+    log = PredictionLog(LocalSink(lake_url), CollectorRegistry())
+    model = LoadedModel("bodyfat", version, "registry", None, FEATURE_NAMES, half_width=7.0)
+    ids = [f"p{i}" for i in range(len(rows))]
+    for pid, row in zip(ids, rows[list(FEATURE_NAMES)].itertuples(index=False), strict=True):
+        log.add(Entry(pid, time.time(), "/predict", model, tuple(row), 25.0))
+    assert log.flush()
+    return ids
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +50,9 @@ def probe(tmp_path_factory, seed_frame_module):
         instance.add_dynamic_partitions(LABELED_FILES.name, [SEED_PARTITION])
         assert run_job(settings, instance, INGEST_JOB, SEED_PARTITION).success
         assert run_job(settings, instance, PIPELINE_JOB).success  # v1 promoted
+        served = serve(settings.lake_url, seed_frame_module.head(12), version="1")
+        labels = pd.DataFrame({"prediction_id": [*served, "never-served"], "BodyFat": [20.0] * 13})
+        land_and_run(settings, instance, "labels", "dexa.csv", labels)
         shifted = repeated_measurements(seed_frame_module, 400, 8).assign(BodyFat=lambda f: f["BodyFat"] + 8)
         key, _ = land_and_run(settings, instance, "train", "clinic-shift.csv", shifted[shifted["BodyFat"] <= 55])
         blocked = run_job(settings, instance, PIPELINE_JOB, run_config=BLOCKED)
@@ -80,3 +99,5 @@ def test_health_tells_the_bad_news(probe):
     assert "stuck files (in landing/ with no run in flight and no reason beside them): 1" in text
     assert "score/forgotten.csv, 1.0 h in landing/" in text
     assert "last retrain: SUCCESS" not in text
+    assert "served performance on labels (12 matched, 1 unmatched, 0 quarantined):" in text, text
+    assert "  v1: 12 rows, RMSE 5.00, MAE 5.00, bias -5.00, coverage 1.00" in text, text
