@@ -142,3 +142,10 @@ def test_the_log_is_read_back_from_the_lake_by_day(tmp_path) -> None:
     day2 = read_served_log(store, ["2023-11-15"])
     assert day2["prediction_id"].tolist() == ["b"] and day2["model_version"].tolist() == ["2"]
     assert str(day2["served_at"].dt.tz) == "UTC" and read_served_log(store, ["2023-11-16"]).empty
+
+
+def test_labels_before_anything_was_logged_are_all_unmatched(tmp_path) -> None:
+    labels = pd.DataFrame({"prediction_id": ["a", None], CALLER_ID: [None, "x"], "BodyFat": [20.0, 21.0]})
+    measured = measure_labels(read_served_log(LocalStore(tmp_path)), labels)
+    assert status_counts(measured) == {"matched": 0, "unmatched": 2, "superseded": 0, "quarantined": 0}
+    assert served_performance(measured[measured["status"] == "matched"]).empty
