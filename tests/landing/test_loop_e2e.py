@@ -250,3 +250,12 @@ def test_served_predictions_come_back_as_served_performance_per_version(loop, tm
     measured = parquet_to_frame(loop.lake.read_bytes(f"served_performance/{key}.parquet"))
     assert sorted(measured.loc[measured["status"] == "unmatched", "BodyFat"]) == [20.0, 21.0, 22.0]
     assert loop.landing.exists(f"processed/labels/{key}.csv") and not loop.landing.exists("labels/dexa.csv")
+
+    def health_by_version() -> dict[str, int] | None:  # Declarative Automation refreshes model_health after it
+        entry = loop.instance.get_latest_materialization_event(AssetKey("model_health"))
+        shown = entry and entry.asset_materialization.metadata.get("served_by_version")
+        return shown and {r.data["model_version"]: r.data["rows"] for r in shown.value.records}
+
+    loop.wait(lambda: health_by_version() == {first: 9, other: 11}, STEP_TIMEOUT_S,
+              "model_health showing served performance per version")
+    loop.timings["labels_landing_to_model_health_s"] = round(time.monotonic() - landed_at, 1)
