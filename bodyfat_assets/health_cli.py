@@ -13,6 +13,7 @@ import pandas as pd
 from bodyfat_contract import TARGET
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
+from bodyfat_assets import asset_keys
 from bodyfat_assets.core.evaluation import regression_metrics
 from bodyfat_assets.core.health.fit import ChampionFit, champion_fit, fit_metrics
 from bodyfat_assets.core.health.loop import Decision, FailedRun, LandedFile, stuck_files
@@ -46,7 +47,7 @@ def _metadata(entry: Any, name: str) -> Any:
 
 def decisions(instance: DagsterInstance) -> list[Decision]:
     """The champion asset's last decisions, newest first, from its materializations' metadata."""
-    records = instance.fetch_materializations(AssetKey("champion"), limit=DECISIONS_SHOWN).records
+    records = instance.fetch_materializations(asset_keys.CHAMPION, limit=DECISIONS_SHOWN).records
     return [Decision(_hours_since(r.timestamp), str(_metadata(r.event_log_entry, "decision")),
                      str(_metadata(r.event_log_entry, "challenger_version")),
                      str(_metadata(r.event_log_entry, "champion_version")),
@@ -85,7 +86,8 @@ def in_flight_names(instance: DagsterInstance) -> set[str]:
 
 def served_labels(instance: DagsterInstance, lake: ObjectStore) -> pd.DataFrame | None:
     """Every measured labels file's rows, in landing order (None: none measured yet)."""
-    keys = [f"served_performance/{key}.parquet" for key in instance.get_dynamic_partitions(LABELS_FILES.name)]
+    folder = asset_keys.SERVED_PERFORMANCE.to_user_string()
+    keys = [f"{folder}/{key}.parquet" for key in instance.get_dynamic_partitions(LABELS_FILES.name)]
     frames = [parquet_to_frame(lake.read_bytes(key)) for key in keys if lake.exists(key)]
     return pd.concat(frames, ignore_index=True) if frames else None
 

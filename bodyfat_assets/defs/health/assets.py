@@ -23,6 +23,7 @@ from dagster import (
     asset,
 )
 
+from bodyfat_assets.asset_keys import LIVE_PERFORMANCE, MODEL_HEALTH, SERVED_PERFORMANCE, SERVED_TRAFFIC
 from bodyfat_assets.core.health import served
 from bodyfat_assets.core.health.assess import assess_labeled_file, assess_scoring_batch, drifted
 from bodyfat_assets.core.health.drift import drift_table
@@ -42,8 +43,8 @@ LABELS_FILE = "labels_file"
 NOT_MEASURED_COLUMNS = [served.LABEL_ROW, served.PREDICTION_ID, "id", "BodyFat", served.STATUS, served.REASON]
 
 
-@asset(group_name=HEALTH_GROUP, partitions_def=LABELED_FILES,
-       check_specs=[AssetCheckSpec(LABELED_FILE_DRIFT, asset="live_performance",
+@asset(key=LIVE_PERFORMANCE, group_name=HEALTH_GROUP, partitions_def=LABELED_FILES,
+       check_specs=[AssetCheckSpec(LABELED_FILE_DRIFT, asset=LIVE_PERFORMANCE,
                                    description="Each feature and the target against the champion's training rows: "
                                                "KS, p-value, PSI; WARN only.")],
        description="The champion of the moment on a newly labeled file, before the file joins training: RMSE, MAE, "
@@ -77,7 +78,7 @@ def live_performance(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame, 
         metadata={"features": table(drifts), "drifted": len(assessment.drifted_features)})
 
 
-@asset(group_name=HEALTH_GROUP, partitions_def=LABELS_FILES,
+@asset(key=SERVED_PERFORMANCE, group_name=HEALTH_GROUP, partitions_def=LABELS_FILES,
        description="One labels file from landing/labels/ joined to the API's prediction log: every label row with its "
                    "fate (matched, unmatched, superseded, quarantined with the contract's reason), and what was "
                    "served measured per model version and UTC day (RMSE, MAE, bias, 90 % coverage).")
@@ -102,9 +103,9 @@ def served_performance(context: AssetExecutionContext, landing: LandingZone,
     })
 
 
-@asset(group_name=HEALTH_GROUP, partitions_def=SERVED_DAYS,
+@asset(key=SERVED_TRAFFIC, group_name=HEALTH_GROUP, partitions_def=SERVED_DAYS,
        automation_condition=AutomationCondition.on_cron("30 0 * * *"),
-       check_specs=[AssetCheckSpec(SERVED_TRAFFIC_DRIFT, asset="served_traffic",
+       check_specs=[AssetCheckSpec(SERVED_TRAFFIC_DRIFT, asset=SERVED_TRAFFIC,
                                    description="The day's served features against the champion's training rows: "
                                                "KS, p-value, PSI, rows outside the training range (the scoring "
                                                "files' check); WARN only.")],
@@ -127,9 +128,10 @@ def served_traffic(context: AssetExecutionContext,
                   "rows_outside_training_range": sum(d.outside_training_range for d in drifts)})
 
 
-@asset(group_name=HEALTH_GROUP, ins={"live_performance": AssetIn(input_manager_key="ingested_partitions"),
-                                     "served_performance": AssetIn(input_manager_key="optional_partitions"),
-                                     "served_traffic": AssetIn(input_manager_key="optional_partitions")},
+@asset(key=MODEL_HEALTH, group_name=HEALTH_GROUP,
+       ins={"live_performance": AssetIn(LIVE_PERFORMANCE, input_manager_key="ingested_partitions"),
+            "served_performance": AssetIn(SERVED_PERFORMANCE, input_manager_key="optional_partitions"),
+            "served_traffic": AssetIn(SERVED_TRAFFIC, input_manager_key="optional_partitions")},
        automation_condition=AutomationCondition.any_deps_updated().since_last_handled()
        & ~AutomationCondition.in_progress(),
        description="Every labeled file's live RMSE and coverage, in landing order, against the champion's test RMSE "
