@@ -12,6 +12,7 @@ from typing import Any
 from bodyfat_contract import TARGET
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
+from bodyfat_assets import asset_keys
 from bodyfat_assets.core.evaluation import regression_metrics
 from bodyfat_assets.core.health.fit import ChampionFit, champion_fit, fit_metrics
 from bodyfat_assets.core.health.loop import Decision, FailedRun, LandedFile, stuck_files
@@ -44,7 +45,7 @@ def _metadata(entry: Any, name: str) -> Any:
 
 def decisions(instance: DagsterInstance) -> list[Decision]:
     """The champion asset's last decisions, newest first, from its materializations' metadata."""
-    records = instance.fetch_materializations(AssetKey("champion"), limit=DECISIONS_SHOWN).records
+    records = instance.fetch_materializations(asset_keys.CHAMPION, limit=DECISIONS_SHOWN).records
     return [Decision(_hours_since(r.timestamp), str(_metadata(r.event_log_entry, "decision")),
                      str(_metadata(r.event_log_entry, "challenger_version")),
                      str(_metadata(r.event_log_entry, "champion_version")),
