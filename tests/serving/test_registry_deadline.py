@@ -19,7 +19,7 @@ from mlflow.exceptions import MlflowException
 
 from serving.loading import HTTP_LIMITS, MlflowSource
 from serving.schemas import EXAMPLE_RECORD
-from tests.serving.contract_model import log_contract_model
+from tests.support.contract_model import log_contract_model
 from tests.support.services import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::UserWarning")]
