@@ -108,7 +108,7 @@ def server(kind: str, model_uri: str, env: dict[str, str], workdir: Path,
                 raise RuntimeError(f"{kind} server exited with {proc.returncode}; see {workdir}")
             return _http_ok(url + health)
 
-        wait_until(up, 120, f"{kind} server", interval_s=0.05)
+        wait_until(up, 300, f"{kind} server", interval_s=0.05)  # mlflow took > 120 s at load 30
         if cold_start is not None:
             cold_start[kind] = time.perf_counter() - started
         yield url
