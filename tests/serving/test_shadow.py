@@ -20,8 +20,8 @@ from serving.model_store import LoadedModel, from_card, load_fallback
 from serving.prediction_log import ID_HEADER, PREFIX
 from serving.schemas import EXAMPLE_RECORD
 from serving.settings import FALLBACK_DIR
-from tests.serving.contract_model import log_contract_model, training_frame
-from tests.serving.test_registry_integration import POLL_S, ready, serving_api
+from tests.support.contract_model import log_contract_model, training_frame
+from tests.support.registry_api import POLL_S, ready, serving_api
 from tests.support.services import mlflow_server, wait_until
 from tests.support.serving_fakes import FakeSource
 
