@@ -21,11 +21,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bodyfat_assets.settings import process_environment  # noqa: E402  (the one reader of the environment)
 
 
 def one_run(home: Path) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one `python -m bodyfat_assets.cli health`."""
-    env = {**os.environ, "BODYFAT_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    env = process_environment(BODYFAT_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "bodyfat_assets.cli", "health"], env=env, cwd=ROOT, check=True,
