@@ -46,7 +46,7 @@ API_KEY = "bench-key"
 
 def with_venv_on_path(env: dict[str, str]) -> dict[str, str]:
     """`mlflow models serve --env-manager local` runs `uvicorn` found on PATH: put this interpreter's bin first, so
-    `make bench-serving` works from a fresh clone without an activated virtualenv (issue 14, item 11)."""
+    `make bench-serving` works from a fresh clone without an activated virtualenv."""
     return {**env, "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)])}
 
 
@@ -184,7 +184,7 @@ def batch_loop(url: str, body: bytes) -> Iterator[list[float]]:
 def register(family: str, workdir: Path) -> tuple[str, dict[str, str]]:
     import mlflow
 
-    from tests.serving.contract_model import log_contract_model
+    from tests.support.contract_model import log_contract_model
 
     uri = f"sqlite:///{workdir}/mlflow.db"
     mlflow.set_tracking_uri(uri)
@@ -196,7 +196,7 @@ def register(family: str, workdir: Path) -> tuple[str, dict[str, str]]:
 
 
 def bench_family(family: str, args: argparse.Namespace, workdir: Path) -> dict[str, dict]:
-    from tests.serving.contract_model import training_frame
+    from tests.support.contract_model import training_frame
 
     model_uri, env = register(family, workdir)
     features = model_features()

@@ -11,6 +11,7 @@ from typing import Any
 
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
+from bodyfat_assets import asset_keys
 from bodyfat_assets.core.health.fit import ChampionFit, champion_fit, fit_metrics
 from bodyfat_assets.core.health.loop import Decision, FailedRun, LandedFile, stuck_files
 from bodyfat_assets.core.health.report import health_text
@@ -105,7 +106,7 @@ def gather(settings: Settings, instance: DagsterInstance) -> str:
 def collect(settings: Settings, instance: DagsterInstance) -> dict[str, Any]:
     """Every fact health_text reports, read from the Dagster instance's records and the lake."""
     lake = store_from_url(settings.lake_url, settings.s3_endpoint_url)
-    records = instance.fetch_materializations(AssetKey("champion"), limit=CHAMPION_HISTORY).records
+    records = instance.fetch_materializations(asset_keys.CHAMPION, limit=CHAMPION_HISTORY).records
     last_decisions = decisions(records)
     champion = champion_facts(records)
     fit: ChampionFit | None = None

@@ -184,8 +184,7 @@ class ServiceSettings(Group):
     mlflow_bucket: str = knob("bodyfat-mlflow", "MLFLOW_BUCKET", "bucket of MLflow's artifacts",
                               pattern=r"^[a-z0-9][a-z0-9.-]{2,62}$")
     mlflow_port: int = knob(5000, "MLFLOW_PORT", "MLflow server port")
-    webserver_port: int = knob(3000, "DAGSTER_WEBSERVER_PORT", "Dagster UI port (DAGIT_PORT still accepted)",
-                               "DAGIT_PORT")
+    webserver_port: int = knob(3000, "DAGSTER_WEBSERVER_PORT", "Dagster UI port")
     grpc_port: int = knob(4000, "DAGSTER_GRPC_PORT", "Dagster code server port")
     api_port: int = knob(8000, "API_PORT", "prediction API port")
     dagster_ui_url: str | None = knob(None, "DAGSTER_UI_URL", "Dagster UI address in links from MLflow runs "

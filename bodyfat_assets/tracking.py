@@ -50,7 +50,7 @@ class TrackingConfig:
     model_name: str
     artifact_location: str | None = None
     ui_url: str | None = None
-    """Where people open the MLflow UI, for links to runs (issue 13.6)."""
+    """Where people open the MLflow UI, for links to runs."""
 
 
 ML_VIEW_QUERY = "workflowType=machine_learning"
@@ -277,7 +277,7 @@ class TrialLogger:
                   "optuna_study": study_name, "trial_state": trial.state.name, "trial_number": str(trial.number)},
         )
         now = int(time.time() * 1000)
-        # A pruned trial's value covers only the folds it reached: not a cv_rmse (issue 13.9).
+        # A pruned trial's value covers only the folds it reached: not a cv_rmse.
         name = "cv_rmse" if trial.state == optuna.trial.TrialState.COMPLETE else "cv_rmse_partial"
         metrics = [Metric(name, float(trial.value), now, 0)] if trial.value is not None else []
         running = trial.intermediate_values.items()

@@ -191,7 +191,7 @@ class MlflowSource:
 
         # Pin the version, not the alias: the alias may move between resolving it and downloading. Download once
         # into a directory removed right after loading: `get_model_info` + `load_model` on the URI left two
-        # temporary directories behind per load (issue 14, item 5).
+        # temporary directories behind per load.
         with tempfile.TemporaryDirectory(prefix="bodyfat-model-") as tmp:
             local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{self.name}/{version}", dst_path=tmp)
             logged = mlflow.models.Model.load(local)

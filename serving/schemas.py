@@ -87,9 +87,6 @@ class ColumnarBatch(BaseModel):
             )  # fmt: skip
         return self
 
-    def n_rows(self) -> int:
-        return len(next(iter(self.columns.values())))
-
 
 def _batch_kind(value: Any) -> str:
     return "columns" if isinstance(value, dict) else "records"

@@ -111,7 +111,7 @@ def test_bad_files_are_rejected_with_reasons_and_every_file_ends_somewhere(loop,
 
 
 def test_a_degraded_labeled_file_triggers_a_retrain_on_evidence(loop):
-    """Issue 9, through the daemon: labels 8 points above what the champion predicts (still in range) → its
+    """Through the daemon: labels 8 points above what the champion predicts (still in range) → its
     live_performance records the degradation → the retrain sensor starts a run whose tags carry the evidence."""
     rows = parquet_to_frame(loop.lake.read_bytes("cleaned_bodyfat.parquet")).sample(40, random_state=9)
     rows = rows[rows["BodyFat"] < 50].assign(BodyFat=lambda f: f["BodyFat"] + 8)
@@ -142,7 +142,7 @@ def drift_check_of(loop, key: str):
 
 
 def test_a_shifted_scoring_file_warns_and_an_unshifted_one_passes(loop):
-    """Issue 9, through the daemon: drift of a scoring file is a WARN check on its partition, never a failure."""
+    """Through the daemon: drift of a scoring file is a WARN check on its partition, never a failure."""
     rows = parquet_to_frame(loop.lake.read_bytes("cleaned_bodyfat.parquet"))[list(FEATURE_NAMES)]
     plain = rows.sample(60, random_state=21) + 0.01
     shifted = rows.sample(60, random_state=22).assign(Abdomen=lambda f: f["Abdomen"] + 15,

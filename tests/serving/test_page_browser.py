@@ -1,4 +1,4 @@
-"""Issue 11 (the prediction page) and issue 13 item 7 (offline /docs and /redoc), in headless Chromium driven by
+"""The prediction page and offline /docs and /redoc, in headless Chromium driven by
 Playwright against a real `python -m serving` process. Debian's /usr/bin/chromium, never a downloaded browser.
 
 Screenshots go to .bodyfat/test-artifacts/browser/ (ignored by git, kept after the run for people to look at)."""

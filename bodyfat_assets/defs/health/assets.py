@@ -18,6 +18,7 @@ from dagster import (
     asset,
 )
 
+from bodyfat_assets.asset_keys import LIVE_PERFORMANCE, MODEL_HEALTH
 from bodyfat_assets.core.health.assess import assess_labeled_file
 from bodyfat_assets.core.health.drift import drift_table
 from bodyfat_assets.core.health.report import health_png
@@ -31,8 +32,8 @@ HEALTH_GROUP = "health"
 LABELED_FILE_DRIFT = "labeled_file_drift"
 
 
-@asset(group_name=HEALTH_GROUP, partitions_def=LABELED_FILES,
-       check_specs=[AssetCheckSpec(LABELED_FILE_DRIFT, asset="live_performance",
+@asset(key=LIVE_PERFORMANCE, group_name=HEALTH_GROUP, partitions_def=LABELED_FILES,
+       check_specs=[AssetCheckSpec(LABELED_FILE_DRIFT, asset=LIVE_PERFORMANCE,
                                    description="Each feature and the target against the champion's training rows: "
                                                "KS, p-value, PSI; WARN only.")],
        description="The champion of the moment on a newly labeled file, before the file joins training: RMSE, MAE, "
@@ -66,7 +67,8 @@ def live_performance(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame, 
         metadata={"features": table(drifts), "drifted": len(assessment.drifted_features)})
 
 
-@asset(group_name=HEALTH_GROUP, ins={"live_performance": AssetIn(input_manager_key="ingested_partitions")},
+@asset(key=MODEL_HEALTH, group_name=HEALTH_GROUP,
+       ins={"live_performance": AssetIn(LIVE_PERFORMANCE, input_manager_key="ingested_partitions")},
        automation_condition=AutomationCondition.any_deps_updated().since_last_handled()
        & ~AutomationCondition.in_progress(),
        description="Every labeled file's live RMSE and coverage, in landing order, against the champion's test RMSE "

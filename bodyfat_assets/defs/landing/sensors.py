@@ -12,7 +12,6 @@ from typing import Any
 import pandas as pd
 from dagster import (
     AddDynamicPartitionsRequest,
-    AssetKey,
     AssetObservation,
     AssetRecordsFilter,
     DagsterInstance,
@@ -27,6 +26,14 @@ from dagster import (
     sensor,
 )
 
+from bodyfat_assets.asset_keys import (
+    BATCH_PREDICTIONS,
+    CHAMPION,
+    CLEANED_BODYFAT,
+    LANDING_ZONE,
+    LIVE_PERFORMANCE,
+    RAW_BODYFAT,
+)
 from bodyfat_assets.core.landing.cursor import LandingCursor
 from bodyfat_assets.core.landing.intake import KnownPartitions, rows_text, take_in
 from bodyfat_assets.core.landing.naming import KINDS, SCORE, SEED_PARTITION, TRAIN
@@ -49,13 +56,7 @@ from bodyfat_assets.load_time import SENSOR_INTERVAL_S, SENSOR_STATUS
 from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, PARTITION_TAG, SCORING_FILES, WILL_RETRY_TAG
 
-RAW = AssetKey("raw_bodyfat")
-LIVE = AssetKey("live_performance")
-PREDICTIONS = AssetKey("batch_predictions")
-ASSET_BY_KIND = {TRAIN: RAW, SCORE: PREDICTIONS}
-CHAMPION = AssetKey("champion")
-CLEANED = AssetKey("cleaned_bodyfat")
-LANDING_ZONE = AssetKey("landing_zone")
+ASSET_BY_KIND = {TRAIN: RAW_BODYFAT, SCORE: BATCH_PREDICTIONS}
 PARTITIONS_BY_KIND = {TRAIN: LABELED_FILES.name, SCORE: SCORING_FILES.name}
 IN_FLIGHT_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
                       DagsterRunStatus.STARTED]
@@ -189,7 +190,7 @@ def partitions_read_by(instance: DagsterInstance, run: DagsterRun) -> set[str] |
     """The raw partitions the cleaning step of `run` (or of the run it retries) read, from cleaned_bodyfat's
     metadata; None when that materialization predates the record."""
     group = {run.run_id, run.root_run_id, run.parent_run_id} - {None}
-    for record in instance.fetch_materializations(CLEANED, limit=50).records:
+    for record in instance.fetch_materializations(CLEANED_BODYFAT, limit=50).records:
         if record.run_id in group:
             read = _metadata_value(record.event_log_entry, PARTITIONS_READ)
             return None if read is None else set(read)
@@ -211,7 +212,7 @@ def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
     first_attempt = baseline and (instance.get_run_record_by_id(baseline.dagster_run.root_run_id)
                                   if baseline.dagster_run.root_run_id else baseline)
     since = first_attempt.create_timestamp.timestamp() if first_attempt else None
-    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=RAW, after_timestamp=since),
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=RAW_BODYFAT, after_timestamp=since),
                                               limit=10_000).records
     if seen is None:  # a run from before `partitions_read` was recorded: it read what was there when it started
         started = baseline.start_time or since
@@ -255,7 +256,7 @@ def evidence_for(instance: DagsterInstance, since: float | None,
                  partitions: set[str]) -> tuple[dict[str, str], set[str]]:
     """Of `partitions` (labeled files not yet trained on): file → the retrain evidence its live_performance
     recorded, and the files whose labels it found suspect."""
-    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=LIVE, after_timestamp=since),
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=LIVE_PERFORMANCE, after_timestamp=since),
                                               limit=1_000).records
     evidence: dict[str, str] = {}
     suspect: set[str] = set()
