@@ -195,6 +195,7 @@ class PredictResponse(BaseModel):
     body_fat_pct: float = Field(description="predicted body fat (%)")
     interval_low: float = Field(description="lower bound of the 90% prediction interval")
     interval_high: float = Field(description="upper bound of the 90% prediction interval")
+    model_name: str = Field(description="the registered model's name (`fallback` for the bundled model)")
     model_version: str
     model_source: Literal["registry", "fallback"]
     warnings: list[PredictionWarning] = Field(description="empty unless the input is far from the training data")
@@ -209,6 +210,7 @@ class BatchResponse(BaseModel):
     body_fat_pct: list[float]
     interval_low: list[float]
     interval_high: list[float]
+    model_name: str
     model_version: str
     model_source: Literal["registry", "fallback"]
     warnings: list[RowWarning] = Field(description="only the rows far from the training data, by index")
