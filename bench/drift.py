@@ -1,4 +1,4 @@
-"""The drift check's cost and its false-alarm rate (issue 9).
+"""The drift check's cost and its false-alarm rate.
 
     python bench/drift.py [--files 20] [--rows 10000]
 

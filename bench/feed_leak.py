@@ -1,4 +1,4 @@
-"""What `make feed`'s rows do to a memorising model's test score (issue 15.8), before and after feeding from the
+"""What `make feed`'s rows do to a memorising model's test score, before and after feeding from the
 training side only.
 
     python bench/feed_leak.py [--rows 500] [--repeats 5]

@@ -8,7 +8,7 @@ the same seed), refitted, and its CV+ 90 % half-width computed; then it scores t
 tuning decision has seen. Candidates:
   * each default family alone (`--family-trials` trials);
   * the default process: search the default families, pick the best, refit (`--process-trials`, as `make demo`);
-  * the previous default process: the six raw-feature families of before issue 10, same budget;
+  * the previous default process: the six raw-feature families of before the log features, same budget;
   * an untuned anchor: ordinary least squares on the raw predictors.
 Reported per fold seed: mean of the outer-fold RMSEs; the paired difference to the previous default on the same
 outer folds (mean, sd over folds, folds won); interval coverage pooled over every outer held-out row, overall and by

@@ -1,4 +1,4 @@
-"""Scoring a large file: the project's path against plain pyarrow + `model.predict` on the same file (issue 12.5).
+"""Scoring a large file: the project's path against plain pyarrow + `model.predict` on the same file.
 
     python bench/scoring.py                      # 1M rows (about 80 MB of CSV)
     python bench/scoring.py --rows 1000000 --rows 10000000

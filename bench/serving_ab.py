@@ -1,7 +1,7 @@
 """Interleaved A/B of this project's API with two champions: single-row throughput under the same load.
 
     python bench/serving_ab.py [--rounds 8] [--duration 5] [--families ridge ensemble]
-    python bench/serving_ab.py --api-key-ab ridge     # the same champion with and without X-API-Key (issue 14.4)
+    python bench/serving_ab.py --api-key-ab ridge     # the same champion with and without X-API-Key
     python bench/serving_ab.py --log-ab ridge         # the prediction log off and on (a local lake), then the
                                                       # API's peak RSS over 100,000 logged predictions, lake down
 
@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from bodyfat_contract import model_features  # noqa: E402
 
 from bench.serving import API_KEY, register, server, wrk  # noqa: E402
-from tests.serving.contract_model import training_frame  # noqa: E402
+from tests.support.contract_model import training_frame  # noqa: E402
 from tests.support.services import free_port  # noqa: E402
 
 

@@ -126,7 +126,7 @@ def report(outcome: dict, settings: Settings) -> list[str]:
     champion = outcome["champion"]
     tracker = Tracker(TrackingConfig(settings.mlflow_tracking_uri, settings.experiment_name, settings.model_name,
                                      settings.mlflow_artifact_location))
-    model, card = tracker.load_model(str(champion["champion_version"]))
+    model, card = tracker.load_model(str(champion.champion_version))
     sample = pd.read_csv(PROJECT_ROOT / "data" / "bodyfat.csv")
     row = sample.loc[[0], list(FEATURE_NAMES)]
     prediction = float(model.predict(row[card["features"]])[0])
@@ -135,8 +135,8 @@ def report(outcome: dict, settings: Settings) -> list[str]:
         "", "=== bodyfat demo ===",
         f"Dagster run       {outcome['run_id']}  (checks: "
         f"{sum(outcome['checks'].values())}/{len(outcome['checks'])} passed)",
-        f"Challenger        v{champion['challenger_version']}: {champion['decision']} ({champion['reason']})",
-        f"Champion          {settings.model_name} v{champion['champion_version']} ({card['family']})",
+        f"Challenger        v{champion.challenger_version}: {champion.decision} ({champion.reason})",
+        f"Champion          {settings.model_name} v{champion.champion_version} ({card['family']})",
         f"Test metrics      RMSE {card['test_rmse']:.3f}  MAE {card['test_mae']:.3f}  R² {card['test_r2']:.3f}  "
         f"(90% interval ±{half:.2f})",
         f"Sample prediction {json.dumps(row.iloc[0].to_dict())}",

@@ -2,7 +2,7 @@
 
 Labeled batches are rows of the seed's training split, resampled with replacement and jittered; scoring batches are
 the same without the target. Never the seed's test rows: a jittered copy of a test row in training let a memorising
-k-NN reach test RMSE 2.18 against an honest 4.26 (issue 15.8), and `splits_no_near_duplicates` now blocks that.
+k-NN reach test RMSE 2.18 against an honest 4.26, and `splits_no_near_duplicates` now blocks that.
 Every labeled copy names its seed row in `origin`, so cross-validation keeps it in that row's fold. Everything is
 marked synthetic twice: the file name starts with `synthetic-` and every row has `synthetic=true`, so no one mistakes
 them for measurements, cleaned_bodyfat can count them and bodyfat_splits keeps them in training.

@@ -1,4 +1,5 @@
-"""One IO manager for the lake: DataFrames as Parquet, small records (model summaries) as JSON.
+"""One IO manager for the lake: DataFrames as Parquet, small records (model summaries) as JSON. A record the reading
+asset declares as a pydantic model (core/model_outputs.py) is validated back into that model.
 
 Keys are `<asset path>.parquet`, or `<asset path>/<partition>.parquet` for partitioned assets. The base is a
 URL: a folder on the embedded default, `s3://bucket/prefix` in production; `lake.py` handles the difference.
@@ -12,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 from dagster import ConfigurableIOManager, Failure, InputContext, OutputContext
-from pydantic import PrivateAttr
+from pydantic import BaseModel, PrivateAttr
 
 from bodyfat_assets.core.landing.naming import SEED_PARTITION
 from bodyfat_assets.lake import ObjectStore, frame_to_parquet, parquet_to_frame, store_from_url
@@ -40,6 +41,8 @@ class LakeIOManager(ConfigurableIOManager):
         stem = self._stem(context, partition)
         if isinstance(obj, pd.DataFrame):
             key, data = f"{stem}.parquet", frame_to_parquet(obj)
+        elif isinstance(obj, BaseModel):
+            key, data = f"{stem}.json", obj.model_dump_json(indent=2).encode()
         else:
             key, data = f"{stem}.json", json.dumps(obj, indent=2, default=str).encode()
         self.store.write_bytes(key, data)
@@ -49,7 +52,11 @@ class LakeIOManager(ConfigurableIOManager):
         if context.has_asset_partitions and len(context.asset_partition_keys) > 1:
             return self.load_partition_frames(context, list(context.asset_partition_keys))
         partition = context.asset_partition_key if context.has_asset_partitions else None
-        return self._load(self._stem(context, partition))
+        loaded = self._load(self._stem(context, partition))
+        declared = context.dagster_type.typing_type
+        if isinstance(declared, type) and issubclass(declared, BaseModel):
+            return declared.model_validate(loaded)
+        return loaded
 
     def load_partition_frames(self, context: InputContext, keys: list[str]) -> pd.DataFrame:
         """Several partitions of a DataFrame asset, concatenated in the order given."""

@@ -148,6 +148,9 @@ class HealthSettings(Group):
                                         "labels are suspect when this share falls outside the champion's 90 % "
                                         "interval, features do not drift and labels do not follow predictions",
                                         gt=0.1, lt=1)
+    served_min_labels: int = knob(30, "BODYFAT_SERVED_MIN_LABELS",
+                                  "labeled served rows with a shadow prediction before `champion` reports the served "
+                                  "model and its shadow on them", ge=1)
     champion_fresh_hours: float = knob(168, "BODYFAT_CHAMPION_FRESH_HOURS",
                                        "the Dagster UI marks `champion` stale after this long without a decision", gt=0)
     predictions_fresh_hours: float = knob(48, "BODYFAT_PREDICTIONS_FRESH_HOURS",
@@ -184,8 +187,7 @@ class ServiceSettings(Group):
     mlflow_bucket: str = knob("bodyfat-mlflow", "MLFLOW_BUCKET", "bucket of MLflow's artifacts",
                               pattern=r"^[a-z0-9][a-z0-9.-]{2,62}$")
     mlflow_port: int = knob(5000, "MLFLOW_PORT", "MLflow server port")
-    webserver_port: int = knob(3000, "DAGSTER_WEBSERVER_PORT", "Dagster UI port (DAGIT_PORT still accepted)",
-                               "DAGIT_PORT")
+    webserver_port: int = knob(3000, "DAGSTER_WEBSERVER_PORT", "Dagster UI port")
     grpc_port: int = knob(4000, "DAGSTER_GRPC_PORT", "Dagster code server port")
     api_port: int = knob(8000, "API_PORT", "prediction API port")
     dagster_ui_url: str | None = knob(None, "DAGSTER_UI_URL", "Dagster UI address in links from MLflow runs "

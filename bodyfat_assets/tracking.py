@@ -19,6 +19,7 @@ import mlflow
 import optuna
 import pandas as pd
 import skops.io
+from bodyfat_contract.registry import is_missing_alias
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 from mlflow.entities.model_registry import ModelVersion
@@ -50,7 +51,7 @@ class TrackingConfig:
     model_name: str
     artifact_location: str | None = None
     ui_url: str | None = None
-    """Where people open the MLflow UI, for links to runs (issue 13.6)."""
+    """Where people open the MLflow UI, for links to runs."""
 
 
 ML_VIEW_QUERY = "workflowType=machine_learning"
@@ -224,15 +225,6 @@ def promote_challenger(tracker: Tracker, challenger_version: str, test_rmse: Cal
     return decision
 
 
-def is_missing_alias(exc: MlflowException) -> bool:
-    """What MLflow 3.17 answers, from its stores and through its REST API alike, for a model or alias that does not
-    exist: RESOURCE_DOES_NOT_EXIST for an unknown model, INVALID_PARAMETER_VALUE "Registered model alias X not
-    found." for an unknown alias (the same code also means a malformed name, hence the message test)."""
-    if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-        return True
-    return exc.error_code == "INVALID_PARAMETER_VALUE" and "alias" in exc.message and "not found" in exc.message
-
-
 class TrialLogger:
     """An Optuna callback: a progress line per finished trial, and one nested MLflow run per trial.
 
@@ -276,7 +268,7 @@ class TrialLogger:
                   "optuna_study": study_name, "trial_state": trial.state.name, "trial_number": str(trial.number)},
         )
         now = int(time.time() * 1000)
-        # A pruned trial's value covers only the folds it reached: not a cv_rmse (issue 13.9).
+        # A pruned trial's value covers only the folds it reached: not a cv_rmse.
         name = "cv_rmse" if trial.state == optuna.trial.TrialState.COMPLETE else "cv_rmse_partial"
         metrics = [Metric(name, float(trial.value), now, 0)] if trial.value is not None else []
         running = trial.intermediate_values.items()

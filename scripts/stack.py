@@ -331,7 +331,7 @@ class Stack:
                     if exists and not self.persistent_s3:
                         # moto 5.2's server has no persistence option: its S3 starts empty, so databases kept from
                         # a previous start would show history (materializations, registered models) whose data is
-                        # gone. Chosen: start them fresh together with the S3 server (issue 13.5).
+                        # gone. Chosen: start them fresh together with the S3 server.
                         if name not in owned:
                             raise StackError(
                                 f"database {name!r} exists but this stack did not create it; with moto's in-memory "
@@ -492,7 +492,7 @@ def format_table(stack: Stack) -> str:
 
 
 def next_steps(stack: Stack) -> str:
-    """What to do once the stack is up (issue 13.4): where its credentials are, how to start its sensors and feed it."""
+    """What to do once the stack is up: where its credentials are, how to start its sensors and feed it."""
     cfg = stack.config
     sensors = cfg.automation.get("BODYFAT_SENSORS", "stopped")
     lines = [

@@ -1,7 +1,7 @@
 """Reading and validating request bodies with bounded memory and time.
 
-Bodies are read by hand rather than through FastAPI's `Body()` parameters for three reasons, each from a probe in
-issue 14: FastAPI reads the body *before* running dependencies (so the API key was checked after up to 200 MB had
+Bodies are read by hand rather than through FastAPI's `Body()` parameters for three reasons, each found by a
+probe: FastAPI reads the body *before* running dependencies (so the API key was checked after up to 200 MB had
 been buffered); it trusts `Content-Length` only, so a chunked body was read in full; and `json.loads` raised
 `RecursionError` (a plain-text 500) on a 2 KB array nested 1,000 deep. Here the byte count is enforced on the
 received stream, the whole read has a deadline, and pydantic's JSON parser (recursion limit 200, no `RecursionError`)

@@ -2,8 +2,8 @@
 
 Everything a route needs comes from `app.state`, set once by `create_app`: the settings, the model store, the
 metrics and the micro-batcher. Every dependency is `async def`, even a one-line getter: FastAPI runs a sync
-dependency in Starlette's threadpool on every request, which halved predict throughput with an API key configured
-(issue 14, item 4); a test fails if a sync one appears.
+dependency in Starlette's threadpool on every request, which halved predict throughput with an API key configured;
+a test fails if a sync one appears.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Logging that never prints URL credentials: `MLFLOW_TRACKING_URI` may carry `user:password@`, and MLflow puts the
-URI into its exception messages (issue 14, item 3)."""
+URI into its exception messages."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ class ServingSettings(BaseSettings):
     micro_batch: bool = True
     micro_batch_max_rows: int = Field(default=64, gt=0)
     max_batch_rows: int = Field(default=10_000, gt=0)
-    # Slow or stalled clients (issue 14, item 6): a request's headers must arrive within header_timeout_s and its
+    # Slow or stalled clients: a request's headers must arrive within header_timeout_s and its
     # body within body_timeout_s (408); on SIGTERM, in-flight requests get shutdown_grace_s, then are cancelled.
     header_timeout_s: float = Field(default=10.0, gt=0)
     # The request line and headers together, and their number (431 over either, the connection closed). Unbounded,

@@ -36,7 +36,7 @@ ERROR_OUTCOMES = {"error": "registry_error", "rejected": "champion_rejected"}
 def readiness(model: LoadedModel | None, last: RefreshOutcome | None) -> tuple[int, str, str]:
     """(HTTP status, status, reason) for /ready. A fallback by design (the registry has no champion yet, or none is
     configured) is ready; a fallback because the registry failed or refused its champion is `degraded` with 503,
-    which takes the instance out of a load balancer's rotation while it still answers /predict (issue 13.5)."""
+    which takes the instance out of a load balancer's rotation while it still answers /predict."""
     if model is None:
         return 503, "not_ready", "no_model"
     if model.source == "registry":
@@ -68,7 +68,7 @@ class ModelStore:
         # shows it, so an operator sees a swap coming.
         self.warming: str | None = None
         # version -> (failed attempts, monotonic time of the next try): a champion that fails the model contract
-        # is not downloaded again on every poll (issue 14, item 5).
+        # is not downloaded again on every poll.
         self._rejected: dict[str, tuple[int, float]] = {}
         self._connect_error: str | None = None
         self._refresh_lock = threading.Lock()

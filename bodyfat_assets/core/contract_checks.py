@@ -1,6 +1,6 @@
 """Range checks derived from the feature contract (`bodyfat_contract`: each column's unit and [low, high]), written
-once and vectorized. Landing validation and scoring call these; cleaning and the asset checks are meant to as well,
-so a range changed in the contract changes every check at once.
+once and vectorized. Landing validation, cleaning, scoring, the health assessment and the data asset checks all call
+these, so a range changed in the contract changes every check at once.
 
 `violations` says where (one boolean column per checked column); `out_of_range` says why, per row.
 """

@@ -64,7 +64,7 @@ def _suggest_svr(t: optuna.Trial, prefix: str) -> dict[str, Any]:
 
 def _ensemble(p: dict[str, Any], features: Sequence[str]) -> Pipeline:
     """Equal-weight average of Navy-form OLS, lasso and RBF SVR, all on the log features (computed once).
-    Equal weights, not learned ones: stacking weights lost to them in issue 10's nested measurements."""
+    Equal weights, not learned ones: stacking weights lost to them in nested-CV measurements."""
     members = [("navy_ols", _navy_ols(features)), ("log_lasso", _log_lasso(p["lasso_alpha"])),
                ("log_svr", _log_svr({"C": p["svr_C"], "epsilon": p["svr_epsilon"], "gamma": p["svr_gamma"]}))]
     return _on_logs(features, VotingRegressor(members))

@@ -8,7 +8,7 @@ Columns are picked by position in the model's feature list, not by name, so the 
 
 - `log_features`: log of every predictor (all are positive by the contract's ranges) plus the US-Navy term
   log(Abdomen − Neck). Logs beat raw predictors for every linear family here, about half of it at the heavy
-  extreme (the 363-lb subject: over-predicted by 16 points on raw predictors, by about 8 on logs; issue 10).
+  extreme (the 363-lb subject: over-predicted by 16 points on raw predictors, by about 8 on logs).
 - `navy_term_positions`: where the two terms of the US-Navy circumference equation for men, log10(Abdomen − Neck)
   and log10(Height), sit among the log features (natural logs: the same model after a refit).
 """

@@ -1,7 +1,7 @@
 """Near-duplicates: rows within the synthetic feed's jitter of each other. The feed jitters with these figures and
 the `splits_no_near_duplicates` check uses them, so "within the jitter" means one thing.
 
-A jittered copy of a test row in training lets a memorising model score well on test (issue 15.8: a k-NN champion
+A jittered copy of a test row in training lets a memorising model score well on test (a k-NN champion
 reached RMSE 2.18 against an honest 4.26). The jitter is multiplicative, so the distance is taken on log features:
 the root mean square over the predictors of |log a − log b|, plus the BodyFat difference.
 

@@ -1,7 +1,7 @@
 """The promotion gate: a challenger must pass the quality gate (no Density, under the RMSE ceiling, no worse than a
 ridge baseline), then beat the champion on the same test split, and on the trusted holdout (the seed's test rows,
 which no landed file replaces) be no worse than the champion by more than the margin. Landed rows join the test
-split too, so poisoned labels can make a poisoned challenger win there (issue 15.7: it did); the holdout cannot be
+split too, so poisoned labels can make a poisoned challenger win there (it did); the holdout cannot be
 outvoted.
 
 A blocked or rejected challenger is the gate working, not an error: it is recorded as a decision, and the run that

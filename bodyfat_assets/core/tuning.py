@@ -95,7 +95,7 @@ def family_choices(families: Sequence[str]) -> list[str]:
 
 def trial_outcome(trial: optuna.trial.FrozenTrial, folds: int | None = None) -> str:
     """A finished trial as the tuning log shows it. Optuna keeps a pruned trial's last reported value, the mean RMSE
-    over only the folds it reached, so it is labelled partial and never shown as a CV RMSE (issue 13.9)."""
+    over only the folds it reached, so it is labelled partial and never shown as a CV RMSE."""
     state = trial.state
     if state == optuna.trial.TrialState.COMPLETE and trial.value is not None:
         return f"cv_rmse={trial.value:.3f}"

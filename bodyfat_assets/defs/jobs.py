@@ -3,10 +3,25 @@ report."""
 
 from dagster import AssetSelection, Backoff, Jitter, RetryPolicy, define_asset_job
 
+from bodyfat_assets.asset_keys import (
+    BATCH_PREDICTIONS,
+    BODYFAT_SPLITS,
+    CHAMPION,
+    CLEANED_BODYFAT,
+    LIVE_PERFORMANCE,
+    MODEL_HEALTH,
+    QUARANTINED_BODYFAT,
+    RAW_BODYFAT,
+    SERVED_PERFORMANCE,
+    TUNED_MODEL,
+    WITHDRAWN_LABELS,
+)
+
 INGEST_JOB = "ingest_labeled_file"
 PIPELINE_JOB = "bodyfat_pipeline"
 SCORE_JOB = "score_batch"
 HEALTH_JOB = "health_report"
+LABELS_JOB = "measure_served_labels"
 WITHDRAW_JOB = "withdraw_labeled_file"
 
 STEP_RETRY_POLICY = RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
@@ -16,21 +31,25 @@ passes the contract, a partition whose stored data is missing) fails at once: re
 worker is retried by the instance's `run_retries` instead (dagster.yaml)."""
 
 ingest_labeled_file = define_asset_job(
-    INGEST_JOB, selection=AssetSelection.assets("raw_bodyfat", "live_performance"), op_retry_policy=STEP_RETRY_POLICY,
+    INGEST_JOB, selection=AssetSelection.assets(RAW_BODYFAT, LIVE_PERFORMANCE), op_retry_policy=STEP_RETRY_POLICY,
     description="Ingest one labeled file (a raw_bodyfat partition), move it to landing/processed/, and measure the "
                 "champion of the moment on it (live_performance) before it joins training.")
 bodyfat_pipeline = define_asset_job(
-    PIPELINE_JOB, selection=AssetSelection.assets("cleaned_bodyfat", "quarantined_bodyfat", "bodyfat_splits",
-                                                  "tuned_model", "champion"),
+    PIPELINE_JOB, selection=AssetSelection.assets(CLEANED_BODYFAT, QUARANTINED_BODYFAT, BODYFAT_SPLITS,
+                                                  TUNED_MODEL, CHAMPION),
     op_retry_policy=STEP_RETRY_POLICY,
     description="Retrain on every ingested file: clean, split, tune, promote (the gate decides).")
 score_batch = define_asset_job(
-    SCORE_JOB, selection=AssetSelection.assets("batch_predictions"), op_retry_policy=STEP_RETRY_POLICY,
+    SCORE_JOB, selection=AssetSelection.assets(BATCH_PREDICTIONS), op_retry_policy=STEP_RETRY_POLICY,
     description="Score one scoring file (a batch_predictions partition) with the champion.")
+measure_served_labels = define_asset_job(
+    LABELS_JOB, selection=AssetSelection.assets(SERVED_PERFORMANCE), op_retry_policy=STEP_RETRY_POLICY,
+    description="Join one labels file (a served_performance partition) to the prediction log, move it to "
+                "landing/processed/labels/, and measure what the API served, per model version and day.")
 health_report = define_asset_job(
-    HEALTH_JOB, selection=AssetSelection.assets("model_health"),
+    HEALTH_JOB, selection=AssetSelection.assets(MODEL_HEALTH),
     description="Summarise live performance over every labeled file (Declarative Automation also runs it after each).")
 withdraw_labeled_file = define_asset_job(
-    WITHDRAW_JOB, selection=AssetSelection.assets("withdrawn_labels"),
+    WITHDRAW_JOB, selection=AssetSelection.assets(WITHDRAWN_LABELS),
     description="Take a labeled file back: pick its partition, give `reason` in the run config. Its rows are "
                 "quarantined (rule `withdrawn`) by the next retrain; the raw partition stays for audit.")

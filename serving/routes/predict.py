@@ -57,7 +57,7 @@ def batch_max_bytes(max_rows: int) -> int:
 def prediction_body(model: LoadedModel, value: float) -> dict[str, Any]:
     return {
         "body_fat_pct": value, "interval_low": value - model.half_width, "interval_high": value + model.half_width,
-        "model_version": model.version, "model_source": model.source,
+        "model_name": model.name, "model_version": model.version, "model_source": model.source,
     }  # fmt: skip
 
 
@@ -89,7 +89,7 @@ async def predict_batch(request: Request, model: CurrentModel, settings: Setting
     """Predict many rows: a JSON list of records, or `{"columns": {feature: [values]}}` (faster to parse)."""
     raw = await read_body(request, batch_max_bytes(settings.max_batch_rows), settings.body_timeout_s)
     # Parsing and validating 10,000 rows takes 15-100 ms: in the threadpool, so single-row requests keep being
-    # answered meanwhile (on the loop, one batch client raised single-row p90 from 14 to 132 ms; issue 14, item 7).
+    # answered meanwhile (on the loop, one batch client raised single-row p90 from 14 to 132 ms).
     await run_in_threadpool(refuse_long_arrays, raw, settings.max_batch_rows)  # ms, where a parse took seconds
     batch = await run_in_threadpool(validated, partial(validate_batch_json, raw, settings.max_batch_rows), raw)
     del raw
@@ -102,8 +102,8 @@ async def predict_batch(request: Request, model: CurrentModel, settings: Setting
 def batch_body(model: LoadedModel, values: np.ndarray) -> dict[str, Any]:
     return {
         "n": len(values), "body_fat_pct": values.tolist(), "interval_low": (values - model.half_width).tolist(),
-        "interval_high": (values + model.half_width).tolist(), "model_version": model.version,
-        "model_source": model.source,
+        "interval_high": (values + model.half_width).tolist(), "model_name": model.name,
+        "model_version": model.version, "model_source": model.source,
     }  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""Issue 15.8: the feed copies only training rows, and a blocking check finds a test row copied into training."""
+"""The feed copies only training rows, and a blocking check finds a test row copied into training."""
 
 import numpy as np
 import pandas as pd

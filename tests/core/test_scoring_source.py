@@ -1,4 +1,4 @@
-"""The file behind a scoring partition (core/scoring/source.py) and the re-scoring window rule (issue 15.9)."""
+"""The file behind a scoring partition (core/scoring/source.py) and the re-scoring window rule."""
 
 import json
 

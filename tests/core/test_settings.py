@@ -77,6 +77,7 @@ def test_dotenv_files_sit_under_the_given_variables(tmp_path):
     assert (s.tuning.n_trials, s.tuning.cv_folds, s.tuning.seed) == (3, 4, 7)
 
 
-def test_the_old_dagit_port_name_still_sets_the_ui_port():
-    assert Settings.from_env({"DAGIT_PORT": "3123"}).services.webserver_port == 3123
+def test_the_ui_port_is_read_from_its_one_name():
+    assert Settings.from_env({"DAGSTER_WEBSERVER_PORT": "3123"}).services.webserver_port == 3123
+    assert Settings.from_env({"DAGIT_PORT": "3123"}).services.webserver_port == 3000
     assert Settings.from_env({}).dagster_home == Settings.from_env({}).home / "dagster"

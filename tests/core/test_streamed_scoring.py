@@ -1,4 +1,4 @@
-"""Streamed scoring (issue 12.2): a file larger than one read batch, with bad rows scattered through it, scored batch
+"""Streamed scoring: a file larger than one read batch, with bad rows scattered through it, scored batch
 by batch into a Parquet file whose rows match the input one for one."""
 
 import io

@@ -15,3 +15,23 @@ def test_no_module_imports_a_conftest():
                 [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
             offenders += [f"{path.relative_to(TESTS)}: {name}" for name in names if name.split(".")[-1] == "conftest"]
     assert not offenders, offenders
+
+
+def _imported_modules(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            names.append(node.module or "")
+        elif isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+    return names
+
+
+def test_tests_and_benchmarks_share_helpers_only_through_tests_support():
+    """A test module imported by another runs its module-level setup twice and hides what is shared; bench/ reaches
+    into tests/ only for the shared helpers."""
+    offenders = []
+    for path in [*TESTS.rglob("*.py"), *(TESTS.parent / "bench").glob("*.py")]:
+        offenders += [f"{path.relative_to(TESTS.parent)}: {name}" for name in _imported_modules(path)
+                      if name.startswith("tests.") and not name.startswith("tests.support.")]
+    assert not offenders, offenders

@@ -54,7 +54,7 @@ def test_the_current_champion_is_scored_once_and_stays():
 
 
 def test_a_challenger_that_wins_on_the_test_split_but_loses_on_the_trusted_holdout_is_rejected():
-    """Issue 15.7a: poisoned labels in the test split make a poisoned challenger look better there."""
+    """Poisoned labels in the test split make a poisoned challenger look better there."""
     poisoned = {"1": 6.48, "9": 6.10}
     holdout = {"1": 4.19, "9": 4.80}
     decision = decide_champion("9", "1", poisoned.__getitem__, holdout.__getitem__)

@@ -113,7 +113,7 @@ def _frozen(state, value=None, intermediate=None):
 
 
 def test_a_pruned_trial_is_reported_as_partial_never_as_a_cv_rmse() -> None:
-    """Issue 13.9: Optuna keeps a pruned trial's last reported value (the mean over the folds it reached); the log
+    """Optuna keeps a pruned trial's last reported value (the mean over the folds it reached); the log
     printed it as `cv_rmse=5.17` while the family's table said 8.07."""
     from bodyfat_assets.core.tuning import trial_outcome
 

@@ -21,12 +21,10 @@ import yaml
 
 from bodyfat_assets.settings import read_dotenv
 from scripts.stack import REPO_ROOT, Stack, StackConfig
+from tests.support.deploy import COMPOSE_PATH, ENV_EXAMPLE, SECRET_RE, one_shot_services
 
-COMPOSE_PATH = REPO_ROOT / "docker-compose.yml"
-ENV_EXAMPLE = REPO_ROOT / ".env.example"
 # `${VAR}`, `${VAR:?msg}`, `${VAR:-default}`; `$${...}` is an escaped `$` for the container shell and is skipped.
 VAR_RE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
-SECRET_RE = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$|MINIO_ROOT_USER")
 COMPOSE_PROVIDED = {"COMPOSE_PROJECT_NAME"}  # compose sets it for interpolation: the project name
 # The code location's DockerRunLauncher settings (docker/dagster.yaml): compose only; `make stack` has no Docker.
 DOCKER_LAUNCHER_ONLY = {"DAGSTER_CURRENT_IMAGE", "DAGSTER_CONTAINER_CONTEXT"}
@@ -61,16 +59,6 @@ def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def env_example() -> dict[str, str]:
     return read_dotenv(ENV_EXAMPLE)
-
-
-def _one_shot(services: dict[str, dict[str, Any]]) -> set[str]:
-    """Init jobs: what others wait for with `service_completed_successfully`."""
-    return {
-        target
-        for service in services.values()
-        for target, dep in (service.get("depends_on") or {}).items()
-        if isinstance(dep, dict) and dep.get("condition") == "service_completed_successfully"
-    }
 
 
 def _interpolate(text: str, values: dict[str, str]) -> str:
@@ -183,7 +171,7 @@ def _on_demand(services: dict[str, dict[str, Any]]) -> set[str]:
 
 
 def test_long_running_services_have_healthchecks(services: dict[str, dict[str, Any]]) -> None:
-    one_shot = _one_shot(services)
+    one_shot = one_shot_services(services)
     assert one_shot == {"minio-init"}
     assert _on_demand(services) == {"tuning-worker"}
     for name, service in services.items():
@@ -194,7 +182,7 @@ def test_long_running_services_have_healthchecks(services: dict[str, dict[str, A
 
 
 def test_depends_on_targets_exist_and_use_conditions(services: dict[str, dict[str, Any]]) -> None:
-    one_shot = _one_shot(services)
+    one_shot = one_shot_services(services)
     for name, service in services.items():
         depends_on = service.get("depends_on") or {}
         assert isinstance(depends_on, dict), f"{name}: depends_on must be a mapping with conditions"

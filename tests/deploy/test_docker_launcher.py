@@ -33,7 +33,7 @@ from bodyfat_assets.defs.jobs import SCORE_JOB
 from bodyfat_assets.feed import feed
 from bodyfat_assets.settings import Settings, read_dotenv
 from scripts.stack import REPO_ROOT
-from tests.deploy.test_compose import COMPOSE_PATH, ENV_EXAMPLE, SECRET_RE, _one_shot
+from tests.support.deploy import COMPOSE_PATH, ENV_EXAMPLE, SECRET_RE, one_shot_services
 from tests.support.services import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -112,7 +112,7 @@ class Engine:
             return
         # podman-compose ignores `service_healthy` on podman < 4.6, and without systemd nothing runs the health
         # checks: start stage by stage along depends_on and run each check until it passes.
-        one_shot = _one_shot(services)
+        one_shot = one_shot_services(services)
         started: set[str] = set()
         while len(started) < len(services):
             stage = sorted(name for name, service in services.items() if name not in started

@@ -14,11 +14,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from bodyfat_assets.settings import SettingsError, read_dotenv
 from scripts.stack import REPO_ROOT, Stack, StackConfig, process_group_alive, stack_settings
-from tests.support.services import PG_ADMIN_DSN, free_port, require_postgres
+from tests.support.deploy import stack_values
+from tests.support.services import require_postgres
 
 WORKSPACE_QUERY = """
 { workspaceOrError { __typename ... on Workspace { locationEntries { name
@@ -33,25 +33,6 @@ def _get_json(url: str, body: dict | None = None) -> dict:
         return json.loads(response.read())
 
 
-def _stack_values(prefix: str) -> dict[str, str]:
-    """.env.example with this machine's PostgreSQL, ephemeral ports and unique database names."""
-    pg = make_url(PG_ADMIN_DSN)
-    values = read_dotenv(REPO_ROOT / ".env.example")
-    values |= {
-        "POSTGRES_USER": pg.username or "postgres",
-        "POSTGRES_PASSWORD": pg.password or "",
-        "POSTGRES_HOST": pg.host or "127.0.0.1",
-        "POSTGRES_PORT": str(pg.port or 5432),
-        "DAGSTER_PG_DB": f"{prefix}_dagster",
-        "MLFLOW_PG_DB": f"{prefix}_mlflow",
-        "OPTUNA_PG_DB": f"{prefix}_optuna",
-    }
-    for key in ("MINIO_PORT", "MINIO_CONSOLE_PORT", "MLFLOW_PORT", "DAGSTER_WEBSERVER_PORT", "DAGSTER_GRPC_PORT"):
-        values[key] = str(free_port())
-    values["API_PORT"] = str(free_port())
-    return values
-
-
 def test_env_precedence(tmp_path: Path) -> None:
     (tmp_path / ".env.example").write_text("MLFLOW_PORT=1\nMINIO_PORT=1\nAPI_PORT=1\n# DAGSTER_GRPC_PORT=1\n")
     (tmp_path / ".env").write_text("export MINIO_PORT='2'\nAPI_PORT=\"2\"\n")
@@ -61,7 +42,7 @@ def test_env_precedence(tmp_path: Path) -> None:
 
 
 def test_config_refuses_malformed_values() -> None:
-    # Rewritten (issue 8): an empty value now means "unset, use the model's default", as for every variable.
+    # Rewritten: an empty value now means "unset, use the model's default", as for every variable.
     values = read_dotenv(REPO_ROOT / ".env.example") | {"MLFLOW_BUCKET": "ab"}
     with pytest.raises(SettingsError, match="MLFLOW_BUCKET"):
         StackConfig.from_env(values)
@@ -80,7 +61,7 @@ def test_secrets_stay_out_of_repr() -> None:
 def test_stack_starts_healthy_and_stops_clean(tmp_path: Path) -> None:
     require_postgres()
     prefix = f"stacktest_{uuid.uuid4().hex[:8]}"
-    config = StackConfig.from_env(_stack_values(prefix))
+    config = StackConfig.from_env(stack_values(prefix))
     stack = Stack(config, workdir=tmp_path / "stack", log=lambda _msg: None)
     try:
         stack.start()

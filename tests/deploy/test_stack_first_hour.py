@@ -1,4 +1,4 @@
-"""`make stack` as a newcomer lives it (issue 13.4, 13.5): its credentials in a private file, `make feed` into its S3
+"""`make stack` as a newcomer lives it: its credentials in a private file, `make feed` into its S3
 lake, `make stack-sensors` starting the sensors, a restart that never shows history without data, and `make clean`
 dropping its databases.
 
@@ -17,7 +17,7 @@ import pytest
 
 from bodyfat_assets.settings import Settings, read_dotenv
 from scripts.stack import REPO_ROOT, Stack, StackConfig, next_steps
-from tests.deploy.test_stack import _stack_values
+from tests.support.deploy import stack_values
 from tests.support.services import _pg_connect, require_postgres
 
 CLIENT_PREFIXES = ("BODYFAT_", "MLFLOW_", "AWS_", "DAGSTER_", "S3_ENDPOINT_URL", "OPTUNA_", "POSTGRES_", "MINIO_")
@@ -60,7 +60,7 @@ def _history(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 
 
 def test_next_steps_name_the_credentials_the_sensors_and_the_feed(tmp_path: Path) -> None:
-    config = StackConfig.from_env(_stack_values("unit"))
+    config = StackConfig.from_env(stack_values("unit"))
     text = next_steps(Stack(config, workdir=tmp_path))
     assert str(tmp_path / "stack.env") in text and "0600" in text
     assert "make stack-sensors" in text and f"{config.webserver_url}/automation" in text
@@ -68,7 +68,7 @@ def test_next_steps_name_the_credentials_the_sensors_and_the_feed(tmp_path: Path
 
 
 def test_saved_credentials_are_reused() -> None:
-    values = _stack_values("unit")
+    values = stack_values("unit")
     saved = {"AWS_ACCESS_KEY_ID": "stack-kept", "AWS_SECRET_ACCESS_KEY": "kept-secret-123"}
     config = StackConfig.from_settings(Settings.from_env(values), saved)
     assert (config.s3_user, config.s3_password) == ("stack-kept", "kept-secret-123")
@@ -79,7 +79,7 @@ def test_credentials_feed_sensors_restart_and_clean(tmp_path: Path, monkeypatch:
     require_postgres()
     prefix = f"stackhour_{uuid.uuid4().hex[:8]}"
     # A retrain would cost minutes of tuning and prove nothing here: only the landing side may run.
-    values = _stack_values(prefix) | {"BODYFAT_RETRAIN_MIN_ROWS": "1000000"}
+    values = stack_values(prefix) | {"BODYFAT_RETRAIN_MIN_ROWS": "1000000"}
     home = tmp_path / "home"
     workdir = home / "stack"  # where `make stack` puts it under BODYFAT_HOME
     stack = Stack(StackConfig.from_env(values), workdir=workdir, with_api=False, log=lambda _msg: None)
@@ -146,7 +146,7 @@ def test_a_second_stack_on_the_same_folder_is_refused_before_touching_anything(t
     other = sp.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         (tmp_path / PID_FILE).write_text(f"{other.pid}\n")
-        stack = Stack(StackConfig.from_env(_stack_values("unit")), workdir=tmp_path, log=lambda _msg: None)
+        stack = Stack(StackConfig.from_env(stack_values("unit")), workdir=tmp_path, log=lambda _msg: None)
         with pytest.raises(StackError, match="already runs"):
             stack.start()
         assert not (tmp_path / "stack.env").exists() and not (tmp_path / "databases").exists()

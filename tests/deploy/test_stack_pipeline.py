@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from scripts.stack import Stack, StackConfig
-from tests.deploy.test_stack import _stack_values
+from tests.support.deploy import stack_values
 from tests.support.services import require_postgres
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -33,7 +33,7 @@ def test_queued_pipeline_run_on_the_stack(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("BODYFAT_CV_FOLDS", "3")
     prefix = f"stacke2e_{uuid.uuid4().hex[:8]}"
     # Through the stack's own values, as an operator would set them in .env: production defaults to STOPPED.
-    values = _stack_values(prefix) | {"BODYFAT_SENSORS": "running", "BODYFAT_SENSOR_INTERVAL_S": "2"}
+    values = stack_values(prefix) | {"BODYFAT_SENSORS": "running", "BODYFAT_SENSOR_INTERVAL_S": "2"}
     config = StackConfig.from_env(values)
     stack = Stack(config, workdir=tmp_path / "stack", with_api=True, log=lambda _msg: None)
     try:

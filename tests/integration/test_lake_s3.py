@@ -95,7 +95,7 @@ def test_io_manager_reads_what_another_instance_wrote(bucket: str, s3_endpoint: 
 
 def test_a_scoring_file_on_s3_streams_through_the_same_path_as_a_local_one(bucket: str, s3_endpoint: str,
                                                                             tmp_path, seed_frame) -> None:
-    """Issue 12.2: one storage interface; a Parquet file is read by its footer and row groups over ranged GETs."""
+    """One storage interface; a Parquet file is read by its footer and row groups over ranged GETs."""
     from bodyfat_contract import FEATURE_NAMES
 
     from bodyfat_assets.core.scoring.stream import score_file

@@ -24,12 +24,13 @@ from bodyfat_contract import FEATURE_NAMES
 from dagster import AssetKey, DagsterInstance, execute_job, reconstructable
 
 from bodyfat_assets import definitions
+from bodyfat_assets.core.model_outputs import TunedModel
 from bodyfat_assets.defs import jobs
 from bodyfat_assets.lake import parquet_to_frame
 from bodyfat_assets.settings import Settings
-from tests.integration.production_job import production_ingest, production_job
 from tests.support.definitions import check_names, materializable_asset_names
 from tests.support.production import ProductionStack
+from tests.support.production_job import production_ingest, production_job
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -168,18 +169,18 @@ def test_mlflow_runs_versions_and_artifacts(production_stack: ProductionStack, f
 
 
 @pytest.fixture(scope="module")
-def second_run(production_stack: ProductionStack, instance: DagsterInstance, first_runs) -> dict[str, Any]:
+def second_run(production_stack: ProductionStack, instance: DagsterInstance, first_runs) -> TunedModel:
     """`tuned_model` alone again, through Dagster and the production resources, with a few more trials."""
     config = {"ops": {"tuned_model": {"config": {"n_trials": SECOND_TRIALS}}}}
     return run(instance, run_config=config, assets=["tuned_model"]).output_for_node("tuned_model")
 
 
 def test_second_tuning_run_resumes_the_study(production_stack: ProductionStack, first_runs, second_run) -> None:
-    study_name = first_runs["tuned_model"]["study"]
-    assert second_run["study"] == study_name
+    study_name = first_runs["tuned_model"].study
+    assert second_run.study == study_name
     assert [s.study_name for s in optuna.get_all_study_summaries(storage=production_stack.optuna_db)] == [study_name]
-    assert second_run["trials_this_run"] == SECOND_TRIALS
-    assert second_run["trials_in_study"] == FIRST_TRIALS + SECOND_TRIALS
+    assert second_run.trials_this_run == SECOND_TRIALS
+    assert second_run.trials_in_study == FIRST_TRIALS + SECOND_TRIALS
     rows = query(production_stack.optuna_db, "SELECT count(*) AS n FROM trials t JOIN studies s USING (study_id) "
                                              "WHERE s.study_name = :name", name=study_name)
     assert rows[0].n == FIRST_TRIALS + SECOND_TRIALS
@@ -187,8 +188,8 @@ def test_second_tuning_run_resumes_the_study(production_stack: ProductionStack, 
 
 def test_two_worker_processes_add_up_their_trials(production_stack: ProductionStack, second_run) -> None:
     """Two `python -m bodyfat_assets.tuning_worker` processes join the study at the same time."""
-    study_name = second_run["study"]
-    before = second_run["trials_in_study"]
+    study_name = second_run.study
+    before = second_run.trials_in_study
     workers = {}
     for name in ("worker-a", "worker-b"):
         cmd = [sys.executable, "-m", "bodyfat_assets.tuning_worker", "--trials", str(WORKER_TRIALS),
@@ -218,7 +219,7 @@ def test_two_worker_processes_add_up_their_trials(production_stack: ProductionSt
                                                          "worker-b": WORKER_TRIALS}
     assert sorted(t.number for t in study.trials) == list(range(before + 2 * WORKER_TRIALS))
     # No assertion on wall-clock overlap: on a fast machine each worker's trials take < 0.4 s and the two processes
-    # can run one after the other (issue 16). What matters holds either way, read from the trial records: both
+    # can run one after the other. What matters holds either way, read from the trial records: both
     # workers' trials finished, each under its own id, with distinct numbers in one study.
     assert all(t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
                for name in ("worker-a", "worker-b") for t in by_worker[name])

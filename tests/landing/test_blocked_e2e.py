@@ -1,4 +1,4 @@
-"""Issue 13.1 through real processes: a retrain whose model is worse than the ridge baseline is the gate working, not
+"""Through real processes: a retrain whose model is worse than the ridge baseline is the gate working, not
 an error. Under `dagster-daemon`, with k-NN as the only family and no tolerance over the baseline (k-NN scores 4.82
 against ridge's 4.44 on the seed's test split), the seed's own retrain is blocked: the run is green, `champion`
 records "blocked by beats_ridge_baseline: …" in its history and on the model version, no alias is left on the

@@ -1,4 +1,4 @@
-"""Issue 15 item 4: a file whose ingestion failed (disk full, permission denied) can be dropped again, under the
+"""A file whose ingestion failed (disk full, permission denied) can be dropped again, under the
 same name or another, and is then ingested; nothing needs a hand-made re-run."""
 
 import pytest

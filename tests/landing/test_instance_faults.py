@@ -1,4 +1,4 @@
-"""Issue 15.1 / 14.13: both instance configurations turn on run monitoring with a runtime bound and bounded run
+"""Both instance configurations turn on run monitoring with a runtime bound and bounded run
 retries, and Dagster accepts them (the production one with its `env:` references resolved)."""
 
 import shutil

@@ -1,4 +1,4 @@
-"""Large files and the tick budget (issue 15 item 2, issue 12 item 1): a large file is classified from its head or
+"""Large files and the tick budget: a large file is classified from its head or
 footer and keyed by a fingerprint of sampled blocks, never read whole by the tick unless the fingerprint matches a
 known partition; small files go first; a tick that used its budget leaves the rest for the next one. Thresholds are
 lowered so that a file of a few hundred kB is "large"."""
@@ -61,7 +61,7 @@ def big(frame: pd.DataFrame, copies: int) -> pd.DataFrame:
 
 
 def test_a_large_csv_is_accepted_from_its_head_and_a_fingerprint(tmp_path, labeled_frame):
-    """Issue 12.1: the tick reads the head and the sampled blocks, about 2 MB whatever the size (it hashed every
+    """The tick reads the head and the sampled blocks, about 2 MB whatever the size (it hashed every
     byte before: 5.1 s for a 10M-row file). The run finds the file again by the same key."""
     store = CountingStore(tmp_path)
     data = csv_bytes(big(labeled_frame, 3_000))  # 60,000 rows, about 4.5 MB
@@ -140,7 +140,7 @@ def test_a_large_csv_with_a_wrong_header_is_rejected_without_reading_its_body(tm
 
 
 def test_a_large_scoring_csv_with_a_wrong_header_is_rejected_from_its_head(tmp_path, labeled_frame):
-    """Issue 12: the tick rejects a scoring file's wrong header from the first megabyte, never parsing the body."""
+    """The tick rejects a scoring file's wrong header from the first megabyte, never parsing the body."""
     store = CountingStore(tmp_path)
     frame = big(labeled_frame.drop(columns=["BodyFat"]).rename(columns={"Wrist": "Wrists"}), 200)
     store.write_bytes("score/nightly.csv", csv_bytes(frame))
@@ -187,7 +187,7 @@ MANY_ROWS = 5_000_000
 
 
 def test_a_five_million_row_scoring_file_never_takes_the_tick_above_500_mb(tmp_path):
-    """Issue 14.14: the real landing sensor, evaluated in a process of its own (as the code server does), classifies
+    """The real landing sensor, evaluated in a process of its own (as the code server does), classifies
     a 5M-row scoring CSV (about 400 MB) from its head and a fingerprint. Peak RSS is VmHWM, imports included."""
     landed = tmp_path / "lake" / "landing" / "score" / "nightly.csv"
     landed.parent.mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""Issue 15.5: a raw partition that was materialized but whose stored data is gone fails the run that needs it,
+"""A raw partition that was materialized but whose stored data is gone fails the run that needs it,
 naming the partition; a partition registered but never materialized (its run failed or has not run) is skipped."""
 
 from dagster import AssetKey

@@ -42,7 +42,7 @@ def test_rejection_writes_the_reason_beside_the_file(tmp_path):
 
 
 def test_an_original_that_cannot_be_deleted_is_not_left_in_both_places(tmp_path):
-    """Issue 15.9: after a failed delete the file was in train/ and processed/; the move is retried whole."""
+    """After a failed delete the file was in train/ and processed/; the move is retried whole."""
     class UndeletableStore(LocalStore):
         def delete(self, key: str) -> None:
             if key.startswith("train/"):
@@ -57,7 +57,7 @@ def test_an_original_that_cannot_be_deleted_is_not_left_in_both_places(tmp_path)
 
 
 def test_a_write_that_fails_on_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch):
-    """Issue 15.9: the partial dot-file of a write that failed stayed behind (hidden from listings)."""
+    """The partial dot-file of a write that failed stayed behind (hidden from listings)."""
     from pathlib import Path
 
     real_write = Path.write_bytes

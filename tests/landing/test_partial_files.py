@@ -1,4 +1,4 @@
-"""Half-written files (issue 14 item 12, issue 15 item 3): a local file still being written is accepted only once
+"""Half-written files: a local file still being written is accepted only once
 it is whole, and a run whose file changed after it was accepted drops its partition instead of failing for ever,
 while the sensor registers the new content.
 
@@ -83,7 +83,7 @@ def write_with_a_pause(path, data: bytes, pause_s: float) -> None:
 
 
 def test_a_writer_pausing_mid_line_gets_its_file_accepted_whole(harness, labeled_frame):
-    """Issue 15 item 3: a pause of a few ticks (shorter than the minimum age) never splits the file."""
+    """A pause of a few ticks (shorter than the minimum age) never splits the file."""
     data = csv_bytes(labeled_frame)
     path = harness.store.root / "train" / "paused.csv"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Issue 15.7, through real processes: what a poisoned labeled file of 400 rows does to the champion (nothing).
+"""Through real processes: what a poisoned labeled file of 400 rows does to the champion (nothing).
 
 `dagster-daemon run` with a 2 s sensor interval on a temporary home. After the seed's bootstrap, 400 plausible rows
 with shuffled BodyFat land in landing/train/: the file is ingested, live_performance finds its labels suspect, the

@@ -1,4 +1,4 @@
-"""Issue 14.13: a step of an ingestion run that fails once (the lake refused a write) is retried by the jobs'
+"""A step of an ingestion run that fails once (the lake refused a write) is retried by the jobs'
 RetryPolicy, and the file is processed without anyone re-running it."""
 
 from pathlib import Path

@@ -71,7 +71,7 @@ def test_sub_folders_are_refused(labeled_frame):
     (b'{"error": "AccessDenied"}', "JSON"),
 ])
 def test_an_error_page_or_body_saved_as_csv_says_what_was_found(data, found):
-    """Issue 15.9: an HTML error page was reported as a wrong header, a JSON or XML error body as "empty"."""
+    """An HTML error page was reported as a wrong header, a JSON or XML error body as "empty"."""
     with pytest.raises(Reject) as caught:
         read_landed_file("train", "batch.csv", data)
     assert caught.value.code == "unreadable" and found in caught.value.detail

@@ -39,8 +39,8 @@ def answers(url: str) -> bool:
 def test_demo_reports_serves_and_stops_cleanly(tmp_path):
     ui_port, api_port, mlflow_port = free_port(), free_port(), free_port()
     env = {**os.environ, "BODYFAT_HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "dagster"),
-           "BODYFAT_TRIALS": "4", "BODYFAT_CV_FOLDS": "3", "DAGIT_PORT": str(ui_port), "API_PORT": str(api_port),
-           "MLFLOW_PORT": str(mlflow_port)}
+           "BODYFAT_TRIALS": "4", "BODYFAT_CV_FOLDS": "3", "DAGSTER_WEBSERVER_PORT": str(ui_port),
+           "API_PORT": str(api_port), "MLFLOW_PORT": str(mlflow_port)}
     env = {k: v for k, v in env.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_UI_URL", "DAGSTER_UI_URL")}
     log = open(tmp_path / "terminal.txt", "w+")
     demo = subprocess.Popen([sys.executable, "-m", "bodyfat_assets.cli", "demo"], env=env, stdout=log,
@@ -58,7 +58,7 @@ def test_demo_reports_serves_and_stops_cleanly(tmp_path):
         assert answers(f"http://127.0.0.1:{api_port}/ready") and answers(f"http://127.0.0.1:{ui_port}/server_info")
         log.seek(0)
         output = log.read()
-        # Quiet terminal (issue 13.8): the report and the URLs; the services' logs are in files it names.
+        # Quiet terminal: the report and the URLs; the services' logs are in files it names.
         for noise in ("DEBUG", "will not be used", "dg dev", "partitioned", "Successfully registered", "Traceback"):
             assert noise not in output, noise
         assert f"Logs        {tmp_path / 'logs'}" in output
@@ -76,7 +76,7 @@ def test_demo_reports_serves_and_stops_cleanly(tmp_path):
         assert f"checks: {checks}/{checks} passed" in output
         ready = http_json(f"http://127.0.0.1:{api_port}/ready")
         assert ready["source"] == "registry" and ready["version"] == "1"
-        # Links (issue 13.6): the MLflow run carries the Dagster run's URL, the materialization the MLflow run's.
+        # Links: the MLflow run carries the Dagster run's URL, the materialization the MLflow run's.
         dagster_run = re.search(r"Dagster run\s+(\S+)", output).group(1)
         from dagster import AssetKey, DagsterInstance
         from mlflow import MlflowClient

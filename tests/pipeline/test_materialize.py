@@ -138,7 +138,7 @@ def test_batch_predictions_carry_ids_intervals_and_version(first_run, home, seed
 
 
 def test_retraining_on_the_same_data_and_search_reuses_the_registered_version(first_run, home, instance):
-    """Issue 13: a re-run of the demo on unchanged data, search space and seed produced an identical model that was
+    """A re-run of the demo on unchanged data, search space and seed produced an identical model that was
     registered again (v4 = v3). It is now recognised by its fingerprint and reused, and the log says so."""
     settings = settings_for(home)
     client = MlflowClient(settings.mlflow_tracking_uri)
@@ -146,17 +146,17 @@ def test_retraining_on_the_same_data_and_search_reuses_the_registered_version(fi
     again = run(settings, instance)
     assert again.success
     tuned = again.output_for_node("tuned_model")
-    assert tuned["model_version"] == first_run.output_for_node("tuned_model")["model_version"]
+    assert tuned.model_version == first_run.output_for_node("tuned_model").model_version
     assert len(client.search_model_versions(f"name='{settings.model_name}'")) == len(before)
     metadata = again.asset_materializations_for_node("tuned_model")[0].metadata
     assert metadata["newly_registered"].value is False
     tags = client.get_run(metadata["mlflow_run_id"].value).data.tags
-    assert tags["reused_model_version"] == tuned["model_version"] and tags["training_fingerprint"]
-    assert again.output_for_node("champion")["reason"] == "challenger is already the champion"
+    assert tags["reused_model_version"] == tuned.model_version and tags["training_fingerprint"]
+    assert again.output_for_node("champion").reason == "challenger is already the champion"
 
 
 def test_worse_model_is_a_green_run_with_a_blocked_decision_and_the_champion_stays(first_run, home, instance):
-    """Issue 13: a model the gate refuses is the gate working. The run stays green, `champion` records "blocked by
+    """A model the gate refuses is the gate working. The run stays green, `champion` records "blocked by
     <check>: <figures>" on the version and in its own history, and `challenger` no longer points at it."""
     settings = settings_for(home)
     before = champion_version(settings)
@@ -166,14 +166,14 @@ def test_worse_model_is_a_green_run_with_a_blocked_decision_and_the_champion_sta
     assert checks["rmse_below_ceiling"].passed is False or checks["beats_ridge_baseline"].passed is False
     assert all(c.severity == AssetCheckSeverity.WARN for c in checks.values() if not c.passed)
     decision = result.output_for_node("champion")
-    assert decision["decision"] == "blocked" and decision["champion_version"] == before
-    assert decision["reason"].startswith("blocked by ") and "test RMSE" in decision["reason"]
+    assert decision.decision == "blocked" and decision.champion_version == before
+    assert decision.reason.startswith("blocked by ") and "test RMSE" in decision.reason
     failed = [name for name, c in checks.items() if not c.passed]
-    assert all(name in decision["reason"] for name in failed)
+    assert all(name in decision.reason for name in failed)
     assert champion_version(settings) == before
     client = MlflowClient(settings.mlflow_tracking_uri)
-    tags = client.get_model_version(settings.model_name, decision["challenger_version"]).tags
-    assert tags["promotion_decision"] == "blocked" and tags["promotion_reason"] == decision["reason"]
+    tags = client.get_model_version(settings.model_name, decision.challenger_version).tags
+    assert tags["promotion_decision"] == "blocked" and tags["promotion_reason"] == decision.reason
     with pytest.raises(MlflowException):
         client.get_model_version_by_alias(settings.model_name, "challenger")
     history = instance.fetch_materializations(AssetKey("champion"), limit=1).records[0]
@@ -186,15 +186,15 @@ def test_worse_model_past_loose_checks_is_rejected_by_the_gate(first_run, home, 
     result = run(settings, instance, WORSE)
     assert result.success
     decision = result.output_for_node("champion")
-    assert decision["decision"] == "rejected" and decision["champion_version"] == before
-    assert decision["challenger_test_rmse"] > decision["champion_test_rmse"]
+    assert decision.decision == "rejected" and decision.champion_version == before
+    assert decision.challenger_test_rmse > decision.champion_test_rmse
     client = MlflowClient(settings.mlflow_tracking_uri)
     assert champion_version(settings) == before
-    tags = client.get_model_version(settings.model_name, decision["challenger_version"]).tags
+    tags = client.get_model_version(settings.model_name, decision.challenger_version).tags
     assert tags["promotion_decision"] == "rejected" and tags["compared_with_version"] == before
-    assert float(tags["champion_test_rmse"]) == pytest.approx(decision["champion_test_rmse"], abs=1e-3)
+    assert float(tags["champion_test_rmse"]) == pytest.approx(decision.champion_test_rmse, abs=1e-3)
     challenger = client.get_model_version_by_alias(settings.model_name, "challenger")
-    assert str(challenger.version) == decision["challenger_version"]
+    assert str(challenger.version) == decision.challenger_version
     lake = store_from_url(str(home / "lake"))
     predictions = parquet_to_frame(lake.read_bytes(f"predictions/{SEED_PARTITION}.parquet"))
     assert set(predictions["model_version"]) == {before}, "scoring keeps using the champion"
@@ -212,7 +212,7 @@ def test_metadata_tables_are_typed_tables_the_ui_can_sort(first_run):
 
 
 def test_a_degraded_labeled_file_shows_in_live_performance_with_evidence(first_run, home, instance, seed_frame):
-    """Issue 9: labels 8 points higher than the model expects (still in range) → live RMSE far above the champion's
+    """Labels 8 points higher than the model expects (still in range) → live RMSE far above the champion's
     test RMSE, coverage collapses, and the file carries retrain evidence; model_health shows it."""
     settings = settings_for(home)
     shifted = seed_frame.sample(60, random_state=3).assign(BodyFat=lambda f: (f["BodyFat"] + 8).clip(upper=59))
@@ -244,7 +244,7 @@ def test_a_shifted_scoring_file_warns_and_an_unshifted_one_passes(first_run, hom
 
 
 def test_a_file_of_shuffled_labels_is_held_for_review_and_never_trained_on(first_run, home, instance, seed_frame):
-    """Issue 15: 400 plausible rows with shuffled BodyFat. Features do not drift and labels no longer follow the
+    """400 plausible rows with shuffled BodyFat. Features do not drift and labels no longer follow the
     champion's predictions → suspect; cleaning quarantines the whole file, so it cannot reach the next model."""
     settings = settings_for(home)
     rng = np.random.default_rng(11)
@@ -346,7 +346,7 @@ def test_a_failed_rescoring_leaves_the_previous_predictions_untouched(nightly_fi
 
 
 def test_a_rescoring_skips_a_partition_whose_file_is_gone_and_says_so(nightly_file, home, instance):
-    """Issue 15.6: an orphan partition no longer fails after every promotion; its predictions stay."""
+    """An orphan partition no longer fails after every promotion; its predictions stay."""
     key, _, _ = nightly_file
     before = predictions_of(home, key)
     original = _swap(home, key, None)
@@ -362,7 +362,7 @@ def test_a_rescoring_skips_a_partition_whose_file_is_gone_and_says_so(nightly_fi
 
 
 def test_a_new_champion_rescores_only_files_first_scored_within_the_window(nightly_file, home, instance):
-    """Issue 15.9: the window applies to automatic re-scoring; a run started by hand always scores."""
+    """The window applies to automatic re-scoring; a run started by hand always scores."""
     key, _, _ = nightly_file
     old = score_again(home, instance, key, FROM_AUTOMATION, BODYFAT_RESCORE_WINDOW_DAYS="0.000000001")
     assert old.success and not materialized(old)
@@ -375,7 +375,7 @@ def test_a_new_champion_rescores_only_files_first_scored_within_the_window(night
 
 
 def test_two_scoring_files_score_at_once_into_complete_and_correct_outputs(first_run, home, instance, tmp_path):
-    """Issue 12.4: files are partitions; two runs score two of them at the same time (two processes on one
+    """Files are partitions; two runs score two of them at the same time (two processes on one
     instance and one lake, as two runs under max_concurrent_runs=2 would), and neither disturbs the other."""
     settings = settings_for(home)
     landing = store_from_url(f"{settings.lake_url}/landing")
@@ -426,8 +426,8 @@ def test_the_feeds_copies_keep_their_seed_rows_fold_in_the_retrain(first_run, ho
     assert len(fed) == 50 and fed["origin"].str.startswith(f"{SEED_PARTITION}:").all()
     tuned = retrain.output_for_node("tuned_model")
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
-    model = mlflow.sklearn.load_model(f"models:/{settings.model_name}/{tuned['model_version']}")
-    X, y, groups = training_data(splits, tuned["features"])
+    model = mlflow.sklearn.load_model(f"models:/{settings.model_name}/{tuned.model_version}")
+    X, y, groups = training_data(splits, tuned.features)
     logged = retrain.asset_materializations_for_node("tuned_model")[0].metadata["interval_half_width_90"].value
     folds, seed = settings.tuning.cv_folds, settings.tuning.seed
     assert cv_plus_half_width(model, X, y, folds, seed, groups=groups) == pytest.approx(logged, rel=1e-9)

@@ -1,7 +1,7 @@
 """A first challenger that is blocked leaves no champion, yet `champion`'s data version changes (to "None"), so
 Declarative Automation asks for the scoring partitions to be re-scored. Such a run used to fail ("no champion
 model has been promoted yet"): a red run in the Dagster UI for an expected state, found when it failed
-tests/landing/test_blocked_e2e.py in CI run 3 of issue 16's series. Now it ends green and says why; a run
+tests/landing/test_blocked_e2e.py in one CI run of a series. Now it ends green and says why; a run
 started by hand or by the landing sensor still fails with that message."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""Issue 15.7a, in process: a challenger trained on poisoned labels wins on the contaminated test split and still
+"""In process: a challenger trained on poisoned labels wins on the contaminated test split and still
 is not promoted, because it loses on the trusted holdout (the seed's test rows).
 
 The label check that would quarantine the poisoned file (15.7b) is bypassed here with BODYFAT_SUSPECT_LABEL_SHARE
@@ -11,6 +11,7 @@ from dagster import AssetKey, DagsterInstance, TableMetadataValue
 from mlflow import MlflowClient
 
 from bodyfat_assets.core.landing.naming import SEED_PARTITION
+from bodyfat_assets.core.model_outputs import ChampionOutcome
 from bodyfat_assets.defs.jobs import INGEST_JOB
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
 from bodyfat_assets.partitions import LABELED_FILES
@@ -24,7 +25,7 @@ ENV = {"BODYFAT_TRIALS": "6", "BODYFAT_CV_FOLDS": "3", "BODYFAT_FAMILIES": "log_
        "BODYFAT_SUSPECT_LABEL_SHARE": "0.99", "BODYFAT_RMSE_CEILING": "50", "OMP_NUM_THREADS": "1"}
 
 
-def champion_output(result) -> dict:
+def champion_output(result) -> ChampionOutcome:
     return result.output_for_node("champion")
 
 
@@ -55,21 +56,21 @@ def test_the_poisoned_file_got_past_the_label_check_into_both_splits(poisoned_re
 def test_a_poisoned_challenger_that_wins_on_the_test_split_loses_on_the_trusted_holdout(poisoned_retrain):
     settings, _, first, poisoned_run, _ = poisoned_retrain
     decision = champion_output(poisoned_run)
-    assert first["decision"] == "promoted" and decision["previous_champion_version"] == first["champion_version"]
-    assert decision["challenger_test_rmse"] < decision["champion_test_rmse"], "it wins on the contaminated split"
-    assert decision["challenger_holdout_rmse"] > decision["champion_holdout_rmse"], "and loses on the seed's test rows"
-    assert decision["decision"] == "rejected" and "trusted holdout" in decision["reason"]
-    assert decision["champion_version"] == first["champion_version"]
+    assert first.decision == "promoted" and decision.previous_champion_version == first.champion_version
+    assert decision.challenger_test_rmse < decision.champion_test_rmse, "it wins on the contaminated split"
+    assert decision.challenger_holdout_rmse > decision.champion_holdout_rmse, "and loses on the seed's test rows"
+    assert decision.decision == "rejected" and "trusted holdout" in decision.reason
+    assert decision.champion_version == first.champion_version
     client = MlflowClient(settings.mlflow_tracking_uri)
     alias = client.get_model_version_by_alias(settings.model_name, "champion")
-    assert str(alias.version) == first["champion_version"], "the alias did not move"
-    tags = client.get_model_version(settings.model_name, decision["challenger_version"]).tags
+    assert str(alias.version) == first.champion_version, "the alias did not move"
+    tags = client.get_model_version(settings.model_name, decision.challenger_version).tags
     assert tags["promotion_decision"] == "rejected"
-    assert float(tags["challenger_holdout_rmse"]) == pytest.approx(decision["challenger_holdout_rmse"], abs=1e-3)
-    assert float(tags["champion_holdout_rmse"]) == pytest.approx(decision["champion_holdout_rmse"], abs=1e-3)
-    print(f"\npoisoned challenger v{decision['challenger_version']}: test split "
-          f"{decision['challenger_test_rmse']:.3f} vs champion {decision['champion_test_rmse']:.3f}; trusted holdout "
-          f"{decision['challenger_holdout_rmse']:.3f} vs {decision['champion_holdout_rmse']:.3f}")
+    assert float(tags["challenger_holdout_rmse"]) == pytest.approx(decision.challenger_holdout_rmse, abs=1e-3)
+    assert float(tags["champion_holdout_rmse"]) == pytest.approx(decision.champion_holdout_rmse, abs=1e-3)
+    print(f"\npoisoned challenger v{decision.challenger_version}: test split "
+          f"{decision.challenger_test_rmse:.3f} vs champion {decision.champion_test_rmse:.3f}; trusted holdout "
+          f"{decision.challenger_holdout_rmse:.3f} vs {decision.champion_holdout_rmse:.3f}")
 
 
 def test_the_champion_metadata_shows_both_comparisons(poisoned_retrain):

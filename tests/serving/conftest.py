@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from fastapi.testclient import TestClient
 from serving.app import create_app
 from serving.model_store import LoadedModel
 from serving.settings import ServingSettings
+from tests.support.services import mlflow_server
 from tests.support.serving_fakes import FakeSource, registry_model
 
 
@@ -38,13 +38,6 @@ def make_client() -> Callable[..., TestClient]:
         client.__exit__(None, None, None)
 
 
-@contextmanager
-def no_env(monkeypatch: pytest.MonkeyPatch, *names: str) -> Iterator[None]:
-    for name in names:
-        monkeypatch.delenv(name, raising=False)
-    yield
-
-
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Settings read the environment: a developer's BODYFAT_SERVING_* or MLFLOW_TRACKING_URI must not leak in,
@@ -53,3 +46,10 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
                  "BODYFAT_SERVING_MAX_BATCH_ROWS", "BODYFAT_SERVING_POLL_INTERVAL_S"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[str]:
+    """A real `mlflow server` on SQLite and local artifacts; yields its URL."""
+    with mlflow_server(f"sqlite:///{tmp_path}/mlflow.db", str(tmp_path / "artifacts"), log_dir=tmp_path) as url:
+        yield url

@@ -42,7 +42,7 @@ def test_ready_reports_fallback_without_champion(make_client) -> None:
 
 
 def test_ready_is_503_degraded_when_registry_down(make_client, fake_source) -> None:
-    # A fallback caused by an error: still predicting, but a load balancer must see the difference (issue 13.5).
+    # A fallback caused by an error: still predicting, but a load balancer must see the difference.
     fake_source.down = True
     client = make_client(source=fake_source)
     response = client.get("/ready")
@@ -356,7 +356,7 @@ def test_settings_read_the_environment(monkeypatch) -> None:
 
 def test_single_predictions_never_use_the_threadpool(make_client, fake_source, monkeypatch) -> None:
     """FastAPI runs sync dependencies in the threadpool on every request: a sync getter once cost ~1.5 ms of CPU per
-    predict request, and the sync key check halved throughput (issue 14, item 4). With an API key configured, a
+    predict request, and the sync key check halved throughput. With an API key configured, a
     single-row predict must not hop to a thread at all."""
     import anyio.to_thread
 
@@ -376,7 +376,7 @@ def test_single_predictions_never_use_the_threadpool(make_client, fake_source, m
 
 
 def test_metrics_bin_inputs_and_predictions_with_the_models_training_data(make_client) -> None:
-    """Issue 9: the fallback's card carries its training profile; served inputs and predictions are binned with it,
+    """The fallback's card carries its training profile; served inputs and predictions are binned with it,
     and a value inside the contract but beyond the training range is counted for its feature."""
     client = make_client(source=FakeSource(champion=None))
     card = json.loads(CARD_FILE.read_text())

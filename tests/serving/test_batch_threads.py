@@ -1,5 +1,5 @@
 """Batches predict on the process's single OpenMP thread: switching a large tree-model batch to every core made it
-slower on a busy machine (1,863 ms median against 332 ms with the switch off, issue 14 item 9) and starved the event
+slower on a busy machine (1,863 ms median against 332 ms with the switch off) and starved the event
 loop. This test replaced the one that asserted the switch."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Issue 14, item 11: the benchmark starts `mlflow models serve`, which looks for `uvicorn` on PATH only; it must find
+"""The benchmark starts `mlflow models serve`, which looks for `uvicorn` on PATH only; it must find
 this virtualenv's without the virtualenv being activated."""
 
 import shutil

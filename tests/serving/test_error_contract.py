@@ -1,4 +1,4 @@
-"""Issue 14, item 8: every error is JSON with a stable `code`, names the field where there is one, truncates
+"""Every error is JSON with a stable `code`, names the field where there is one, truncates
 echoed input, and is listed in the OpenAPI responses."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 14, serving items 1-3, 5, 6 and 10, against a real `python -m serving` process (uvicorn): what outside probes
+"""Serving hardening against a real `python -m serving` process (uvicorn): what outside probes
 broke. Waits are bounded conditions, never timing assertions."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from serving.schemas import EXAMPLE_RECORD
-from tests.serving.contract_model import log_contract_model
+from tests.support.contract_model import log_contract_model
 from tests.support.services import free_port, mlflow_server, wait_until
 from tests.support.serving_process import ServingProcess, serving_process
 

@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 
 from serving.model_store import ModelError, ModelStore, from_card, load_fallback
 from serving.settings import FALLBACK_DIR
-from tests.serving.contract_model import training_frame
+from tests.support.contract_model import training_frame
 from tests.support.services import wait_until
 from tests.support.serving_fakes import FakeSource, registry_model
 

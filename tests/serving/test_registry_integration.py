@@ -8,45 +8,19 @@ comes up. Waits are bounded conditions (wait_until), never sleeps standing in fo
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from serving.schemas import EXAMPLE_RECORD
-from tests.serving.contract_model import log_contract_model
+from tests.support.contract_model import log_contract_model
+from tests.support.registry_api import POLL_S, ready, serving_api, use_tracking
 from tests.support.services import free_port, mlflow_server, wait_until
-from tests.support.serving_process import serving_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::UserWarning")]
 REPO = Path(__file__).resolve().parents[2]
-POLL_S = 1.0
 MAX_LOOP_REQUESTS = 20_000
-
-
-@contextmanager
-def serving_api(tracking_uri: str, log_dir: Path, **extra_env: str) -> Iterator[str]:
-    with serving_process(log_dir, tracking_uri, BODYFAT_SERVING_POLL_INTERVAL_S=str(POLL_S), **extra_env) as api:
-        yield api.url
-
-
-def ready(url: str) -> dict:
-    return httpx.get(f"{url}/ready", timeout=5).json()
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[str]:
-    with mlflow_server(f"sqlite:///{tmp_path}/mlflow.db", str(tmp_path / "artifacts"), log_dir=tmp_path) as url:
-        yield url
-
-
-def use_tracking(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import mlflow
-
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
-    mlflow.set_tracking_uri(url)
 
 
 def test_alias_move_is_served_without_failed_requests(registry: str, tmp_path: Path, monkeypatch) -> None:
@@ -98,7 +72,7 @@ def test_mlflow_down_at_start_then_champion_picked_up(tmp_path: Path, monkeypatc
     with serving_api(registry_url, tmp_path) as api:
         response = httpx.get(f"{api}/ready", timeout=5)
         state = response.json()
-        # A fallback caused by an error: 503 `degraded` (issue 13.5), while /predict still answers.
+        # A fallback caused by an error: 503 `degraded`, while /predict still answers.
         assert response.status_code == 503
         assert (state["status"], state["reason"], state["source"]) == ("degraded", "registry_error", "fallback")
         assert state["last_check"]["outcome"] == "error"
@@ -126,7 +100,7 @@ def test_mlflow_down_at_start_then_champion_picked_up(tmp_path: Path, monkeypatc
 
 
 def test_champion_artifact_gone_is_degraded_not_ready(registry: str, tmp_path: Path, monkeypatch) -> None:
-    """A restarted stack's lie (issue 13.5): the registry still names a champion whose artifacts are gone (moto's S3
+    """A restarted stack's lie: the registry still names a champion whose artifacts are gone (moto's S3
     restarted empty). The API falls back, and /ready must say it is an error, not "ready"."""
     import shutil
 

@@ -16,12 +16,11 @@ from serving.loading import example_rows
 from serving.model_store import LoadedModel, ModelStore, load_fallback
 from serving.schemas import EXAMPLE_RECORD
 from serving.settings import FALLBACK_DIR
-from tests.serving.contract_model import log_contract_model
-from tests.serving.test_registry_integration import POLL_S, ready, registry, serving_api, use_tracking
+from tests.support.contract_model import log_contract_model
+from tests.support.registry_api import POLL_S, ready, serving_api, use_tracking
 from tests.support.services import wait_until
 from tests.support.serving_fakes import FakeSource, registry_model
 
-__all__ = ["registry"]  # the fixture, shared with the registry tests
 pytestmark = pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 ROW = [EXAMPLE_RECORD[name] for name in FEATURE_NAMES]
 

@@ -28,7 +28,7 @@ LOOP_ENV = {"BODYFAT_TRIALS": "4", "BODYFAT_CV_FOLDS": "3", "BODYFAT_FAMILIES": 
 DAEMON = str(Path(sys.executable).parent / "dagster-daemon")
 BOOTSTRAP_TIMEOUT_S = 900
 """Seed ingest, first training, seed scoring: queued runs, each a fresh process importing the ML stack. Generous on
-purpose (issue 16): at a load average of 16 on two cores a queued run took 60–106 s just to start (2026-11-23); a
+purpose: at a load average of 16 on two cores a queued run took 60–106 s just to start (2026-11-23); a
 wait ends as soon as its condition holds, so the bound costs nothing when the machine is quiet."""
 STEP_TIMEOUT_S = 600
 """One file's way through the loop (ingest, retrain or score): a few queued runs; generous for the same reason."""

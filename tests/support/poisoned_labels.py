@@ -1,4 +1,4 @@
-"""A poisoned labeled file (issue 15.7): plausible new men whose BodyFat is shuffled, so it says nothing."""
+"""A poisoned labeled file: plausible new men whose BodyFat is shuffled, so it says nothing."""
 
 import numpy as np
 import pandas as pd

@@ -66,7 +66,7 @@ def assess_labeled_file(rows: pd.DataFrame, model: Any | None, card: dict[str, A
     drifted = [d.column for d in drift if d.drifted and d.column != TARGET.name]
     outside, correlation, suspect = label_check(actual, predicted, half_width, drifted, policy)
     test_rmse = float(card["test_rmse"]) if card.get("test_rmse") is not None else None
-    # Suspect labels are never evidence for a retrain: they go to review instead (issue 15).
+    # Suspect labels are never evidence for a retrain: they go to review instead.
     evidence = [] if suspect else retrain_evidence(live, test_rmse, drifted, policy)
     return LabeledFileHealth(model_version, test_rmse, live, drift, outside, correlation, suspect, evidence)
 

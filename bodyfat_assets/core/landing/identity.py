@@ -2,7 +2,7 @@
 
 A small file is keyed by the SHA-256 of its bytes. A large one (above `FULL_CHECK_BYTES`) by a fingerprint: the
 SHA-256 of its size and `FINGERPRINT_BLOCKS` blocks spread over it, first and last included (1 MB read whatever the
-size). Hashing a whole 10M-row CSV (about 860 MB) took the tick to 5.1 s, past issue 12's 2 s; the fingerprint
+size). Hashing a whole 10M-row CSV (about 860 MB) took the tick to 5.1 s, past the tick's 2 s budget; the fingerprint
 takes milliseconds. A fingerprint is only a claim: when it matches a known partition, the two files are compared in
 full before the new one is called a duplicate, and one that differs is keyed by its full hash instead. That full
 read happens only for a real duplicate (rejected once) or a file that differs only outside the sampled blocks.

@@ -1,5 +1,5 @@
 """The file behind a batch_predictions partition, opened for streaming: the seed CSV, a landed file, or its processed
-copy (a re-scoring). One path for all three (issue 12.3). Also the rule that decides whether a re-scoring skips a
+copy (a re-scoring). One path for all three. Also the rule that decides whether a re-scoring skips a
 partition."""
 
 from __future__ import annotations

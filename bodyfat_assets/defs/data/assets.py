@@ -18,6 +18,14 @@ from dagster import (
     multi_asset,
 )
 
+from bodyfat_assets.asset_keys import (
+    BODYFAT_SPLITS,
+    CLEANED_BODYFAT,
+    LIVE_PERFORMANCE,
+    QUARANTINED_BODYFAT,
+    RAW_BODYFAT,
+    WITHDRAWN_LABELS,
+)
 from bodyfat_assets.core.cleaning import SOURCE, clean
 from bodyfat_assets.core.landing.naming import TRAIN
 from bodyfat_assets.core.landing.rows import raw_rows
@@ -40,7 +48,7 @@ RAW_SCHEMA = {"dagster/column_schema": contract_column_schema([SOURCE, ROW_ID, *
 CLEANED_SCHEMA = {"dagster/column_schema": contract_column_schema([SOURCE, ROW_ID, *RAW_COLUMNS])}
 
 
-@asset(group_name=DATA_GROUP, partitions_def=LABELED_FILES, metadata=RAW_SCHEMA,
+@asset(key=RAW_BODYFAT, group_name=DATA_GROUP, partitions_def=LABELED_FILES, metadata=RAW_SCHEMA,
        description="Labeled rows as delivered, one partition per file: `seed` (data/bodyfat.csv) and every accepted "
                    "file from landing/train/. `source` is the partition key; `row_id` is 1-based within it.")
 def raw_bodyfat(context: AssetExecutionContext, pipeline: PipelineSettings,
@@ -62,7 +70,8 @@ class WithdrawalConfig(Config):
     """Why the file is taken back: shown beside each of its rows in quarantined_bodyfat."""
 
 
-@asset(group_name=DATA_GROUP, partitions_def=LABELED_FILES, tags={OPERATOR_ONLY_TAG: "true"},
+@asset(key=WITHDRAWN_LABELS, group_name=DATA_GROUP, partitions_def=LABELED_FILES,
+       tags={OPERATOR_ONLY_TAG: "true"},
        description="Labeled files taken back by an operator (`bodyfat withdraw`, or the withdraw_labeled_file job "
                    "with a `reason`): the next retrain quarantines every row of such a file under the rule "
                    "`withdrawn`. raw_bodyfat keeps the file for audit.")
@@ -75,13 +84,14 @@ def withdrawn_labels(context: AssetExecutionContext, config: WithdrawalConfig) -
 
 @multi_asset(
     group_name=DATA_GROUP,
-    ins={"raw_bodyfat": AssetIn(input_manager_key="ingested_partitions"),
-         "live_performance": AssetIn(input_manager_key="ingested_partitions"),
-         "withdrawn_labels": AssetIn(input_manager_key="withdrawals")},
+    ins={"raw_bodyfat": AssetIn(RAW_BODYFAT, input_manager_key="ingested_partitions"),
+         "live_performance": AssetIn(LIVE_PERFORMANCE, input_manager_key="ingested_partitions"),
+         "withdrawn_labels": AssetIn(WITHDRAWN_LABELS, input_manager_key="withdrawals")},
     outs={
-        "cleaned_bodyfat": AssetOut(description="Rows of every ingested file that passed every cleaning rule.",
-                                    metadata=CLEANED_SCHEMA),
-        "quarantined_bodyfat": AssetOut(description="Rows held back, with the rules they broke and why."),
+        "cleaned_bodyfat": AssetOut(key=CLEANED_BODYFAT, metadata=CLEANED_SCHEMA,
+                                    description="Rows of every ingested file that passed every cleaning rule."),
+        "quarantined_bodyfat": AssetOut(key=QUARANTINED_BODYFAT,
+                                        description="Rows held back, with the rules they broke and why."),
     },
 )
 def cleaned_bodyfat(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame,  # noqa: ANN201 - two Outputs
@@ -114,9 +124,10 @@ def cleaned_bodyfat(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame,  
     })
 
 
-@asset(group_name=DATA_GROUP, description="cleaned_bodyfat with a train/test label: seeded and target-stratified for "
-                                          "the seed rows; rows of landed files by near-duplicate group (repeated "
-                                          "measurements of one man share a side), each group by a stable hash.")
+@asset(key=BODYFAT_SPLITS, group_name=DATA_GROUP,
+       description="cleaned_bodyfat with a train/test label: seeded and target-stratified for the seed rows; rows of "
+                   "landed files by near-duplicate group (repeated measurements of one man share a side), each group "
+                   "by a stable hash.")
 def bodyfat_splits(cleaned_bodyfat: pd.DataFrame, pipeline: PipelineSettings) -> Output[pd.DataFrame]:
     splits = split_rows(cleaned_bodyfat, pipeline.test_fraction, pipeline.split_seed)
     by_source = splits.groupby([SOURCE, SPLIT_COLUMN]).size().unstack(fill_value=0).reset_index()

@@ -2,7 +2,7 @@
 
 from dagster import AssetSpec
 
-from bodyfat_assets.defs.landing.sensors import LANDING_ZONE
+from bodyfat_assets.asset_keys import LANDING_ZONE
 
 landing_zone = AssetSpec(
     LANDING_ZONE, group_name="data",

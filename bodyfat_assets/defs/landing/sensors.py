@@ -12,7 +12,6 @@ from typing import Any
 import pandas as pd
 from dagster import (
     AddDynamicPartitionsRequest,
-    AssetKey,
     AssetObservation,
     AssetRecordsFilter,
     DagsterInstance,
@@ -27,9 +26,18 @@ from dagster import (
     sensor,
 )
 
+from bodyfat_assets.asset_keys import (
+    BATCH_PREDICTIONS,
+    CHAMPION,
+    CLEANED_BODYFAT,
+    LANDING_ZONE,
+    LIVE_PERFORMANCE,
+    RAW_BODYFAT,
+    SERVED_PERFORMANCE,
+)
 from bodyfat_assets.core.landing.cursor import LandingCursor
 from bodyfat_assets.core.landing.intake import KnownPartitions, rows_text, take_in
-from bodyfat_assets.core.landing.naming import KINDS, SCORE, SEED_PARTITION, TRAIN
+from bodyfat_assets.core.landing.naming import KINDS, LABELS, SCORE, SEED_PARTITION, SEEDED_KINDS, TRAIN
 from bodyfat_assets.core.landing.retrain import (
     CANCELED,
     FAILED,
@@ -42,21 +50,22 @@ from bodyfat_assets.core.landing.retrain import (
     waiting_for,
 )
 from bodyfat_assets.defs.data.assets import PARTITIONS_READ
-from bodyfat_assets.defs.jobs import bodyfat_pipeline, ingest_labeled_file, score_batch
+from bodyfat_assets.defs.jobs import bodyfat_pipeline, ingest_labeled_file, measure_served_labels, score_batch
 from bodyfat_assets.defs.landing.requeue import requeue_stranded
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
 from bodyfat_assets.load_time import SENSOR_INTERVAL_S, SENSOR_STATUS
 from bodyfat_assets.metadata import table
-from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, PARTITION_TAG, SCORING_FILES, WILL_RETRY_TAG
+from bodyfat_assets.partitions import (
+    LABELED_FILES,
+    LABELS_FILES,
+    LANDING_NAME_TAG,
+    PARTITION_TAG,
+    SCORING_FILES,
+    WILL_RETRY_TAG,
+)
 
-RAW = AssetKey("raw_bodyfat")
-LIVE = AssetKey("live_performance")
-PREDICTIONS = AssetKey("batch_predictions")
-ASSET_BY_KIND = {TRAIN: RAW, SCORE: PREDICTIONS}
-CHAMPION = AssetKey("champion")
-CLEANED = AssetKey("cleaned_bodyfat")
-LANDING_ZONE = AssetKey("landing_zone")
-PARTITIONS_BY_KIND = {TRAIN: LABELED_FILES.name, SCORE: SCORING_FILES.name}
+ASSET_BY_KIND = {TRAIN: RAW_BODYFAT, SCORE: BATCH_PREDICTIONS, LABELS: SERVED_PERFORMANCE}
+PARTITIONS_BY_KIND = {TRAIN: LABELED_FILES.name, SCORE: SCORING_FILES.name, LABELS: LABELS_FILES.name}
 IN_FLIGHT_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
                       DagsterRunStatus.STARTED]
 # Tags Dagster sets on runs, not exported as public constants.
@@ -87,11 +96,12 @@ def current_champion_version(instance: DagsterInstance) -> str | None:
 
 
 @sensor(name="landing_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=SENSOR_STATUS,
-        jobs=[ingest_labeled_file, score_batch],
-        description="New files in landing/train/ and landing/score/: validate, register a partition, request "
+        jobs=[ingest_labeled_file, score_batch, measure_served_labels],
+        description="New files in landing/train/, landing/score/ and landing/labels/: validate, register a "
+                    "partition, request "
                     "the run; bad files go to landing/rejected/ with a reason. Registers the `seed` partitions.")
 def landing_sensor(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult:
-    return evaluate_landing(context, landing, ingest_labeled_file.name, score_batch.name)
+    return evaluate_landing(context, landing, ingest_labeled_file.name, score_batch.name, measure_served_labels.name)
 
 
 # A sensor, not Declarative Automation: automation conditions cannot debounce on a sum of rows across partitions.
@@ -105,7 +115,7 @@ def retrain_sensor(context: SensorEvaluationContext, retrain_policy: RetrainPoli
 
 
 def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ingest_job: str,
-                     score_job: str) -> SensorResult:
+                     score_job: str, labels_job: str) -> SensorResult:
     instance = context.instance
     existing = {kind: list(instance.get_dynamic_partitions(name)) for kind, name in PARTITIONS_BY_KIND.items()}
     intake = take_in(landing.store(), LandingCursor.from_json(context.cursor), lambda: known_partitions(instance),
@@ -113,19 +123,22 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
 
     # A fresh instance knows no partition: the seed dataset becomes the first of each, so the loop starts itself
     # (the seed scoring partition is scored by Declarative Automation once a champion exists).
-    new_partitions = {kind: [SEED_PARTITION] if SEED_PARTITION not in existing[kind] else [] for kind in KINDS}
+    new_partitions = {kind: [SEED_PARTITION] if kind in SEEDED_KINDS and SEED_PARTITION not in existing[kind] else []
+                      for kind in KINDS}
     runs = [RunRequest(run_key=f"{TRAIN}/{SEED_PARTITION}", job_name=ingest_job, partition_key=SEED_PARTITION)
             ] if new_partitions[TRAIN] else []
     accepted_scoring = intake.accepted(SCORE)
     # Without a champion, Declarative Automation scores accepted scoring files when the first one lands.
     champion = current_champion_version(instance) if accepted_scoring else None
-    for verdict in [*intake.accepted(TRAIN), *(accepted_scoring if champion is not None else [])]:
+    job_by_kind = {TRAIN: ingest_job, SCORE: score_job, LABELS: labels_job}
+    for verdict in [*intake.accepted(TRAIN), *(accepted_scoring if champion is not None else []),
+                    *intake.accepted(LABELS)]:
         runs.append(RunRequest(run_key=verdict.obj.token, partition_key=verdict.partition_key,
-                               job_name=ingest_job if verdict.obj.kind == TRAIN else score_job,
+                               job_name=job_by_kind[verdict.obj.kind],
                                tags={LANDING_NAME_TAG: verdict.obj.name}))
     # Files whose run failed for a reason outside them: asked for again with a growing wait, then rejected.
     requeued, requeue_decisions = requeue_stranded(
-        instance, landing.store(), {TRAIN: ingest_job, SCORE: score_job},
+        instance, landing.store(), job_by_kind,
         lambda: {kind: known.ingested for kind, known in known_partitions(instance).items()}, landing.requeue_policy())
     runs += requeued
     for decision in requeue_decisions:
@@ -189,7 +202,7 @@ def partitions_read_by(instance: DagsterInstance, run: DagsterRun) -> set[str] |
     """The raw partitions the cleaning step of `run` (or of the run it retries) read, from cleaned_bodyfat's
     metadata; None when that materialization predates the record."""
     group = {run.run_id, run.root_run_id, run.parent_run_id} - {None}
-    for record in instance.fetch_materializations(CLEANED, limit=50).records:
+    for record in instance.fetch_materializations(CLEANED_BODYFAT, limit=50).records:
         if record.run_id in group:
             read = _metadata_value(record.event_log_entry, PARTITIONS_READ)
             return None if read is None else set(read)
@@ -211,7 +224,7 @@ def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
     first_attempt = baseline and (instance.get_run_record_by_id(baseline.dagster_run.root_run_id)
                                   if baseline.dagster_run.root_run_id else baseline)
     since = first_attempt.create_timestamp.timestamp() if first_attempt else None
-    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=RAW, after_timestamp=since),
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=RAW_BODYFAT, after_timestamp=since),
                                               limit=10_000).records
     if seen is None:  # a run from before `partitions_read` was recorded: it read what was there when it started
         started = baseline.start_time or since
@@ -255,7 +268,7 @@ def evidence_for(instance: DagsterInstance, since: float | None,
                  partitions: set[str]) -> tuple[dict[str, str], set[str]]:
     """Of `partitions` (labeled files not yet trained on): file → the retrain evidence its live_performance
     recorded, and the files whose labels it found suspect."""
-    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=LIVE, after_timestamp=since),
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=LIVE_PERFORMANCE, after_timestamp=since),
                                               limit=1_000).records
     evidence: dict[str, str] = {}
     suspect: set[str] = set()

@@ -4,17 +4,20 @@
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cache
-from typing import Any
 
 import optuna
 import pandas as pd
 from bodyfat_contract import TARGET, model_features
-from dagster import AssetExecutionContext, Config, DataVersion, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, AssetIn, Config, DataVersion, MetadataValue, Output, asset
 
+from bodyfat_assets.asset_keys import CHAMPION, SERVED_PERFORMANCE, TUNED_MODEL
 from bodyfat_assets.core import evaluation
+from bodyfat_assets.core.health.served import latest_labels, shadow_evidence
+from bodyfat_assets.core.model_outputs import ChampionOutcome, TunedModel
 from bodyfat_assets.core.promotion import quality_gate
 from bodyfat_assets.core.splits import train_test_frames, trusted_holdout
 from bodyfat_assets.core.training import train_challenger
+from bodyfat_assets.health_monitor import HealthMonitor
 from bodyfat_assets.load_time import CHAMPION_FRESHNESS
 from bodyfat_assets.metadata import image, table
 from bodyfat_assets.partitions import TUNING_POOL
@@ -33,10 +36,10 @@ class TuningRunConfig(Config):
     features: list[str] | None = None
 
 
-@asset(group_name=MODEL_GROUP, pool=TUNING_POOL,
+@asset(key=TUNED_MODEL, group_name=MODEL_GROUP, pool=TUNING_POOL,
        description="Optuna search over model families; the best is registered as challenger.")
 def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat_splits: pd.DataFrame,
-                pipeline: PipelineSettings, tracking: TrackingResource) -> Output[dict[str, Any]]:
+                pipeline: PipelineSettings, tracking: TrackingResource) -> Output[TunedModel]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress goes to the Dagster log instead
     features = config.features or model_features(pipeline.allow_density)
     tuning = replace(pipeline.tuning_config(config.n_trials, config.timeout_s, config.families),
@@ -54,9 +57,9 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
     context.log.info(f"{how} {version.name} v{version.version} ({result.best_family}) as challenger: "
                      f"test RMSE {metrics.rmse:.3f}, 90% interval ±{trained.half_width:.2f}, "
                      f"coverage {trained.coverage:.0%}")
-    summary = {**card, "model_name": version.name, "model_version": str(version.version),
-               "test_interval_coverage_90": trained.coverage, "study": result.study.study_name,
-               "trials_this_run": result.trials_this_run, "trials_in_study": len(result.study.trials)}
+    summary = TunedModel(**{**card, "model_name": version.name, "model_version": str(version.version),
+                            "test_interval_coverage_90": trained.coverage, "study": result.study.study_name,
+                            "trials_this_run": result.trials_this_run, "trials_in_study": len(result.study.trials)})
     return Output(summary, metadata={
         "model_version": str(version.version),
         "newly_registered": registered,
@@ -76,10 +79,14 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
     })
 
 
-@asset(group_name=MODEL_GROUP, freshness_policy=CHAMPION_FRESHNESS,
-       description="The registry's `champion` alias, moved only for a better model.")
-def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfat_splits: pd.DataFrame,
-             pipeline: PipelineSettings, tracking: TrackingResource) -> Output[dict[str, Any]]:
+@asset(key=CHAMPION, group_name=MODEL_GROUP, freshness_policy=CHAMPION_FRESHNESS,
+       ins={"served_performance": AssetIn(SERVED_PERFORMANCE, input_manager_key="optional_partitions")},
+       description="The registry's `champion` alias, moved only for a better model. Beside the test split and the "
+                   "trusted holdout, its metadata shows the served model and its shadow challenger on the same "
+                   "labeled served rows, once BODYFAT_SERVED_MIN_LABELS of them exist.")
+def champion(context: AssetExecutionContext, tuned_model: TunedModel, bodyfat_splits: pd.DataFrame,
+             served_performance: pd.DataFrame, pipeline: PipelineSettings, tracking: TrackingResource,
+             health: HealthMonitor) -> Output[ChampionOutcome]:
     tracker = tracking.tracker(context)
     _, test = train_test_frames(bodyfat_splits)
     holdout = trusted_holdout(bodyfat_splits)  # raises, before anything is decided, when there is none
@@ -91,25 +98,21 @@ def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfa
             return evaluation.regression_metrics(rows[TARGET.name], model.predict(rows[card["features"]])).rmse
         return rmse
 
-    findings = quality_gate(tuned_model["features"], tuned_model["test_rmse"], bodyfat_splits,
+    findings = quality_gate(tuned_model.features, tuned_model.test_rmse, bodyfat_splits,
                             allow_density=pipeline.allow_density, rmse_ceiling=pipeline.rmse_ceiling,
                             baseline_tolerance=pipeline.baseline_tolerance)
-    decision = promote_challenger(tracker, str(tuned_model["model_version"]), rmse_on(test), rmse_on(holdout),
+    decision = promote_challenger(tracker, tuned_model.model_version, rmse_on(test), rmse_on(holdout),
                                   pipeline.promotion_margin, findings, {"dagster_run_id": context.run_id})
     context.log.info(f"{decision.outcome} v{decision.challenger_version}: {decision.reason}; "
                      f"champion is v{decision.champion_version}")
+    served = shadow_evidence(latest_labels(served_performance), health.served_min_labels())
+    context.log.info(f"served traffic: {served.summary()}")
     # The champion that serves after this decision, on today's test split and at its promotion: the
     # champion_fits_current_data check compares them (a blocked decision scores no champion by itself).
     serving = decision.champion_version
     rmse_now = rmse_on(test)(serving) if serving is not None else None
     rmse_at_promotion = float(load(serving)[1]["test_rmse"]) if serving is not None else None
-    result = {"model_name": tuned_model["model_name"], "champion_version": decision.champion_version,
-              "challenger_version": decision.challenger_version, "decision": decision.outcome,
-              "reason": decision.reason, "challenger_test_rmse": decision.challenger_rmse,
-              "champion_test_rmse": decision.champion_rmse, "previous_champion_version": decision.previous_version,
-              "challenger_holdout_rmse": decision.challenger_holdout_rmse,
-              "champion_holdout_rmse": decision.champion_holdout_rmse,
-              "champion_rmse_now": rmse_now, "champion_rmse_at_promotion": rmse_at_promotion}
+    result = ChampionOutcome.of(tuned_model.model_name, decision, rmse_now, rmse_at_promotion)
     # The data version is the model version: Declarative Automation re-scores only when it changes.
     return Output(result, data_version=DataVersion(str(decision.champion_version)), metadata={
         "decision": decision.outcome,
@@ -124,4 +127,7 @@ def champion(context: AssetExecutionContext, tuned_model: dict[str, Any], bodyfa
         "gate": table(pd.DataFrame([{"check": f.check, "passed": f.passed, "detail": f.detail} for f in findings])),
         "trusted_holdout_rows": len(holdout),
         "scores": table(pd.DataFrame(decision.comparisons()).assign(rows=[len(test), len(holdout)])),
+        # Evidence from live traffic, shown, not decided on: the shadow was whichever challenger served beside.
+        "served_evidence": served.summary(),
+        **({"served_comparison": table(served.table)} if served.enough else {}),
     })

@@ -7,7 +7,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from dagster import (
     AssetCheckResult,
@@ -22,10 +21,12 @@ from dagster import (
     asset,
 )
 
+from bodyfat_assets.asset_keys import BATCH_PREDICTIONS
 from bodyfat_assets.core.health.assess import assess_scoring_batch, drifted
 from bodyfat_assets.core.health.drift import drift_table
 from bodyfat_assets.core.landing.partition_file import PartitionFileGone
 from bodyfat_assets.core.landing.validation import Reject
+from bodyfat_assets.core.model_outputs import ChampionOutcome
 from bodyfat_assets.core.scoring.source import rescore_skip_reason, scoring_source
 from bodyfat_assets.core.scoring.stream import score_file
 from bodyfat_assets.health_monitor import HealthMonitor
@@ -53,10 +54,11 @@ the re-scoring window applies to those runs only; a run started by hand always s
 SCORING_FILE_DRIFT = "scoring_file_drift"
 
 
-@asset(group_name="predictions", partitions_def=SCORING_FILES, io_manager_key="predictions_io_manager",
-       pool=SCORING_POOL, automation_condition=RESCORE_ON_NEW_CHAMPION, freshness_policy=PREDICTIONS_FRESHNESS,
+@asset(key=BATCH_PREDICTIONS, group_name="predictions", partitions_def=SCORING_FILES,
+       io_manager_key="predictions_io_manager", pool=SCORING_POOL, automation_condition=RESCORE_ON_NEW_CHAMPION,
+       freshness_policy=PREDICTIONS_FRESHNESS,
        output_required=False,
-       check_specs=[AssetCheckSpec(SCORING_FILE_DRIFT, asset="batch_predictions",
+       check_specs=[AssetCheckSpec(SCORING_FILE_DRIFT, asset=BATCH_PREDICTIONS,
                                    description="The scoring file's 13 features (a uniform sample of up to 50,000 "
                                                "rows) against the champion's training rows: KS, p-value, PSI, rows "
                                                "outside the training range; WARN only, never blocks scoring.")],
@@ -65,10 +67,10 @@ SCORING_FILE_DRIFT = "scoring_file_drift"
                    "BODYFAT_SCORING_BATCH_ROWS rows. Re-scored by Declarative Automation when the champion's "
                    "version changes, for files first scored within BODYFAT_RESCORE_WINDOW_DAYS (default 7 days); "
                    "older files, and files whose source is gone, keep their predictions and the run says so.")
-def batch_predictions(context: AssetExecutionContext, champion: dict[str, Any], tracking: TrackingResource,
+def batch_predictions(context: AssetExecutionContext, champion: ChampionOutcome, tracking: TrackingResource,
                       pipeline: PipelineSettings, landing: LandingZone,
                       health: HealthMonitor) -> Iterator[Output[StagedParquet] | AssetCheckResult | AssetObservation]:
-    version, requested_by_automation = champion["champion_version"], FROM_AUTOMATION_TAG in context.run.tags
+    version, requested_by_automation = champion.champion_version, FROM_AUTOMATION_TAG in context.run.tags
     if version is None and not requested_by_automation:
         raise RuntimeError("no champion model has been promoted yet; nothing can score the batch")
     key, first_scored_at = context.partition_key, first_materialized_at(context)

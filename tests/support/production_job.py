@@ -14,10 +14,6 @@ def production_job(name: str) -> JobDefinition:
     return definitions.build_definitions(settings).resolve_job_def(name)
 
 
-def production_pipeline() -> JobDefinition:
-    return production_job(jobs.PIPELINE_JOB)
-
-
 def production_ingest() -> JobDefinition:
     """The job that materializes one raw_bodyfat partition (one landed file)."""
     return production_job(jobs.INGEST_JOB)
