@@ -16,7 +16,6 @@ from bodyfat_assets.core.model_outputs import ChampionOutcome, TunedModel
 from bodyfat_assets.core.promotion import quality_gate
 from bodyfat_assets.core.splits import train_test_frames, trusted_holdout
 from bodyfat_assets.core.training import train_challenger
-from bodyfat_assets.load_time import CHAMPION_FRESHNESS
 from bodyfat_assets.metadata import image, table
 from bodyfat_assets.partitions import TUNING_POOL
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
@@ -77,7 +76,7 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
     })
 
 
-@asset(key=CHAMPION, group_name=MODEL_GROUP, freshness_policy=CHAMPION_FRESHNESS,
+@asset(key=CHAMPION, group_name=MODEL_GROUP,
        description="The registry's `champion` alias, moved only for a better model.")
 def champion(context: AssetExecutionContext, tuned_model: TunedModel, bodyfat_splits: pd.DataFrame,
              pipeline: PipelineSettings, tracking: TrackingResource) -> Output[ChampionOutcome]:
