@@ -50,6 +50,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                                         min_interval_s=settings.landing.retrain_min_interval_s),
         "ingested_partitions": IngestedPartitionsLoader(**lake),
         "withdrawals": IngestedPartitionsLoader(**lake, optional=True),
+        "optional_partitions": IngestedPartitionsLoader(**lake, optional=True),
         "predictions_io_manager": PredictionsIOManager(**lake),
         "health": HealthMonitor.from_settings(settings.lake_url, settings.s3_endpoint_url, settings.health),
     }

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from bodyfat_contract import TARGET
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
@@ -17,12 +18,13 @@ from bodyfat_assets.core.evaluation import regression_metrics
 from bodyfat_assets.core.health.fit import ChampionFit, champion_fit, fit_metrics
 from bodyfat_assets.core.health.loop import Decision, FailedRun, LandedFile, stuck_files
 from bodyfat_assets.core.health.report import health_text
-from bodyfat_assets.core.landing.naming import SCORE, TRAIN
+from bodyfat_assets.core.health.served import latest_labels, performance_by_version, status_counts
+from bodyfat_assets.core.landing.naming import KINDS
 from bodyfat_assets.core.splits import train_test_frames
 from bodyfat_assets.defs.jobs import PIPELINE_JOB
 from bodyfat_assets.feed import landing_store
 from bodyfat_assets.lake import ObjectStore, parquet_to_frame, store_from_url
-from bodyfat_assets.partitions import LANDING_NAME_TAG
+from bodyfat_assets.partitions import LABELS_FILES, LANDING_NAME_TAG
 from bodyfat_assets.settings import Settings
 from bodyfat_assets.tracking import CHAMPION, Tracker, TrackingConfig
 
@@ -73,13 +75,21 @@ def failed_runs(instance: DagsterInstance, since: float | None) -> list[FailedRu
 
 
 def landed_files(landing: ObjectStore) -> list[LandedFile]:
-    return [LandedFile(o.key, _hours_since(o.mtime)) for kind in (TRAIN, SCORE)
+    return [LandedFile(o.key, _hours_since(o.mtime)) for kind in KINDS
             for o in landing.list_objects(f"{kind}/")]
 
 
 def in_flight_names(instance: DagsterInstance) -> set[str]:
     records = instance.get_run_records(RunsFilter(statuses=IN_FLIGHT))
     return {r.dagster_run.tags[LANDING_NAME_TAG] for r in records if LANDING_NAME_TAG in r.dagster_run.tags}
+
+
+def served_labels(instance: DagsterInstance, lake: ObjectStore) -> pd.DataFrame | None:
+    """Every measured labels file's rows, in landing order (None: none measured yet)."""
+    folder = asset_keys.SERVED_PERFORMANCE.to_user_string()
+    keys = [f"{folder}/{key}.parquet" for key in instance.get_dynamic_partitions(LABELS_FILES.name)]
+    frames = [parquet_to_frame(lake.read_bytes(key)) for key in keys if lake.exists(key)]
+    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 def champion_now(tracker: Tracker, lake: ObjectStore, version: str) -> float | None:
@@ -131,7 +141,10 @@ def collect(settings: Settings, instance: DagsterInstance) -> dict[str, Any]:
     landing = landing_store(settings)
     # A new file waits up to one sensor tick for its run; two ticks of grace keep it from reading as stuck.
     grace_hours = 2 * settings.landing.sensor_interval_s / 3600
-    return {"champion": champion, "history": history, "stale": stale, "last_retrain": last_retrain, "fit": fit,
+    labels = served_labels(instance, lake)
+    return {"served": None if labels is None else performance_by_version(latest_labels(labels)),
+            "served_counts": None if labels is None else status_counts(labels),
+            "champion": champion, "history": history, "stale": stale, "last_retrain": last_retrain, "fit": fit,
             "decisions": last_decisions, "failed": failed_runs(instance, since),
             "stuck": stuck_files(landed_files(landing), in_flight_names(instance), grace_hours),
             "since": f"the last successful retrain ({_hours_since(since):.1f} h ago)" if since

@@ -148,6 +148,9 @@ class HealthSettings(Group):
                                         "labels are suspect when this share falls outside the champion's 90 % "
                                         "interval, features do not drift and labels do not follow predictions",
                                         gt=0.1, lt=1)
+    served_min_labels: int = knob(30, "BODYFAT_SERVED_MIN_LABELS",
+                                  "labeled served rows with a shadow prediction before `champion` reports the served "
+                                  "model and its shadow on them", ge=1)
     champion_fresh_hours: float = knob(168, "BODYFAT_CHAMPION_FRESH_HOURS",
                                        "the Dagster UI marks `champion` stale after this long without a decision", gt=0)
     predictions_fresh_hours: float = knob(48, "BODYFAT_PREDICTIONS_FRESH_HOURS",

@@ -19,6 +19,7 @@ import mlflow
 import optuna
 import pandas as pd
 import skops.io
+from bodyfat_contract.registry import is_missing_alias
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 from mlflow.entities.model_registry import ModelVersion
@@ -222,15 +223,6 @@ def promote_challenger(tracker: Tracker, challenger_version: str, test_rmse: Cal
                 or decide_champion(challenger_version, current_version, test_rmse, holdout_rmse, margin))
     tracker.record_decision(decision, tags or {})
     return decision
-
-
-def is_missing_alias(exc: MlflowException) -> bool:
-    """What MLflow 3.17 answers, from its stores and through its REST API alike, for a model or alias that does not
-    exist: RESOURCE_DOES_NOT_EXIST for an unknown model, INVALID_PARAMETER_VALUE "Registered model alias X not
-    found." for an unknown alias (the same code also means a malformed name, hence the message test)."""
-    if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-        return True
-    return exc.error_code == "INVALID_PARAMETER_VALUE" and "alias" in exc.message and "not found" in exc.message
 
 
 class TrialLogger:

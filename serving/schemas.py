@@ -182,6 +182,7 @@ class PredictResponse(BaseModel):
     body_fat_pct: float = Field(description="predicted body fat (%)")
     interval_low: float = Field(description="lower bound of the 90% prediction interval")
     interval_high: float = Field(description="upper bound of the 90% prediction interval")
+    model_name: str = Field(description="the registered model's name (`fallback` for the bundled model)")
     model_version: str
     model_source: Literal["registry", "fallback"]
     prediction_id: str = Field(description="this prediction's id in the prediction log (also the X-Prediction-Id "
@@ -195,6 +196,7 @@ class BatchResponse(BaseModel):
     body_fat_pct: list[float]
     interval_low: list[float]
     interval_high: list[float]
+    model_name: str
     model_version: str
     model_source: Literal["registry", "fallback"]
     prediction_ids: list[str] = Field(description="one id per row, `<batch id>-<row>` (the batch id is the "

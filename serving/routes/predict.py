@@ -57,7 +57,7 @@ def batch_max_bytes(max_rows: int) -> int:
 def prediction_body(model: LoadedModel, value: float) -> dict[str, Any]:
     return {
         "body_fat_pct": value, "interval_low": value - model.half_width, "interval_high": value + model.half_width,
-        "model_version": model.version, "model_source": model.source,
+        "model_name": model.name, "model_version": model.version, "model_source": model.source,
     }  # fmt: skip
 
 
@@ -102,8 +102,8 @@ async def predict_batch(request: Request, model: CurrentModel, settings: Setting
 def batch_body(model: LoadedModel, values: np.ndarray) -> dict[str, Any]:
     return {
         "n": len(values), "body_fat_pct": values.tolist(), "interval_low": (values - model.half_width).tolist(),
-        "interval_high": (values + model.half_width).tolist(), "model_version": model.version,
-        "model_source": model.source,
+        "interval_high": (values + model.half_width).tolist(), "model_name": model.name,
+        "model_version": model.version, "model_source": model.source,
     }  # fmt: skip
 
 

@@ -220,6 +220,14 @@ function percentOfScale(value) {
   return `${Math.min(100, Math.max(0, (value / SCALE_MAX) * 100))}%`;
 }
 
+// The model that answered this request, from the answer itself: the alias may move between two requests.
+function modelLine(body) {
+  const source = body.model_source === "registry"
+    ? "the MLflow registry"
+    : "the bundled fallback: the registry has no champion or cannot be reached";
+  return `Answered by model ${body.model_name}, version ${body.model_version}, from ${source}.`;
+}
+
 function showResult(body) {
   const value = body.body_fat_pct;
   $("result").hidden = false;
@@ -231,9 +239,7 @@ function showResult(body) {
   bar.style.left = percentOfScale(body.interval_low);
   bar.style.width = `calc(${percentOfScale(body.interval_high)} - ${percentOfScale(body.interval_low)})`;
   $("marker").style.left = percentOfScale(value);
-  $("model-text").textContent = body.model_source === "registry"
-    ? `Model: the registry champion, version ${body.model_version}.`
-    : "Model: the bundled fallback (the registry has no champion or cannot be reached).";
+  $("model-text").textContent = modelLine(body);
   setStatus(`Estimated ${value.toFixed(1)} % body fat (${category(value)}); 90 % interval ` +
     `${body.interval_low.toFixed(1)} to ${body.interval_high.toFixed(1)}.`);
 }

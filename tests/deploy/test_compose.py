@@ -31,6 +31,10 @@ DOCKER_LAUNCHER_ONLY = {"DAGSTER_CURRENT_IMAGE", "DAGSTER_CONTAINER_CONTEXT"}
 # The code server's variables a run container does not read: the gRPC address (workspace only), the databases of
 # the MLflow and Optuna servers (runs reach them over HTTP and OPTUNA_STORAGE), MLflow's S3 endpoint (the server
 # proxies artifacts).
+# The Celery profile's broker and backend: every Dagster service gets them (docker/dagster.celery.yaml reads them
+# when DAGSTER_INSTANCE_YAML selects it); `make stack` and the Docker launcher's run containers do not use them.
+CELERY_PROFILE_ONLY = {"DAGSTER_CELERY_BROKER_URL", "DAGSTER_CELERY_BACKEND_URL"}
+DAGSTER_SERVICES = ("dagster-code", "dagster-webserver", "dagster-daemon", "dagster-worker")
 NOT_FOR_RUNS = {"DAGSTER_GRPC_HOST", "DAGSTER_GRPC_PORT", "MLFLOW_PG_DB", "OPTUNA_PG_DB", "MLFLOW_S3_ENDPOINT_URL"}
 EXPECTED_SERVICES = {
     "postgres", "minio", "minio-init", "mlflow", "dagster-code", "dagster-webserver", "dagster-daemon", "api",
@@ -305,7 +309,8 @@ def test_compose_and_stack_give_services_the_same_variables(
     stack_env = StackConfig.from_env(env_example | {"MINIO_ROOT_USER": "u", "MINIO_ROOT_PASSWORD": "p" * 8})
     stack_keys = set(stack_env.service_env(Path("/h"), Path("/b"))) - {"DAGSTER_HOME", "BODYFAT_HOME"}
     for name in ("dagster-code", "dagster-webserver", "dagster-daemon"):
-        compose_keys = set(services[name]["environment"]) - {"DAGSTER_WEBSERVER_PORT"} - DOCKER_LAUNCHER_ONLY
+        compose_keys = (set(services[name]["environment"]) - {"DAGSTER_WEBSERVER_PORT"} - DOCKER_LAUNCHER_ONLY
+                        - CELERY_PROFILE_ONLY)
         assert compose_keys == stack_keys, f"{name}: {sorted(compose_keys ^ stack_keys)}"
 
 
@@ -318,7 +323,7 @@ def test_run_containers_get_every_variable_a_run_reads(services: dict[str, dict[
     assert len(env_vars) == len(set(env_vars))
     # The launcher reads each value from the daemon's environment when it launches (and fails if one is unset).
     assert set(env_vars) <= set(services["dagster-daemon"]["environment"])
-    code_env = set(services["dagster-code"]["environment"]) - DOCKER_LAUNCHER_ONLY
+    code_env = set(services["dagster-code"]["environment"]) - DOCKER_LAUNCHER_ONLY - CELERY_PROFILE_ONLY
     assert set(env_vars) == code_env - NOT_FOR_RUNS, "a run must see the code server's configuration"
 
 
@@ -351,3 +356,72 @@ def test_make_stack_runs_start_with_the_default_launcher(tmp_path: Path, env_exa
     production = yaml.safe_load((REPO_ROOT / "docker" / "dagster.yaml").read_text())
     assert "run_launcher" not in written
     assert written == {key: value for key, value in production.items() if key != "run_launcher"}
+
+
+def test_workers_profile_adds_redis_and_workers_and_leaves_plain_up_alone(
+    services: dict[str, dict[str, Any]], env_example: dict[str, str]
+) -> None:
+    profiled = {name: service["profiles"] for name, service in services.items() if service.get("profiles")}
+    assert profiled == {"redis": ["workers"], "dagster-worker": ["workers"], "tuning-worker": ["jobs"]}
+    # What a plain `docker compose up` starts is what it started before the profile existed.
+    assert set(services) - set(profiled) == EXPECTED_SERVICES
+    # By default every Dagster service reads docker/dagster.yaml: each run in its own container.
+    assert env_example["DAGSTER_INSTANCE_YAML"] == "docker/dagster.yaml"
+    worker = services["dagster-worker"]
+    assert worker["image"] == services["dagster-code"]["image"], "workers run the code location's image"
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    command = worker["command"]
+    assert command[:3] == ["dagster-celery", "worker", "start"]
+    config_yaml = command[command.index("-y") + 1]
+    assert config_yaml == "/opt/dagster/app/docker/celery_worker.yaml"  # the image copies the repository there
+    assert (REPO_ROOT / "docker" / "celery_worker.yaml").is_file()
+    assert command[command.index("--") + 1:] == ["--concurrency=1"], "one run per worker container"
+    instance = yaml.safe_load((REPO_ROOT / "docker" / "dagster.celery.yaml").read_text())
+    assert command[command.index("-q") + 1] == instance["run_launcher"]["config"]["default_queue"]
+    # The worker's name is the one its health check pings.
+    assert 'dagster@$$HOSTNAME' in " ".join(worker["healthcheck"]["test"])
+    assert command[command.index("-n") + 1] == "dagster"
+    # A persistent result backend: append-only Redis on a named volume.
+    redis = services["redis"]
+    assert "--appendonly" in redis["command"] and redis["command"][redis["command"].index("--appendonly") + 1] == "yes"
+    assert any(str(volume).endswith(":/data") for volume in redis["volumes"])
+
+
+def test_every_dagster_service_reads_the_same_instance_and_broker(
+    compose_text: str, services: dict[str, dict[str, Any]], env_example: dict[str, str]
+) -> None:
+    rendered = yaml.safe_load(_interpolate(compose_text, env_example))["services"]
+    mounts = {name: [v for v in rendered[name]["volumes"] if v.endswith(":/opt/dagster/dagster_home/dagster.yaml:ro")]
+              for name in DAGSTER_SERVICES}
+    assert all(mount == [f"./{env_example['DAGSTER_INSTANCE_YAML']}:/opt/dagster/dagster_home/dagster.yaml:ro"]
+               for mount in mounts.values()), mounts
+    for option in ("docker/dagster.yaml", "docker/dagster.celery.yaml"):
+        assert (REPO_ROOT / option).is_file()
+    launcher = yaml.safe_load((REPO_ROOT / "docker" / "dagster.celery.yaml").read_text())["run_launcher"]["config"]
+    worker = yaml.safe_load((REPO_ROOT / "docker" / "celery_worker.yaml").read_text())["execution"]["config"]
+    for key in ("broker", "backend"):
+        variable = launcher[key]["env"]
+        assert worker[key] == launcher[key], f"worker and launcher share the {key}"
+        for name in DAGSTER_SERVICES:
+            assert rendered[name]["environment"][variable] == f"redis://redis:{env_example['REDIS_PORT']}/0", name
+    assert rendered["redis"]["command"][rendered["redis"]["command"].index("--port") + 1] == env_example["REDIS_PORT"]
+
+
+def test_the_celery_instance_builds_its_launcher(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env_example: dict[str, str]
+) -> None:
+    from dagster import DagsterInstance
+
+    from bodyfat_assets.celery_launcher import WorkerCheckingCeleryRunLauncher
+
+    monkeypatch.setenv("DAGSTER_CELERY_BROKER_URL", "redis://redis:6379/0")  # never connected to here
+    monkeypatch.setenv("DAGSTER_CELERY_BACKEND_URL", "redis://redis:6379/0")
+    config = yaml.safe_load((REPO_ROOT / "docker" / "dagster.celery.yaml").read_text())
+    config.pop("storage")  # validated here without its PostgreSQL: SQLite under tmp_path
+    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(config))
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        launcher = instance.run_launcher
+        assert isinstance(launcher, WorkerCheckingCeleryRunLauncher)
+        assert launcher.supports_check_run_worker_health
+        assert launcher.celery.conf.result_backend == "redis://redis:6379/0", "a persistent backend, not rpc://"
+        assert launcher.default_queue == config["run_launcher"]["config"]["default_queue"]

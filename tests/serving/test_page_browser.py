@@ -87,12 +87,25 @@ def test_example_person_gets_an_estimate_with_an_interval(api, offline_page) -> 
     estimate = float(page.text_content("#estimate-value"))
     assert 2 < estimate < 50
     assert "90 % interval" in page.text_content("#interval-text")
-    assert "fallback" in page.text_content("#model-text")
+    # Which model answered, as the answer says (this API has no registry: the bundled fallback).
+    assert page.text_content("#model-text") == (
+        "Answered by model fallback, version fallback, from the bundled fallback: the registry has no champion or "
+        "cannot be reached."
+    )
     assert page.locator("#interval-bar").bounding_box()["width"] > 0
     assert json.loads(page.text_content("#sent"))["Height"] == 67.75
     assert "Estimated" in page.text_content("#status")
     page.screenshot(path=str(ARTIFACTS / "filled-page.png"), full_page=True)
     assert blocked == [], "the page loads nothing from outside the API"
+
+    def from_registry(route) -> None:  # the API's own answer, as a registry champion would sign it
+        route.fulfill(json={**route.fetch().json(), "model_name": "bodyfat", "model_version": "7",
+                            "model_source": "registry"})  # fmt: skip
+
+    page.route("**/predict", from_registry)
+    page.get_by_role("button", name="Estimate body fat").click()
+    page.wait_for_selector("#model-text:has-text('version 7')")
+    assert page.text_content("#model-text") == "Answered by model bodyfat, version 7, from the MLflow registry."
 
 
 def test_units_are_converted_and_shown_as_sent(api, offline_page) -> None:

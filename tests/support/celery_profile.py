@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import yaml
 from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
 from bodyfat_assets.core.landing.naming import content_hash, partition_key_for
@@ -31,6 +32,7 @@ CELERY_INSTANCE_YAML = PROJECT_ROOT / "docker" / "dagster.celery.yaml"
 CELERY_WORKER_YAML = PROJECT_ROOT / "docker" / "celery_worker.yaml"
 WORKER_CLI = str(Path(sys.executable).parent / "dagster-celery")
 CELERY_LOOP_ENV = {**LOOP_ENV, "BODYFAT_SCORING_BATCH_ROWS": "5000"}
+SHIPPED_LAUNCHER = yaml.safe_load(CELERY_INSTANCE_YAML.read_text())["run_launcher"]
 
 
 def worker_command(queue: str, name: str) -> list[str]:
@@ -67,7 +69,14 @@ class CeleryProfile:
         """The index of the worker whose process ran the run's steps (its main process's pool process)."""
         pids = self.step_pids(run_id)
         return next((i for i, worker in enumerate(self.workers)
-                     if pids & {child.pid for child in worker.children(recursive=True)}), None)
+                     if pids & {child.pid for child in _children(worker)}), None)
+
+
+def _children(worker: psutil.Process) -> list[psutil.Process]:
+    try:
+        return worker.children(recursive=True)
+    except psutil.NoSuchProcess:  # a worker the test killed whole
+        return []
 
 
 @contextmanager
@@ -80,9 +89,8 @@ def celery_profile(home: Path, workers: int, instance_overrides: Mapping[str, di
         database = stack.enter_context(postgres_database("celery_dagster"))
         dagster_home, env = loop_home(
             home, loop_env, CELERY_INSTANCE_YAML,
-            run_launcher={"module": "dagster_celery.launcher", "class": "CeleryRunLauncher",
-                          "config": {"broker": {"env": "DAGSTER_CELERY_BROKER_URL"},
-                                     "backend": {"env": "DAGSTER_CELERY_BACKEND_URL"}, "default_queue": queue}},
+            run_launcher={**SHIPPED_LAUNCHER,
+                          "config": {**SHIPPED_LAUNCHER["config"], "default_queue": queue}},
             concurrency={"pools": {"granularity": "run", "default_limit": 1},
                          "runs": {"max_concurrent_runs": workers + 1}},
             **(instance_overrides or {}))
