@@ -20,6 +20,7 @@ from dagster import (
     EventLogEntry,
     RunRequest,
     RunsFilter,
+    SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -53,7 +54,7 @@ from bodyfat_assets.defs.data.assets import PARTITIONS_READ
 from bodyfat_assets.defs.jobs import bodyfat_pipeline, ingest_labeled_file, measure_served_labels, score_batch
 from bodyfat_assets.defs.landing.requeue import requeue_stranded
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
-from bodyfat_assets.load_time import SENSOR_INTERVAL_S, SENSOR_STATUS
+from bodyfat_assets.load_time import sensor_cadence
 from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import (
     LABELED_FILES,
@@ -63,6 +64,7 @@ from bodyfat_assets.partitions import (
     SCORING_FILES,
     WILL_RETRY_TAG,
 )
+from bodyfat_assets.settings import LandingSettings
 
 ASSET_BY_KIND = {TRAIN: RAW_BODYFAT, SCORE: BATCH_PREDICTIONS, LABELS: SERVED_PERFORMANCE}
 PARTITIONS_BY_KIND = {TRAIN: LABELED_FILES.name, SCORE: SCORING_FILES.name, LABELS: LABELS_FILES.name}
@@ -95,23 +97,27 @@ def current_champion_version(instance: DagsterInstance) -> str | None:
     return None if version in (None, "None", "none", "") else str(version)
 
 
-@sensor(name="landing_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=SENSOR_STATUS,
-        jobs=[ingest_labeled_file, score_batch, measure_served_labels],
-        description="New files in landing/train/, landing/score/ and landing/labels/: validate, register a "
-                    "partition, request "
-                    "the run; bad files go to landing/rejected/ with a reason. Registers the `seed` partitions.")
-def landing_sensor(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult:
-    return evaluate_landing(context, landing, ingest_labeled_file.name, score_batch.name, measure_served_labels.name)
+def landing_sensors(settings: LandingSettings) -> list[SensorDefinition]:
+    """The landing and retrain sensors, at the cadence `settings` gives (build_definitions adds them)."""
+    cadence = sensor_cadence(settings)
 
+    @sensor(name="landing_sensor", jobs=[ingest_labeled_file, score_batch, measure_served_labels], **cadence,
+            description="New files in landing/train/, landing/score/ and landing/labels/: validate, register a "
+                        "partition, request the run; bad files go to landing/rejected/ with a reason. Registers the "
+                        "`seed` partitions.")
+    def landing_sensor(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult:
+        return evaluate_landing(context, landing, ingest_labeled_file.name, score_batch.name,
+                                measure_served_labels.name)
 
-# A sensor, not Declarative Automation: automation conditions cannot debounce on a sum of rows across partitions.
-@sensor(name="retrain_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=SENSOR_STATUS,
-        job=bodyfat_pipeline,
-        description="Retrains (cleaned → splits → tuned_model → champion) once raw_bodyfat partitions brought "
-                    "enough new rows and enough time passed since the last retraining run (`retrain_policy`); the "
-                    "promotion gate decides.")
-def retrain_sensor(context: SensorEvaluationContext, retrain_policy: RetrainPolicy) -> RunRequest | SkipReason:
-    return evaluate_retrain(context, retrain_policy, bodyfat_pipeline.name)
+    # A sensor, not Declarative Automation: automation conditions cannot debounce on a sum of rows across partitions.
+    @sensor(name="retrain_sensor", job=bodyfat_pipeline, **cadence,
+            description="Retrains (cleaned → splits → tuned_model → champion) once raw_bodyfat partitions brought "
+                        "enough new rows and enough time passed since the last retraining run (`retrain_policy`); "
+                        "the promotion gate decides.")
+    def retrain_sensor(context: SensorEvaluationContext, retrain_policy: RetrainPolicy) -> RunRequest | SkipReason:
+        return evaluate_retrain(context, retrain_policy, bodyfat_pipeline.name)
+
+    return [landing_sensor, retrain_sensor]
 
 
 def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ingest_job: str,

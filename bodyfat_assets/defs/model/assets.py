@@ -18,7 +18,6 @@ from bodyfat_assets.core.promotion import quality_gate
 from bodyfat_assets.core.splits import train_test_frames, trusted_holdout
 from bodyfat_assets.core.training import train_challenger
 from bodyfat_assets.health_monitor import HealthMonitor
-from bodyfat_assets.load_time import CHAMPION_FRESHNESS
 from bodyfat_assets.metadata import image, table
 from bodyfat_assets.partitions import TUNING_POOL
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
@@ -79,7 +78,7 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
     })
 
 
-@asset(key=CHAMPION, group_name=MODEL_GROUP, freshness_policy=CHAMPION_FRESHNESS,
+@asset(key=CHAMPION, group_name=MODEL_GROUP,
        ins={"served_performance": AssetIn(SERVED_PERFORMANCE, input_manager_key="optional_partitions")},
        description="The registry's `champion` alias, moved only for a better model. Beside the test split and the "
                    "trusted holdout, its metadata shows the served model and its shadow challenger on the same "
@@ -122,8 +121,8 @@ def champion(context: AssetExecutionContext, tuned_model: TunedModel, bodyfat_sp
         "challenger_test_rmse": decision.challenger_rmse,
         "champion_test_rmse": MetadataValue.float(decision.champion_rmse) if decision.champion_rmse is not None
         else "none",
-        **({"champion_rmse_now": rmse_now, "champion_rmse_at_promotion": rmse_at_promotion}
-           if rmse_now is not None else {}),
+        **({"champion_rmse_now": rmse_now, "champion_rmse_at_promotion": rmse_at_promotion,
+            "champion_family": str(load(serving)[1].get("family", "?"))} if rmse_now is not None else {}),
         "gate": table(pd.DataFrame([{"check": f.check, "passed": f.passed, "detail": f.detail} for f in findings])),
         "trusted_holdout_rows": len(holdout),
         "scores": table(pd.DataFrame(decision.comparisons()).assign(rows=[len(test), len(holdout)])),
