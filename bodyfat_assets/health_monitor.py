@@ -8,6 +8,7 @@ from dagster import ConfigurableResource
 
 from bodyfat_assets.core.health.drift import DriftThresholds
 from bodyfat_assets.core.health.evidence import EvidencePolicy
+from bodyfat_assets.core.health.served_log import read_served_log
 from bodyfat_assets.lake import read_training_rows, store_from_url
 from bodyfat_assets.settings import HealthSettings
 
@@ -30,6 +31,13 @@ class HealthMonitor(ConfigurableResource):
 
     def policy(self) -> EvidencePolicy:
         return self._settings().evidence_policy()
+
+    def served_min_labels(self) -> int:
+        return self._settings().served_min_labels
+
+    def served_log(self, days: list[str] | None = None) -> pd.DataFrame:
+        """The serving API's prediction log in this lake, of `days` (None: every day)."""
+        return read_served_log(store_from_url(self.lake_url, self.s3_endpoint_url), days)
 
     def reference_rows(self) -> pd.DataFrame | None:
         """The training rows of the latest split (the champion's, unless a challenger was refused since: close

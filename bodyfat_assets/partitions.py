@@ -3,7 +3,7 @@
 import json
 from collections.abc import Mapping
 
-from dagster import DynamicPartitionsDefinition
+from dagster import DailyPartitionsDefinition, DynamicPartitionsDefinition
 
 LABELED_FILES = DynamicPartitionsDefinition(name="labeled_files")
 """raw_bodyfat partitions: `seed` (data/bodyfat.csv) and one per accepted file from landing/train/."""
@@ -12,6 +12,10 @@ SCORING_FILES = DynamicPartitionsDefinition(name="scoring_files")
 LANDED_FILES_TAG = "bodyfat/landed_files"
 """Run tag set by the landing sensor on every run it asks for: partition key → the file's name in landing/<kind>/
 (JSON), so the run reads exactly those files, and the sensor knows which files a queued or failed run holds."""
+LABELS_FILES = DynamicPartitionsDefinition(name="labels_files")
+"""served_performance partitions: one per accepted file from landing/labels/ (no seed: nothing was served for it)."""
+SERVED_DAYS = DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC")
+"""served_traffic partitions: one per UTC day of the prediction log (its objects are under date=YYYY-MM-DD/)."""
 TUNING_POOL = "tuning"
 """The Dagster pool of tuned_model: its limit (1, the instance's `concurrency.pools.default_limit`) keeps two
 retraining runs from tuning at once, each search taking both cores."""

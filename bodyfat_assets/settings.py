@@ -7,7 +7,7 @@ everything in a project-local folder: the lake is a directory, MLflow tracks int
 studies stay in memory unless OPTUNA_STORAGE is set. `BODYFAT_ENV=production` takes the service locations from the
 environment (S3/MinIO lake, MLflow server, Optuna on PostgreSQL) and refuses to start without them.
 
-`python -m bodyfat_assets.settings` prints the variable table the README shows.
+`python -m bodyfat_assets.settings` prints the variable table docs/configuration.md shows.
 """
 
 from __future__ import annotations
@@ -148,6 +148,9 @@ class HealthSettings(Group):
                                         "labels are suspect when this share falls outside the champion's 90 % "
                                         "interval, features do not drift and labels do not follow predictions",
                                         gt=0.1, lt=1)
+    served_min_labels: int = knob(30, "BODYFAT_SERVED_MIN_LABELS",
+                                  "labeled served rows with a shadow prediction before `champion` reports the served "
+                                  "model and its shadow on them", ge=1)
     champion_fresh_hours: float = knob(168, "BODYFAT_CHAMPION_FRESH_HOURS",
                                        "the Dagster UI marks `champion` stale after this long without a decision", gt=0)
     predictions_fresh_hours: float = knob(48, "BODYFAT_PREDICTIONS_FRESH_HOURS",
@@ -411,7 +414,7 @@ def process_environment(**overrides: str) -> dict[str, str]:
 
 
 def variable_table() -> str:
-    """The README's table: every variable, its default and meaning, from the declarations above."""
+    """docs/configuration.md's table: every variable, its default and meaning, from the declarations above."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for name, info in knobs():
         default = info.get_default(call_default_factory=True)

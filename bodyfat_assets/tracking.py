@@ -19,6 +19,7 @@ import mlflow
 import optuna
 import pandas as pd
 import skops.io
+from bodyfat_contract.registry import is_missing_alias
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 from mlflow.entities.model_registry import ModelVersion
@@ -185,7 +186,8 @@ class Tracker:
         self.log_figures(run_id, trained.figures)
         card = model_card(features=trained.features, family=result.best_family, params=result.best_params,
                           cv_rmse=result.best_cv_rmse, test_metrics=metrics, half_width=trained.half_width,
-                          run_id=run_id, profile=trained.training_profile)
+                          run_id=run_id, profile=trained.training_profile,
+                          population=trained.training_population)
         version = self.log_model_version(result.model, trained.training_example, card)
         self.client.set_model_version_tag(version.name, version.version, FINGERPRINT_TAG, fingerprint)
         return version, card, True
@@ -222,15 +224,6 @@ def promote_challenger(tracker: Tracker, challenger_version: str, test_rmse: Cal
                 or decide_champion(challenger_version, current_version, test_rmse, holdout_rmse, margin))
     tracker.record_decision(decision, tags or {})
     return decision
-
-
-def is_missing_alias(exc: MlflowException) -> bool:
-    """What MLflow 3.17 answers, from its stores and through its REST API alike, for a model or alias that does not
-    exist: RESOURCE_DOES_NOT_EXIST for an unknown model, INVALID_PARAMETER_VALUE "Registered model alias X not
-    found." for an unknown alias (the same code also means a malformed name, hence the message test)."""
-    if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-        return True
-    return exc.error_code == "INVALID_PARAMETER_VALUE" and "alias" in exc.message and "not found" in exc.message
 
 
 class TrialLogger:
@@ -287,11 +280,14 @@ class TrialLogger:
 
 def model_card(*, features: list[str], family: str, params: dict[str, Any], cv_rmse: float,
                test_metrics: dict[str, float], half_width: float, run_id: str,
-               profile: dict[str, list[float]] | None = None) -> dict[str, Any]:
+               profile: dict[str, list[float]] | None = None,
+               population: dict[str, object] | None = None) -> dict[str, Any]:
     """The metadata stored with the model (MLmodel `metadata`): everything serving needs besides the weights,
-    including the training rows' profile (bodyfat_contract.training_profile) its monitoring bins with."""
+    including the training rows' profile (bodyfat_contract.training_profile) its monitoring bins with, and their
+    population (bodyfat_contract.training_population) it flags impossible inputs with."""
     return {
         "training_profile": profile or {},
+        "training_population": population or {},
         "features": list(features),
         "family": family,
         "params": {k: (v if isinstance(v, int | float | str) else str(v)) for k, v in params.items()},

@@ -6,22 +6,27 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 import numpy as np
 import sklearn
 from bodyfat_contract import FEATURE_NAMES, FEATURES_BY_NAME
+from bodyfat_contract.registry import is_missing_alias
 
 from serving.folding import fold_model
+from serving.population import Population, population_from_card
 
 log = logging.getLogger("serving.model_store")
 Source = Literal["registry", "fallback"]
 METRIC_KEYS = ("test_rmse", "test_mae", "test_r2")
 MAX_EXAMPLE_ROWS = 64
+T = TypeVar("T")
 
 # Models are fitted on DataFrames but served numpy rows (3x cheaper for one row); the columns are put in the
 # model's own feature order, so sklearn's "X does not have valid feature names" warning carries no information.
@@ -52,6 +57,8 @@ class LoadedModel:
     folded: Callable[[np.ndarray], np.ndarray] | None = None
     # The card's training_profile: quantile edges per feature and for the target (monitoring bins).
     profile: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    # The card's training_population: rows farther from it than any training row get a warning beside the estimate.
+    population: Population | None = field(default=None, compare=False, repr=False)
     # The model's input example (MLflow's `input_example.json`) as rows in `features` order: its warm-up batch.
     example: np.ndarray | None = field(default=None, compare=False, repr=False)
 
@@ -96,6 +103,7 @@ def from_card(
         trained_at=card.get("trained_at"),
         metrics={k: float(card[k]) for k in METRIC_KEYS if card.get(k) is not None},
         profile={str(k): tuple(float(v) for v in edges) for k, edges in (card.get("training_profile") or {}).items()},
+        population=population_from_card(card, features),
         **{"run_id": card.get("run_id"), **identity},
     )
     # A model that cannot predict one plausible row must never replace one that can. Try the fast numpy path
@@ -152,31 +160,85 @@ class ModelSource(Protocol):
     def load(self, version: str) -> LoadedModel: ...
 
 
+class RegistryTimeout(TimeoutError):
+    """A registry call overran the serving timeout: the registry counts as unavailable for this poll."""
+
+
+class RegistryDeadline:
+    """Runs each registry call in a daemon thread and waits at most `timeout_s` for it, whatever the store.
+
+    MLflow's HTTP timeout bounds only REST calls: a SQLite store locked by a writer waits out its 20 s busy timeout
+    (MLflow sets `PRAGMA busy_timeout = 20000`). Hand-made rather than a ThreadPoolExecutor because its workers are
+    joined at interpreter exit, so a call stuck in a locked store would hold up shutdown. While an overrun call is
+    still running the next one is refused at once, so at most one thread is ever stuck.
+    """
+
+    def __init__(self, timeout_s: float, max_retries: int = 0) -> None:
+        self.timeout_s, self.max_retries = timeout_s, max_retries
+        self._running: threading.Thread | None = None
+
+    def __call__(self, call: Callable[[], T]) -> T:
+        if self._running is not None and self._running.is_alive():
+            raise RegistryTimeout(f"a registry call started earlier is still running after {self.timeout_s:g} s")
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                with mlflow_http_limits(self.timeout_s, self.max_retries):
+                    outcome["value"] = call()
+            except BaseException as exc:  # handed to the waiting caller, or dropped if it gave up
+                outcome["error"] = exc
+
+        self._running = threading.Thread(target=run, name="registry-call", daemon=True)
+        self._running.start()
+        self._running.join(self.timeout_s)
+        if self._running.is_alive():
+            raise RegistryTimeout(f"registry call overran {self.timeout_s:g} s")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+
+HTTP_LIMITS = ("MLFLOW_HTTP_REQUEST_TIMEOUT", "MLFLOW_HTTP_REQUEST_MAX_RETRIES")
+
+
+@contextmanager
+def mlflow_http_limits(timeout_s: float, max_retries: int = 0) -> Iterator[None]:
+    """MLflow's HTTP timeout and retries for the duration of one registry call, then the environment as it was.
+
+    MLflow 3.17.2 reads them only from `os.environ` (`mlflow.environment_variables`; `MlflowClient` passes none to
+    `rest_utils.http_request`), so there is no other way; its defaults retry an unreachable server for minutes.
+    Values the operator set win. Calls never overlap (`RegistryDeadline` runs one at a time).
+    """
+    wanted = dict(zip(HTTP_LIMITS, (str(int(max(1, timeout_s))), str(max_retries)), strict=True))
+    added = [name for name in HTTP_LIMITS if name not in os.environ]
+    os.environ.update({name: wanted[name] for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
 class MlflowSource:
-    """The MLflow model registry, through the skinny client only."""
+    """The MLflow model registry, through the skinny client only. Every registry call is bounded by `timeout_s`."""
 
     def __init__(
         self, name: str, alias: str, tracking_uri: str | None, timeout_s: float, max_retries: int, fold: bool = True
     ) -> None:
-        # MLflow reads these on every request; its defaults retry an unreachable server for minutes.
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(max(1, timeout_s))))
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(max_retries))
-        import mlflow
         from mlflow import MlflowClient
 
-        if tracking_uri:
-            mlflow.set_tracking_uri(tracking_uri)
-        self.name, self.alias, self.fold = name, alias, fold
+        self.name, self.alias, self.fold, self.tracking_uri = name, alias, fold, tracking_uri
+        self._bounded = RegistryDeadline(timeout_s, max_retries)
         self._client = MlflowClient(tracking_uri=tracking_uri)
 
     def champion_version(self) -> str | None:
         from mlflow.exceptions import MlflowException
 
         try:
-            return str(self._client.get_model_version_by_alias(self.name, self.alias).version)
+            return str(self._bounded(lambda: self._client.get_model_version_by_alias(self.name, self.alias)).version)
         except MlflowException as exc:
-            # Unknown model or alias: the registry answered, there is simply no champion yet.
-            if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(exc).lower():
+            if is_missing_alias(exc):  # the registry answered: there is simply no champion yet
                 return None
             raise
 
@@ -187,14 +249,18 @@ class MlflowSource:
 
         # Pin the version, not the alias: the alias may move between resolving it and downloading. Download once
         # into a directory removed right after loading: `get_model_info` + `load_model` on the URI left two
-        # temporary directories behind per load.
-        with tempfile.TemporaryDirectory(prefix="bodyfat-model-") as tmp:
-            local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{self.name}/{version}", dst_path=tmp)
+        # temporary directories behind per load. A download cut by the deadline may still be writing: its
+        # directory's removal then ignores errors.
+        with tempfile.TemporaryDirectory(prefix="bodyfat-model-", ignore_cleanup_errors=True) as tmp:
+            local = self._bounded(lambda: mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{self.name}/{version}", dst_path=tmp, tracking_uri=self.tracking_uri,
+                registry_uri=self.tracking_uri,
+            ))  # fmt: skip
             logged = mlflow.models.Model.load(local)
             card = logged.metadata or {}
             estimator = mlflow.sklearn.load_model(local)
             example = _input_example(Path(local), logged.saved_input_example_info)
-        run_id = self._client.get_model_version(self.name, version).run_id
+        run_id = self._bounded(lambda: self._client.get_model_version(self.name, version)).run_id
         model = from_card(
             estimator, {"run_id": run_id, **card}, fold=self.fold, name=self.name, version=version, alias=self.alias,
             source="registry",

@@ -12,6 +12,7 @@ from bodyfat_assets.asset_keys import (
     MODEL_HEALTH,
     QUARANTINED_BODYFAT,
     RAW_BODYFAT,
+    SERVED_PERFORMANCE,
     TUNED_MODEL,
     WITHDRAWN_LABELS,
 )
@@ -20,6 +21,7 @@ INGEST_JOB = "ingest_labeled_file"
 PIPELINE_JOB = "bodyfat_pipeline"
 SCORE_JOB = "score_batch"
 HEALTH_JOB = "health_report"
+LABELS_JOB = "measure_served_labels"
 WITHDRAW_JOB = "withdraw_labeled_file"
 
 STEP_RETRY_POLICY = RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
@@ -46,6 +48,10 @@ bodyfat_pipeline = define_asset_job(
 score_batch = define_asset_job(
     SCORE_JOB, selection=AssetSelection.assets(BATCH_PREDICTIONS), op_retry_policy=STEP_RETRY_POLICY,
     description="Score one scoring file (a batch_predictions partition) with the champion.")
+measure_served_labels = define_asset_job(
+    LABELS_JOB, selection=AssetSelection.assets(SERVED_PERFORMANCE), op_retry_policy=STEP_RETRY_POLICY,
+    description="Join one labels file (a served_performance partition) to the prediction log, move it to "
+                "landing/processed/labels/, and measure what the API served, per model version and day.")
 health_report = define_asset_job(
     HEALTH_JOB, selection=AssetSelection.assets(MODEL_HEALTH),
     description="Summarise live performance over every labeled file (Declarative Automation also runs it after each).")

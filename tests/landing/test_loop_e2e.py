@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import time
 
+import httpx
+import pandas as pd
 import pytest
 from bodyfat_contract import FEATURE_NAMES
 from dagster import AssetKey, RunsFilter
@@ -24,6 +26,7 @@ from bodyfat_assets.feed import feed
 from bodyfat_assets.lake import SPLITS_KEY, parquet_to_frame
 from tests.support.landing_files import bad_files, repeated_measurements
 from tests.support.loop import BOOTSTRAP_TIMEOUT_S, STEP_TIMEOUT_S, daemon_loop
+from tests.support.serving_process import serving_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -199,3 +202,60 @@ def test_a_ragged_scoring_csv_leaves_score_with_its_reason(loop, seed_frame):
     loop.wait(reason, STEP_TIMEOUT_S, "ragged.csv in rejected/ with its reason")
     assert reason()["reason"] == "unreadable" and "Expected 13 columns" in reason()["detail"]
     assert not loop.landing.exists("score/ragged.csv")
+
+
+def test_served_predictions_come_back_as_served_performance_per_version(loop, tmp_path, seed_frame):
+    """Served predictions come back as evidence, through the daemon: a real API logs what it serves into the loop's
+    lake, the champion alias moves to another version in between, then a labels file lands in landing/labels/ →
+    served_performance measures each version apart, the labels that name no served prediction are counted, not
+    dropped, and model_health shows both versions. Runs last: it moves the alias by hand, as an operator would."""
+    client = MlflowClient(loop.settings.mlflow_tracking_uri)
+    name = loop.settings.model_name
+    champion = client.get_model_version_by_alias(name, "champion")
+    first = str(champion.version)
+    # The version promoted in between: the champion's own model registered again (a new version number, no retrain
+    # to wait for; what the API serves under each number is what is measured apart).
+    other = str(client.create_model_version(name, champion.source, champion.run_id).version)
+    rows = seed_frame[list(FEATURE_NAMES)].head(24).to_dict("records")
+    served: dict[str, list[str]] = {first: [], other: []}
+    with serving_process(tmp_path, loop.settings.mlflow_tracking_uri, BODYFAT_SERVING_LAKE_URL=loop.settings.lake_url,
+                         BODYFAT_SERVING_PREDICTION_LOG_FLUSH_S="0.5", BODYFAT_SERVING_ADMIN_TOKEN="admin") as api:
+        for version, batch in ((first, rows[:12]), (other, rows[12:])):
+            if version == other:
+                client.set_registered_model_alias(name, "champion", other)
+                reload = httpx.post(f"{api.url}/admin/reload", headers={"X-Admin-Token": "admin"}, timeout=60)
+                assert reload.json()["version"] == other, reload.text
+            for i, row in enumerate(batch):
+                answer = httpx.post(f"{api.url}/predict", json={**row, "id": f"{version}-person-{i}"}, timeout=30)
+                assert answer.json()["model_version"] == version
+                served[version].append(answer.json()["prediction_id"])
+    # The API flushed its log at shutdown. Labels: by prediction id, by the caller's id, and three that match nothing.
+    labels = pd.DataFrame({
+        "prediction_id": [*served[first][:8], *served[other][:10], None, None, "never-served", "nor-this", None],
+        "id": [*[None] * 18, f"{first}-person-9", f"{other}-person-11", None, None, "stranger"],
+        "BodyFat": [*seed_frame["BodyFat"].head(20), 20.0, 21.0, 22.0]})
+    data = labels.to_csv(index=False).encode()
+    key = partition_key_for("dexa.csv", content_hash(data))
+    landed_at = time.monotonic()
+    loop.landing.write_bytes("labels/dexa.csv", data)
+    loop.wait(lambda: loop.instance.get_latest_materialization_event(AssetKey("served_performance")) is not None,
+              STEP_TIMEOUT_S, "served_performance of the labels file")
+    loop.timings["labels_landing_to_served_performance_s"] = round(time.monotonic() - landed_at, 1)
+    event = loop.instance.get_latest_materialization_event(AssetKey("served_performance"))
+    metadata = {k: getattr(v, "value", v) for k, v in event.asset_materialization.metadata.items()}
+    assert event.asset_materialization.partition == key
+    assert (metadata["matched"], metadata["unmatched"], metadata["quarantined"]) == (20, 3, 0)
+    per_version = {r.data["model_version"]: r.data["rows"] for r in metadata["by_version_and_day"].records}
+    assert per_version == {first: 9, other: 11}
+    measured = parquet_to_frame(loop.lake.read_bytes(f"served_performance/{key}.parquet"))
+    assert sorted(measured.loc[measured["status"] == "unmatched", "BodyFat"]) == [20.0, 21.0, 22.0]
+    assert loop.landing.exists(f"processed/labels/{key}.csv") and not loop.landing.exists("labels/dexa.csv")
+
+    def health_by_version() -> dict[str, int] | None:  # Declarative Automation refreshes model_health after it
+        entry = loop.instance.get_latest_materialization_event(AssetKey("model_health"))
+        shown = entry and entry.asset_materialization.metadata.get("served_by_version")
+        return shown and {r.data["model_version"]: r.data["rows"] for r in shown.value.records}
+
+    loop.wait(lambda: health_by_version() == {first: 9, other: 11}, STEP_TIMEOUT_S,
+              "model_health showing served performance per version")
+    loop.timings["labels_landing_to_model_health_s"] = round(time.monotonic() - landed_at, 1)

@@ -87,12 +87,25 @@ def test_example_person_gets_an_estimate_with_an_interval(api, offline_page) -> 
     estimate = float(page.text_content("#estimate-value"))
     assert 2 < estimate < 50
     assert "90 % interval" in page.text_content("#interval-text")
-    assert "fallback" in page.text_content("#model-text")
+    # Which model answered, as the answer says (this API has no registry: the bundled fallback).
+    assert page.text_content("#model-text") == (
+        "Answered by model fallback, version fallback, from the bundled fallback: the registry has no champion or "
+        "cannot be reached."
+    )
     assert page.locator("#interval-bar").bounding_box()["width"] > 0
     assert json.loads(page.text_content("#sent"))["Height"] == 67.75
     assert "Estimated" in page.text_content("#status")
     page.screenshot(path=str(ARTIFACTS / "filled-page.png"), full_page=True)
     assert blocked == [], "the page loads nothing from outside the API"
+
+    def from_registry(route) -> None:  # the API's own answer, as a registry champion would sign it
+        route.fulfill(json={**route.fetch().json(), "model_name": "bodyfat", "model_version": "7",
+                            "model_source": "registry"})  # fmt: skip
+
+    page.route("**/predict", from_registry)
+    page.get_by_role("button", name="Estimate body fat").click()
+    page.wait_for_selector("#model-text:has-text('version 7')")
+    assert page.text_content("#model-text") == "Answered by model bodyfat, version 7, from the MLflow registry."
 
 
 def test_units_are_converted_and_shown_as_sent(api, offline_page) -> None:
@@ -119,6 +132,25 @@ def test_out_of_range_value_is_flagged_before_sending(api, offline_page) -> None
     assert "Height" in page.text_content("#status") and page.get_attribute("#status", "aria-live") == "polite"
     assert sent == []
     page.screenshot(path=str(ARTIFACTS / "client-error.png"), full_page=True)
+
+
+def test_an_impossible_person_is_warned_and_a_failed_submit_clears_the_estimate(api, offline_page) -> None:
+    page, _ = offline_page
+    open_form(page, api.url)
+    page.get_by_role("button", name="Fill in an example person").click()
+    for name, unit, value in (("Weight", "kg", "40"), ("Height", "cm", "200"), ("Abdomen", None, "150")):
+        if unit:
+            page.select_option(f"#unit-{name}", unit)
+        page.get_by_label(name, exact=True).fill(value)
+    page.get_by_role("button", name="Estimate body fat").click()
+    page.wait_for_selector("#warnings:not([hidden])")
+    assert "unlike any man the model was trained on" in page.text_content("#warnings")
+    assert "see the warning" in page.text_content("#status")
+    page.screenshot(path=str(ARTIFACTS / "impossible-person.png"), full_page=True)
+    page.get_by_label("Weight", exact=True).fill("30")
+    page.get_by_role("button", name="Estimate body fat").click()
+    assert page.text_content("#err-Weight") == "Input should be greater than or equal to 36.3 (kg)"
+    assert page.locator("#result").is_hidden(), "the previous estimate stays under the error"
 
 
 def test_the_apis_422_is_shown_at_the_field(api, offline_page) -> None:

@@ -19,7 +19,7 @@ from bodyfat_assets.defs.data.assets import PARTITIONS_READ
 from bodyfat_assets.defs.jobs import PIPELINE_JOB
 from bodyfat_assets.lake import LocalStore
 from bodyfat_assets.landing_zone import LandingZone
-from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
+from bodyfat_assets.partitions import LABELED_FILES, LABELS_FILES, SCORING_FILES
 from bodyfat_assets.settings import Settings
 
 
@@ -62,7 +62,8 @@ class Harness:
         self.store.write_bytes(key, data)
 
     def partitions(self, kind: str) -> list[str]:
-        return list(self.instance.get_dynamic_partitions({"train": LABELED_FILES, "score": SCORING_FILES}[kind].name))
+        return list(self.instance.get_dynamic_partitions(
+            {"train": LABELED_FILES, "score": SCORING_FILES, "labels": LABELS_FILES}[kind].name))
 
     def ingested(self, partition: str, rows: int, **live_metadata: str) -> None:
         """What an ingestion run records: a raw_bodyfat partition and (when given) its live_performance."""

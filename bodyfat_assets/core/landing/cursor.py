@@ -1,4 +1,4 @@
-"""Which landed objects are new: the listing of train/ and score/, and the sensor's cursor over it."""
+"""Which landed objects are new: the listing of train/, score/ and labels/, and the sensor's cursor over it."""
 
 from __future__ import annotations
 
@@ -34,13 +34,13 @@ class LandedObject:
 
 
 def landed_objects(listed: Iterable[StoredObject]) -> list[LandedObject]:
-    """Store objects under train/ or score/ (sub-folders included: validation refuses them with a reason)."""
+    """Store objects under train/, score/ or labels/ (sub-folders included: validation refuses them with a reason)."""
     return [LandedObject(obj.key, obj.etag, obj.size, obj.mtime) for obj in listed
             if obj.key.split("/", 1)[0] in KINDS and "/" in obj.key]
 
 
 def list_landed(store: ObjectStore) -> list[LandedObject]:
-    """Objects waiting in train/ and score/ of the landing store: one listing per kind, nothing read."""
+    """Objects waiting in train/, score/ and labels/ of the landing store: one listing per kind, nothing read."""
     return landed_objects(obj for kind in KINDS for obj in store.list_objects(f"{kind}/"))
 
 

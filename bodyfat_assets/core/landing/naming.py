@@ -1,4 +1,4 @@
-"""Names in the landing zone: the two kinds of file, partition keys from name and content, and the keys a file
+"""Names in the landing zone: the three kinds of file, partition keys from name and content, and the keys a file
 moves to."""
 
 from __future__ import annotations
@@ -10,10 +10,13 @@ from datetime import datetime
 from pathlib import PurePosixPath
 
 TRAIN, SCORE = "train", "score"
-KINDS: tuple[str, ...] = (TRAIN, SCORE)
 LABELS = "labels"
-"""Body fat measured for predictions the API served (joined to its prediction log): validated like the other kinds,
-not yet taken in by the landing sensor."""
+"""Body fat measured for predictions the API served, keyed by prediction id or the caller's id (joined to the
+prediction log by served_performance)."""
+KINDS: tuple[str, ...] = (TRAIN, SCORE, LABELS)
+"""The folders of landing/ files arrive in."""
+SEEDED_KINDS: tuple[str, ...] = (TRAIN, SCORE)
+"""Kinds whose first partition is the seed dataset (no labels were ever served for it)."""
 PROCESSED, REJECTED = "processed", "rejected"
 SEED_PARTITION = "seed"
 """The seed dataset (data/bodyfat.csv) is the first partition of both raw_bodyfat and batch_predictions."""

@@ -22,6 +22,7 @@ from dagster import (
     EventLogEntry,
     RunRequest,
     RunsFilter,
+    SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -35,11 +36,12 @@ from bodyfat_assets.asset_keys import (
     LANDING_ZONE,
     LIVE_PERFORMANCE,
     RAW_BODYFAT,
+    SERVED_PERFORMANCE,
 )
 from bodyfat_assets.core.landing.batches import AcceptedFile, ingestion_batches
 from bodyfat_assets.core.landing.cursor import LandingCursor
 from bodyfat_assets.core.landing.intake import KnownPartitions, Verdict, rows_text, take_in
-from bodyfat_assets.core.landing.naming import KINDS, SCORE, SEED_PARTITION, TRAIN
+from bodyfat_assets.core.landing.naming import KINDS, LABELS, SCORE, SEED_PARTITION, SEEDED_KINDS, TRAIN
 from bodyfat_assets.core.landing.retrain import (
     CANCELED,
     FAILED,
@@ -52,22 +54,24 @@ from bodyfat_assets.core.landing.retrain import (
     waiting_for,
 )
 from bodyfat_assets.defs.data.assets import PARTITIONS_READ
-from bodyfat_assets.defs.jobs import bodyfat_pipeline, ingest_labeled_file, score_batch
+from bodyfat_assets.defs.jobs import bodyfat_pipeline, ingest_labeled_file, measure_served_labels, score_batch
 from bodyfat_assets.defs.landing.requeue import gone_partitions, requeue_stranded
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
-from bodyfat_assets.load_time import SENSOR_INTERVAL_S, SENSOR_STATUS
+from bodyfat_assets.load_time import sensor_cadence
 from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import (
     LABELED_FILES,
+    LABELS_FILES,
     SCORING_FILES,
     WILL_RETRY_TAG,
     landed_files,
     landed_files_tags,
     partition_range_tags,
 )
+from bodyfat_assets.settings import LandingSettings
 
-ASSET_BY_KIND = {TRAIN: RAW_BODYFAT, SCORE: BATCH_PREDICTIONS}
-PARTITIONS_BY_DEF = {TRAIN: LABELED_FILES, SCORE: SCORING_FILES}
+ASSET_BY_KIND = {TRAIN: RAW_BODYFAT, SCORE: BATCH_PREDICTIONS, LABELS: SERVED_PERFORMANCE}
+PARTITIONS_BY_DEF = {TRAIN: LABELED_FILES, SCORE: SCORING_FILES, LABELS: LABELS_FILES}
 PARTITIONS_BY_KIND = {kind: partitions.name for kind, partitions in PARTITIONS_BY_DEF.items()}
 IN_FLIGHT_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
                       DagsterRunStatus.STARTED]
@@ -98,26 +102,31 @@ def current_champion_version(instance: DagsterInstance) -> str | None:
     return None if version in (None, "None", "none", "") else str(version)
 
 
-@sensor(name="landing_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=SENSOR_STATUS,
-        jobs=[ingest_labeled_file, score_batch],
-        description="New files in landing/train/ and landing/score/: validate, register a partition, request "
-                    "the run; bad files go to landing/rejected/ with a reason. Registers the `seed` partitions.")
-def landing_sensor(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult:
-    return evaluate_landing(context, landing, ingest_labeled_file.name, score_batch.name)
+def landing_sensors(settings: LandingSettings) -> list[SensorDefinition]:
+    """The landing and retrain sensors, at the cadence `settings` gives (build_definitions adds them)."""
+    cadence = sensor_cadence(settings)
 
+    @sensor(name="landing_sensor", jobs=[ingest_labeled_file, score_batch, measure_served_labels], **cadence,
+            description="New files in landing/train/, landing/score/ and landing/labels/: validate, register a "
+                        "partition, request the run; bad files go to landing/rejected/ with a reason. Registers the "
+                        "`seed` partitions.")
+    def landing_sensor(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult:
+        return evaluate_landing(context, landing, ingest_labeled_file.name, score_batch.name,
+                                measure_served_labels.name)
 
-# A sensor, not Declarative Automation: automation conditions cannot debounce on a sum of rows across partitions.
-@sensor(name="retrain_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=SENSOR_STATUS,
-        job=bodyfat_pipeline,
-        description="Retrains (cleaned → splits → tuned_model → champion) once raw_bodyfat partitions brought "
-                    "enough new rows and enough time passed since the last retraining run (`retrain_policy`); the "
-                    "promotion gate decides.")
-def retrain_sensor(context: SensorEvaluationContext, retrain_policy: RetrainPolicy) -> RunRequest | SkipReason:
-    return evaluate_retrain(context, retrain_policy, bodyfat_pipeline.name)
+    # A sensor, not Declarative Automation: automation conditions cannot debounce on a sum of rows across partitions.
+    @sensor(name="retrain_sensor", job=bodyfat_pipeline, **cadence,
+            description="Retrains (cleaned → splits → tuned_model → champion) once raw_bodyfat partitions brought "
+                        "enough new rows and enough time passed since the last retraining run (`retrain_policy`); "
+                        "the promotion gate decides.")
+    def retrain_sensor(context: SensorEvaluationContext, retrain_policy: RetrainPolicy) -> RunRequest | SkipReason:
+        return evaluate_retrain(context, retrain_policy, bodyfat_pipeline.name)
+
+    return [landing_sensor, retrain_sensor]
 
 
 def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ingest_job: str,
-                     score_job: str) -> SensorResult:
+                     score_job: str, labels_job: str) -> SensorResult:
     instance = context.instance
     existing = {kind: list(instance.get_dynamic_partitions(name)) for kind, name in PARTITIONS_BY_KIND.items()}
     intake = take_in(landing.store(), LandingCursor.from_json(context.cursor), lambda: known_partitions(instance),
@@ -125,25 +134,28 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
 
     # A fresh instance knows no partition: the seed dataset becomes the first of each, so the loop starts itself
     # (the seed scoring partition is scored by Declarative Automation once a champion exists).
-    new_partitions = {kind: [SEED_PARTITION] if SEED_PARTITION not in existing[kind] else [] for kind in KINDS}
+    new_partitions = {kind: [SEED_PARTITION] if kind in SEEDED_KINDS and SEED_PARTITION not in existing[kind] else []
+                      for kind in KINDS}
     runs = [RunRequest(run_key=f"{TRAIN}/{SEED_PARTITION}", job_name=ingest_job, partition_key=SEED_PARTITION)
             ] if new_partitions[TRAIN] else []
     accepted_scoring = intake.accepted(SCORE)
     # Without a champion, Declarative Automation scores accepted scoring files when the first one lands.
     champion = current_champion_version(instance) if accepted_scoring else None
+    job_by_kind = {TRAIN: ingest_job, SCORE: score_job, LABELS: labels_job}
     # Labeled files new this tick are ingested together (core/landing/batches.py); a file whose partition exists
-    # already (its first run failed) and each scoring file (its own run, in the `scoring` pool) run alone.
+    # already (its first run failed), each scoring file (its own run, in the `scoring` pool) and each labels file
+    # run alone.
     new_train = [v for v in intake.accepted(TRAIN) if v.partition_key not in existing[TRAIN]]
     batches = ingestion_batches([AcceptedFile(str(v.partition_key), v.obj.name, v.obj.size) for v in new_train])
     runs += [batch_request(batch, new_train, ingest_job) for batch in batches]
     for verdict in [*[v for v in intake.accepted(TRAIN) if v not in new_train],
-                    *(accepted_scoring if champion is not None else [])]:
+                    *(accepted_scoring if champion is not None else []), *intake.accepted(LABELS)]:
         runs.append(RunRequest(run_key=verdict.obj.token, partition_key=verdict.partition_key,
-                               job_name=ingest_job if verdict.obj.kind == TRAIN else score_job,
+                               job_name=job_by_kind[verdict.obj.kind],
                                tags=landed_files_tags({str(verdict.partition_key): verdict.obj.name})))
     # Files whose run failed for a reason outside them: asked for again with a growing wait, then rejected.
     requeued, requeue_decisions = requeue_stranded(
-        instance, landing.store(), {TRAIN: ingest_job, SCORE: score_job},
+        instance, landing.store(), job_by_kind,
         lambda: {kind: known.ingested for kind, known in known_partitions(instance).items()}, landing.requeue_policy())
     runs += requeued
     for decision in requeue_decisions:

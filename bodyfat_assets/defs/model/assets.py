@@ -8,15 +8,16 @@ from functools import cache
 import optuna
 import pandas as pd
 from bodyfat_contract import TARGET, model_features
-from dagster import AssetExecutionContext, Config, DataVersion, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, AssetIn, Config, DataVersion, MetadataValue, Output, asset
 
-from bodyfat_assets.asset_keys import CHAMPION, TUNED_MODEL
+from bodyfat_assets.asset_keys import CHAMPION, SERVED_PERFORMANCE, TUNED_MODEL
 from bodyfat_assets.core import evaluation
+from bodyfat_assets.core.health.served import latest_labels, shadow_evidence
 from bodyfat_assets.core.model_outputs import ChampionOutcome, TunedModel
 from bodyfat_assets.core.promotion import quality_gate
 from bodyfat_assets.core.splits import train_test_frames, trusted_holdout
 from bodyfat_assets.core.training import train_challenger
-from bodyfat_assets.load_time import CHAMPION_FRESHNESS
+from bodyfat_assets.health_monitor import HealthMonitor
 from bodyfat_assets.metadata import image, table
 from bodyfat_assets.partitions import TUNING_POOL
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
@@ -77,10 +78,14 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
     })
 
 
-@asset(key=CHAMPION, group_name=MODEL_GROUP, freshness_policy=CHAMPION_FRESHNESS,
-       description="The registry's `champion` alias, moved only for a better model.")
+@asset(key=CHAMPION, group_name=MODEL_GROUP,
+       ins={"served_performance": AssetIn(SERVED_PERFORMANCE, input_manager_key="optional_partitions")},
+       description="The registry's `champion` alias, moved only for a better model. Beside the test split and the "
+                   "trusted holdout, its metadata shows the served model and its shadow challenger on the same "
+                   "labeled served rows, once BODYFAT_SERVED_MIN_LABELS of them exist.")
 def champion(context: AssetExecutionContext, tuned_model: TunedModel, bodyfat_splits: pd.DataFrame,
-             pipeline: PipelineSettings, tracking: TrackingResource) -> Output[ChampionOutcome]:
+             served_performance: pd.DataFrame, pipeline: PipelineSettings, tracking: TrackingResource,
+             health: HealthMonitor) -> Output[ChampionOutcome]:
     tracker = tracking.tracker(context)
     _, test = train_test_frames(bodyfat_splits)
     holdout = trusted_holdout(bodyfat_splits)  # raises, before anything is decided, when there is none
@@ -99,6 +104,8 @@ def champion(context: AssetExecutionContext, tuned_model: TunedModel, bodyfat_sp
                                   pipeline.promotion_margin, findings, {"dagster_run_id": context.run_id})
     context.log.info(f"{decision.outcome} v{decision.challenger_version}: {decision.reason}; "
                      f"champion is v{decision.champion_version}")
+    served = shadow_evidence(latest_labels(served_performance), health.served_min_labels())
+    context.log.info(f"served traffic: {served.summary()}")
     # The champion that serves after this decision, on today's test split and at its promotion: the
     # champion_fits_current_data check compares them (a blocked decision scores no champion by itself).
     serving = decision.champion_version
@@ -114,9 +121,12 @@ def champion(context: AssetExecutionContext, tuned_model: TunedModel, bodyfat_sp
         "challenger_test_rmse": decision.challenger_rmse,
         "champion_test_rmse": MetadataValue.float(decision.champion_rmse) if decision.champion_rmse is not None
         else "none",
-        **({"champion_rmse_now": rmse_now, "champion_rmse_at_promotion": rmse_at_promotion}
-           if rmse_now is not None else {}),
+        **({"champion_rmse_now": rmse_now, "champion_rmse_at_promotion": rmse_at_promotion,
+            "champion_family": str(load(serving)[1].get("family", "?"))} if rmse_now is not None else {}),
         "gate": table(pd.DataFrame([{"check": f.check, "passed": f.passed, "detail": f.detail} for f in findings])),
         "trusted_holdout_rows": len(holdout),
         "scores": table(pd.DataFrame(decision.comparisons()).assign(rows=[len(test), len(holdout)])),
+        # Evidence from live traffic, shown, not decided on: the shadow was whichever challenger served beside.
+        "served_evidence": served.summary(),
+        **({"served_comparison": table(served.table)} if served.enough else {}),
     })

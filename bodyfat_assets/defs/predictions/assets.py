@@ -32,7 +32,6 @@ from bodyfat_assets.core.scoring.stream import score_file
 from bodyfat_assets.health_monitor import HealthMonitor
 from bodyfat_assets.io_manager import StagedParquet
 from bodyfat_assets.landing_zone import LandingZone, file_gone, first_materialized_at
-from bodyfat_assets.load_time import PREDICTIONS_FRESHNESS
 from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import SCORING_FILES, SCORING_POOL, landed_files
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
@@ -56,7 +55,6 @@ SCORING_FILE_DRIFT = "scoring_file_drift"
 
 @asset(key=BATCH_PREDICTIONS, group_name="predictions", partitions_def=SCORING_FILES,
        io_manager_key="predictions_io_manager", pool=SCORING_POOL, automation_condition=RESCORE_ON_NEW_CHAMPION,
-       freshness_policy=PREDICTIONS_FRESHNESS,
        output_required=False,
        check_specs=[AssetCheckSpec(SCORING_FILE_DRIFT, asset=BATCH_PREDICTIONS,
                                    description="The scoring file's 13 features (a uniform sample of up to 50,000 "
