@@ -38,17 +38,29 @@ from typing import Annotated, Any, Protocol
 
 import numpy as np
 from bodyfat_contract import CALLER_ID, FEATURE_NAMES
+from bodyfat_contract.prediction_log import (
+    COLUMNS,
+    ENDPOINT,
+    FEATURES_USED,
+    HIGH,
+    LOW,
+    MODEL_NAME,
+    MODEL_SOURCE,
+    MODEL_VERSION,
+    PREDICTION,
+    PREDICTION_ID,
+    PREFIX,
+    SERVED_AT,
+    SHADOW_PREDICTION,
+    SHADOW_VERSION,
+)
 from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from serving.model_store import LoadedModel
 
 log = logging.getLogger("serving.prediction_log")
-PREFIX = "prediction_log"
 ID_HEADER = "X-Prediction-Id"
-COLUMNS = ("prediction_id", "served_at", "endpoint", "model_name", "model_version", "model_source",
-           "features_used", CALLER_ID, *FEATURE_NAMES, "body_fat_pct", "interval_low", "interval_high",
-           "shadow_model_version", "shadow_prediction")  # fmt: skip
 MAX_BACKOFF_S = 30.0
 _FEATURE_VALUES = operator.itemgetter(*FEATURE_NAMES)
 
@@ -185,12 +197,12 @@ def to_columns(entries: Sequence[Entry]) -> dict[str, Any]:
         return [v for e, n in zip(entries, counts, strict=True) for v in [attribute(e)] * n]
 
     return {
-        "prediction_id": ids, "served_at": each(lambda e: e.served_at), "endpoint": each(lambda e: e.endpoint),
-        "model_name": each(lambda e: e.model.name), "model_version": each(lambda e: e.model.version),
-        "model_source": each(lambda e: e.model.source), "features_used": each(lambda e: ",".join(e.model.features)),
+        PREDICTION_ID: ids, SERVED_AT: each(lambda e: e.served_at), ENDPOINT: each(lambda e: e.endpoint),
+        MODEL_NAME: each(lambda e: e.model.name), MODEL_VERSION: each(lambda e: e.model.version),
+        MODEL_SOURCE: each(lambda e: e.model.source), FEATURES_USED: each(lambda e: ",".join(e.model.features)),
         CALLER_ID: caller, **{name: matrix[:, i] for i, name in enumerate(FEATURE_NAMES)},
-        "body_fat_pct": predicted, "interval_low": predicted - half, "interval_high": predicted + half,
-        "shadow_model_version": each(lambda e: e.shadow_version), "shadow_prediction": np.array(shadow),
+        PREDICTION: predicted, LOW: predicted - half, HIGH: predicted + half,
+        SHADOW_VERSION: each(lambda e: e.shadow_version), SHADOW_PREDICTION: np.array(shadow),
     }  # fmt: skip
 
 

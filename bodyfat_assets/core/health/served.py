@@ -14,17 +14,21 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from bodyfat_contract import CALLER_ID, TARGET
+from bodyfat_contract.prediction_log import (
+    HIGH,
+    LOW,
+    MODEL_VERSION,
+    PREDICTION,
+    PREDICTION_ID,
+    SERVED_AT,
+    SHADOW_PREDICTION,
+    SHADOW_VERSION,
+)
 
 from bodyfat_assets.core.contract_checks import out_of_range
 from bodyfat_assets.core.health.live import live_performance
 
-PREDICTION_ID = "prediction_id"
-SERVED_AT = "served_at"
-MODEL_VERSION = "model_version"
 DAY = "day"
-PREDICTION, LOW, HIGH = "body_fat_pct", "interval_low", "interval_high"
-SHADOW_VERSION, SHADOW_PREDICTION = "shadow_model_version", "shadow_prediction"
-"""Written by an API that scores a shadow challenger beside the champion; absent from older logs (no evidence)."""
 LABEL_ROW, STATUS, REASON = "label_row", "status", "reason"
 MATCHED, UNMATCHED, SUPERSEDED, QUARANTINED = "matched", "unmatched", "superseded", "quarantined"
 """A label row's fate: joined to its prediction; naming no logged prediction; replaced by a later label for the same

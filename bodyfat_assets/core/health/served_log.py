@@ -7,35 +7,25 @@ from collections.abc import Iterable
 
 import pandas as pd
 from bodyfat_contract import CALLER_ID, FEATURE_NAMES
+from bodyfat_contract.prediction_log import COLUMNS, MODEL_VERSION, PREDICTION_ID, PREFIX, SERVED_AT
 
-from bodyfat_assets.core.health.served import MODEL_VERSION, PREDICTION_ID, SERVED_AT
 from bodyfat_assets.lake import ObjectStore, parquet_to_frame
-
-
-def _layout() -> tuple[str, tuple[str, ...]]:
-    """The log's prefix and columns, as the API's writer declares them. Imported when the log is read, not with
-    this module: serving.prediction_log brings FastAPI, 6 of the 79 s every Dagster process took to import the
-    definitions at a load of 30."""
-    from serving.prediction_log import COLUMNS, PREFIX
-
-    return PREFIX, COLUMNS
 
 
 def day_prefix(day: str) -> str:
     """The log's folder of one UTC day (`YYYY-MM-DD`)."""
-    return f"{_layout()[0]}/date={day}/"
+    return f"{PREFIX}/date={day}/"
 
 
 def read_served_log(store: ObjectStore, days: Iterable[str] | None = None) -> pd.DataFrame:
     """Every logged prediction of `days` (None: of every day), in object order; an empty frame with the log's
     columns when nothing was logged. Keys and versions are text, as the API wrote them."""
-    prefix, columns = _layout()
-    prefixes = [f"{prefix}/"] if days is None else [day_prefix(day) for day in days]
+    prefixes = [f"{PREFIX}/"] if days is None else [day_prefix(day) for day in days]
     keys = [key for prefix in prefixes for key in store.list_keys(prefix) if key.endswith(".parquet")]
     frames = [parquet_to_frame(store.read_bytes(key)) for key in keys]
     if not frames:
         return pd.DataFrame({column: pd.Series(dtype=float if column in FEATURE_NAMES else object)
-                             for column in columns}).astype({SERVED_AT: "datetime64[ns, UTC]"})
+                             for column in COLUMNS}).astype({SERVED_AT: "datetime64[ns, UTC]"})
     log = pd.concat(frames, ignore_index=True)
     log[SERVED_AT] = pd.to_datetime(log[SERVED_AT], utc=True)
     for column in (PREDICTION_ID, CALLER_ID, MODEL_VERSION):

@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 import pandas as pd
 import pyarrow as pa
 from bodyfat_contract import CALLER_ID, DENSITY, FEATURE_NAMES, TARGET
+from bodyfat_contract.prediction_log import PREDICTION_ID
 
 from bodyfat_assets.core.contract_checks import violations
 from bodyfat_assets.core.landing.csv_text import csv_text_batches
@@ -22,7 +23,6 @@ feed's copies of one seed row, which name it `seed:<row_id>`) or a row whose `so
 share one cross-validation fold (`core/splits.cv_groups`)."""
 ID = CALLER_ID
 FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-PREDICTION_ID = "prediction_id"
 REQUIRED: dict[str, tuple[str, ...]] = {TRAIN: (TARGET.name, *FEATURE_NAMES), SCORE: FEATURE_NAMES,
                                         LABELS: (TARGET.name,)}  # fmt: skip
 OPTIONAL: dict[str, tuple[str, ...]] = {
