@@ -21,12 +21,8 @@ from bodyfat_assets.core.landing.rows import row_keys
 from bodyfat_assets.core.landing.validation import ID, ORIGIN, SYNTHETIC
 from bodyfat_assets.core.near_duplicates import BODYFAT_JITTER, RELATIVE_JITTER, near_duplicate_pairs
 from bodyfat_assets.core.splits import seed_splits, train_test_frames
-from bodyfat_assets.lake import ObjectStore, frame_to_parquet, store_from_url
+from bodyfat_assets.lake import frame_to_parquet, landing_store
 from bodyfat_assets.settings import SEED_DATASET, Settings
-
-
-def landing_store(settings: Settings) -> ObjectStore:
-    return store_from_url(f"{settings.lake_url.rstrip('/')}/{settings.landing.prefix}", settings.s3_endpoint_url)
 
 
 def seed_training_rows(test_fraction: float, split_seed: int) -> pd.DataFrame:

@@ -10,27 +10,23 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from bodyfat_contract import TARGET
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from bodyfat_assets import asset_keys
-from bodyfat_assets.core.evaluation import regression_metrics
 from bodyfat_assets.core.health.fit import ChampionFit, champion_fit, fit_metrics
 from bodyfat_assets.core.health.loop import Decision, FailedRun, LandedFile, stuck_files
 from bodyfat_assets.core.health.report import health_text
 from bodyfat_assets.core.health.served import latest_labels, performance_by_version, status_counts
 from bodyfat_assets.core.landing.naming import KINDS
-from bodyfat_assets.core.splits import train_test_frames
 from bodyfat_assets.defs.jobs import PIPELINE_JOB
-from bodyfat_assets.feed import landing_store
-from bodyfat_assets.lake import ObjectStore, parquet_to_frame, store_from_url
+from bodyfat_assets.lake import ObjectStore, landing_store, parquet_to_frame, store_from_url
 from bodyfat_assets.partitions import LABELS_FILES, LANDING_NAME_TAG
 from bodyfat_assets.settings import Settings
-from bodyfat_assets.tracking import CHAMPION, Tracker, TrackingConfig
 
 HEALTH_KEY = "model_health.parquet"
-SPLITS_KEY = "bodyfat_splits.parquet"
 DECISIONS_SHOWN = 5
+CHAMPION_HISTORY = 100
+"""Champion decisions searched back for when the serving champion took over."""
 FAILED_RUNS_SHOWN = 20
 IN_FLIGHT = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
              DagsterRunStatus.STARTED]
@@ -45,13 +41,34 @@ def _metadata(entry: Any, name: str) -> Any:
     return getattr(value, "value", value)
 
 
-def decisions(instance: DagsterInstance) -> list[Decision]:
+def decisions(records: list[Any]) -> list[Decision]:
     """The champion asset's last decisions, newest first, from its materializations' metadata."""
-    records = instance.fetch_materializations(asset_keys.CHAMPION, limit=DECISIONS_SHOWN).records
     return [Decision(_hours_since(r.timestamp), str(_metadata(r.event_log_entry, "decision")),
                      str(_metadata(r.event_log_entry, "challenger_version")),
                      str(_metadata(r.event_log_entry, "champion_version")),
-                     str(_metadata(r.event_log_entry, "reason"))) for r in records]
+                     str(_metadata(r.event_log_entry, "reason"))) for r in records[:DECISIONS_SHOWN]]
+
+
+def champion_facts(records: list[Any]) -> dict[str, Any] | None:
+    """The champion the last decision left serving, from the champion asset's materializations (newest first): that
+    asset is what moves the registry's alias, and records the champion's RMSE on the test split it decided on and at
+    its promotion. Read here, not from MLflow: importing MLflow's client alone cost `bodyfat health` 3.5 s of CPU."""
+    if not records:
+        return None
+    entry = records[0].event_log_entry
+    version = _metadata(entry, "champion_version")
+    if version in (None, "None"):
+        return None
+    since = records[0]
+    for record in records:  # back to the first decision that left this version serving
+        if str(_metadata(record.event_log_entry, "champion_version")) != str(version):
+            break
+        since = record
+    at_promotion = _metadata(entry, "champion_rmse_at_promotion")
+    return {"version": version, "family": _metadata(entry, "champion_family") or "?",
+            "test_rmse": f"{at_promotion:.3f}" if at_promotion is not None else "?",
+            "at_promotion": at_promotion, "rmse_now": _metadata(entry, "champion_rmse_now"),
+            "age_hours": _hours_since(since.timestamp)}
 
 
 def _error_of(instance: DagsterInstance, run_id: str) -> str:
@@ -92,37 +109,21 @@ def served_labels(instance: DagsterInstance, lake: ObjectStore) -> pd.DataFrame 
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-def champion_now(tracker: Tracker, lake: ObjectStore, version: str) -> float | None:
-    """The champion's RMSE on the latest split's test rows (None before any split exists)."""
-    if not lake.exists(SPLITS_KEY):
-        return None
-    _, test = train_test_frames(parquet_to_frame(lake.read_bytes(SPLITS_KEY)))
-    model, card = tracker.load_model(version)
-    return regression_metrics(test[TARGET.name], model.predict(test[card["features"]])).rmse
-
-
 def gather(settings: Settings, instance: DagsterInstance) -> str:
     return health_text(**collect(settings, instance))
 
 
 def collect(settings: Settings, instance: DagsterInstance) -> dict[str, Any]:
-    """Every fact health_text reports, read from the instance, the lake and the registry."""
-    tracker = Tracker(TrackingConfig(settings.mlflow_tracking_uri, settings.experiment_name, settings.model_name,
-                                     settings.mlflow_artifact_location))
+    """Every fact health_text reports, read from the Dagster instance's records and the lake."""
     lake = store_from_url(settings.lake_url, settings.s3_endpoint_url)
-    version = tracker.version_by_alias(CHAMPION)
-    last_decisions = decisions(instance)
-    champion: dict[str, Any] | None = None
+    records = instance.fetch_materializations(asset_keys.CHAMPION, limit=CHAMPION_HISTORY).records
+    last_decisions = decisions(records)
+    champion = champion_facts(records)
     fit: ChampionFit | None = None
-    if version is not None:
-        at_promotion = version.tags.get("test_rmse")
-        rmse_now = champion_now(tracker, lake, str(version.version))
-        champion = {"version": version.version, "family": version.tags.get("family", "?"),
-                    "test_rmse": at_promotion or "?", "rmse_now": rmse_now,
-                    "age_hours": _hours_since(version.last_updated_timestamp / 1000)}
-        fit = champion_fit(last_decisions[0].outcome if last_decisions else None, str(version.version),
-                           rmse_now, float(at_promotion) if at_promotion else None,
-                           ceiling=settings.promotion.rmse_ceiling, ratio=settings.health.live_rmse_ratio)
+    if champion is not None:
+        fit = champion_fit(last_decisions[0].outcome, str(champion["version"]), champion["rmse_now"],
+                           champion["at_promotion"], ceiling=settings.promotion.rmse_ceiling,
+                           ratio=settings.health.live_rmse_ratio)
     history = parquet_to_frame(lake.read_bytes(HEALTH_KEY)) if lake.exists(HEALTH_KEY) else None
     windows = {"champion": settings.health.champion_fresh_hours,
                "batch_predictions": settings.health.predictions_fresh_hours}

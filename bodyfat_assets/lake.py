@@ -12,9 +12,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from bodyfat_assets.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,11 @@ def store_from_url(url: str, endpoint_url: str | None = None) -> ObjectStore:
     if "://" in url and not url.startswith("file://"):
         raise ValueError(f"unsupported lake URL {url!r}: use a local path or s3://bucket/prefix")
     return LocalStore(url.removeprefix("file://"))
+
+
+def landing_store(settings: Settings) -> ObjectStore:
+    """The landing zone: the lake's `landing/` prefix (BODYFAT_LANDING_PREFIX)."""
+    return store_from_url(f"{settings.lake_url.rstrip('/')}/{settings.landing.prefix}", settings.s3_endpoint_url)
 
 
 def frame_to_parquet(df: pd.DataFrame) -> bytes:

@@ -7,7 +7,7 @@ everything in a project-local folder: the lake is a directory, MLflow tracks int
 studies stay in memory unless OPTUNA_STORAGE is set. `BODYFAT_ENV=production` takes the service locations from the
 environment (S3/MinIO lake, MLflow server, Optuna on PostgreSQL) and refuses to start without them.
 
-`python -m bodyfat_assets.settings` prints the variable table the README shows.
+`python -m bodyfat_assets.settings` prints the variable table docs/configuration.md shows.
 """
 
 from __future__ import annotations
@@ -414,7 +414,7 @@ def process_environment(**overrides: str) -> dict[str, str]:
 
 
 def variable_table() -> str:
-    """The README's table: every variable, its default and meaning, from the declarations above."""
+    """docs/configuration.md's table: every variable, its default and meaning, from the declarations above."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for name, info in knobs():
         default = info.get_default(call_default_factory=True)

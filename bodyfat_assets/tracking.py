@@ -219,7 +219,8 @@ class Tracker:
         self.log_figures(run_id, trained.figures)
         card = model_card(features=trained.features, family=result.best_family, params=result.best_params,
                           cv_rmse=result.best_cv_rmse, test_metrics=metrics, half_width=trained.half_width,
-                          run_id=run_id, profile=trained.training_profile)
+                          run_id=run_id, profile=trained.training_profile,
+                          population=trained.training_population)
         version = self.log_model_version(result.model, trained.training_example, card, run_id)
         self.client.set_model_version_tag(version.name, version.version, FINGERPRINT_TAG, fingerprint)
         return version, card, True
@@ -312,11 +313,14 @@ class TrialLogger:
 
 def model_card(*, features: list[str], family: str, params: dict[str, Any], cv_rmse: float,
                test_metrics: dict[str, float], half_width: float, run_id: str,
-               profile: dict[str, list[float]] | None = None) -> dict[str, Any]:
+               profile: dict[str, list[float]] | None = None,
+               population: dict[str, object] | None = None) -> dict[str, Any]:
     """The metadata stored with the model (MLmodel `metadata`): everything serving needs besides the weights,
-    including the training rows' profile (bodyfat_contract.training_profile) its monitoring bins with."""
+    including the training rows' profile (bodyfat_contract.training_profile) its monitoring bins with, and their
+    population (bodyfat_contract.training_population) it flags impossible inputs with."""
     return {
         "training_profile": profile or {},
+        "training_population": population or {},
         "features": list(features),
         "family": family,
         "params": {k: (v if isinstance(v, int | float | str) else str(v)) for k, v in params.items()},

@@ -20,6 +20,7 @@ from bodyfat_contract import FEATURE_NAMES, FEATURES_BY_NAME
 from bodyfat_contract.registry import is_missing_alias
 
 from serving.folding import fold_model
+from serving.population import Population, population_from_card
 
 log = logging.getLogger("serving.model_store")
 Source = Literal["registry", "fallback"]
@@ -56,6 +57,8 @@ class LoadedModel:
     folded: Callable[[np.ndarray], np.ndarray] | None = None
     # The card's training_profile: quantile edges per feature and for the target (monitoring bins).
     profile: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    # The card's training_population: rows farther from it than any training row get a warning beside the estimate.
+    population: Population | None = field(default=None, compare=False, repr=False)
     # The model's input example (MLflow's `input_example.json`) as rows in `features` order: its warm-up batch.
     example: np.ndarray | None = field(default=None, compare=False, repr=False)
 
@@ -100,6 +103,7 @@ def from_card(
         trained_at=card.get("trained_at"),
         metrics={k: float(card[k]) for k in METRIC_KEYS if card.get(k) is not None},
         profile={str(k): tuple(float(v) for v in edges) for k, edges in (card.get("training_profile") or {}).items()},
+        population=population_from_card(card, features),
         **{"run_id": card.get("run_id"), **identity},
     )
     # A model that cannot predict one plausible row must never replace one that can. Try the fast numpy path

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.distribution import DistributionMetrics
 from serving.model_store import LoadedModel, RefreshOutcome
+from serving.population import RowWarnings, row_warnings
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -40,6 +41,10 @@ class ServingMetrics:
             buckets=LATENCY_BUCKETS, registry=self.registry,
         )  # fmt: skip
         self.predicted_rows = Counter("bodyfat_predicted_rows", "Rows predicted", registry=self.registry)
+        self.warned_rows = Counter(
+            "bodyfat_prediction_warnings", "Predicted rows answered with a warning, by code (serving.population)",
+            ["code"], registry=self.registry,
+        )  # fmt: skip
         self.distribution = DistributionMetrics(self.registry)
         self.model_version.set(-1)
 
@@ -51,10 +56,16 @@ class ServingMetrics:
         self.model_info.info({"name": model.name, "version": model.version, "source": model.source})
         self.distribution.use_model(f"{model.source}:{model.version}", model.profile, model.features)
 
-    def record_predictions(self, model: LoadedModel, rows: np.ndarray, values: np.ndarray) -> None:
-        """Rows (columns in `model.features` order) and their predictions: counted, and binned for monitoring."""
+    def record_predictions(self, model: LoadedModel, rows: np.ndarray, values: np.ndarray) -> RowWarnings:
+        """Rows (columns in `model.features` order) and their predictions: counted, binned for monitoring, and
+        checked against the training population. Returns the warnings by row index (counted here too)."""
         self.predicted_rows.inc(len(values))
         self.distribution.observe(model.features, rows, values)
+        warnings = row_warnings(model.population, rows)
+        for found in warnings.values():
+            for warning in found:
+                self.warned_rows.labels(warning["code"]).inc()
+        return warnings
 
     def record_refresh(self, outcome: RefreshOutcome) -> None:
         self.refreshes.labels(outcome.outcome).inc()

@@ -198,9 +198,11 @@ def parse_infer(raw: bytes, header_length: str | None, max_rows: int) -> InferRe
 
 
 def infer_response(
-    request: InferRequest, model_name: str, version: str, values: np.ndarray, half_width: float
+    request: InferRequest, model_name: str, version: str, values: np.ndarray, half_width: float,
+    warnings: list[dict[str, Any]] | None = None,
 ) -> tuple[bytes, int | None]:
-    """(body, JSON header length when binary outputs follow it, else None) for predictions `values`."""
+    """(body, JSON header length when binary outputs follow it, else None) for predictions `values`. Warnings ride
+    in the response's `parameters`, the protocol's place for what its tensors cannot say."""
     arrays = {"prediction": values, "lower": values - half_width, "upper": values + half_width}
     outputs, blobs = [], []
     for name, binary in request.outputs:
@@ -215,6 +217,7 @@ def infer_response(
     body: dict[str, Any] = {"model_name": model_name, "model_version": version, "outputs": outputs}
     if request.id is not None:
         body["id"] = request.id
+    body["parameters"] = {"warnings": warnings or []}
     header = json.dumps(body, separators=(",", ":")).encode()
     return header + b"".join(blobs), (len(header) if blobs else None)
 

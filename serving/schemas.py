@@ -178,6 +178,19 @@ def validate_batch_python(value: Any, max_rows: int) -> BatchRequest:
     )
 
 
+class PredictionWarning(BaseModel):
+    """Why an estimate deserves less trust than its interval says (serving.population)."""
+
+    code: Literal["outside_training_population"]
+    distance: float = Field(description="Mahalanobis distance of the log measurements from the training rows")
+    threshold: float = Field(description="the largest distance any training row has: beyond it, extrapolation")
+    message: str
+
+
+class RowWarning(PredictionWarning):
+    row: int = Field(description="the row's index in the request")
+
+
 class PredictResponse(BaseModel):
     body_fat_pct: float = Field(description="predicted body fat (%)")
     interval_low: float = Field(description="lower bound of the 90% prediction interval")
@@ -185,6 +198,7 @@ class PredictResponse(BaseModel):
     model_name: str = Field(description="the registered model's name (`fallback` for the bundled model)")
     model_version: str
     model_source: Literal["registry", "fallback"]
+    warnings: list[PredictionWarning] = Field(description="empty unless the input is far from the training data")
     prediction_id: str = Field(description="this prediction's id in the prediction log (also the X-Prediction-Id "
                                            "header): send it back with the measured body fat")
 
@@ -199,6 +213,7 @@ class BatchResponse(BaseModel):
     model_name: str
     model_version: str
     model_source: Literal["registry", "fallback"]
+    warnings: list[RowWarning] = Field(description="only the rows far from the training data, by index")
     prediction_ids: list[str] = Field(description="one id per row, `<batch id>-<row>` (the batch id is the "
                                                   "X-Prediction-Id header)")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from bodyfat_contract import TARGET, training_profile
+from bodyfat_contract import TARGET, training_population, training_profile
 
 from bodyfat_assets.core import evaluation
 from bodyfat_assets.core.splits import cv_groups, train_test_frames
@@ -36,6 +36,9 @@ class TrainedChallenger:
     """A few training rows: the logged model's signature and input example."""
     training_profile: dict[str, list[float]]
     """Quantile edges of each feature and of the target on the training rows (serving's monitoring bins)."""
+    training_population: dict[str, object]
+    """The training rows' features as one population (bodyfat_contract.training_population): serving warns about
+    inputs farther from it than any training row."""
 
     def fingerprint(self) -> str:
         """Same training rows, search space, seed and chosen configuration → the same model, bit for bit: the
@@ -82,4 +85,5 @@ def train_challenger(splits: pd.DataFrame, features: Sequence[str], config: Tuni
         },
         training_example=X.head(20),
         training_profile=training_profile({c: train[c] for c in [*features, TARGET.name]}),
+        training_population=training_population({c: train[c].tolist() for c in features}),
     )

@@ -11,8 +11,9 @@ tape measure can use. `model_features(allow_density=True)` exists for experiment
 
 from __future__ import annotations
 
+import math
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "TARGET",
     "Feature",
     "model_features",
+    "population_distance",
+    "training_population",
     "training_profile",
 ]
 
@@ -89,3 +92,57 @@ def training_profile(columns: Mapping[str, Iterable[float]], bins: int = PROFILE
         inner = statistics.quantiles(data, n=bins, method="inclusive")
         profile[name] = [data[0], *sorted(set(inner)), data[-1]]
     return profile
+
+
+def training_population(columns: Mapping[str, Sequence[float]]) -> dict[str, object]:
+    """The training rows as one population: mean and Cholesky factor of the covariance of the log measurements, and
+    the largest Mahalanobis distance any training row has from it (`threshold`).
+
+    Each field has its own range, but a person is more than thirteen fields: 40 kg at 200 cm with a 150 cm abdomen
+    passes every range and is far from every man measured. Logs, because body measurements scale multiplicatively
+    (weight with height cubed). Stored in the model card beside `training_profile`, so serving flags such inputs
+    with the champion's own training rows, without reading them. Empty when the covariance is singular."""
+    names = list(columns)
+    logs = [[math.log(float(v)) for v in columns[name]] for name in names]
+    n = len(logs[0]) if logs else 0
+    if n <= len(names) or any(len(values) != n for values in logs):
+        return {}
+    mean = [statistics.fmean(values) for values in logs]
+    centred = [[v - m for v in values] for values, m in zip(logs, mean, strict=True)]
+    covariance = [[math.fsum(a * b for a, b in zip(x, y, strict=True)) / (n - 1) for y in centred] for x in centred]
+    factor = _cholesky(covariance)
+    if factor is None:
+        return {}
+    population: dict[str, object] = {"features": names, "mean": mean, "cholesky": factor}
+    rows = zip(*(columns[name] for name in names), strict=True)
+    population["threshold"] = max(population_distance(population, dict(zip(names, row, strict=True))) for row in rows)
+    return population
+
+
+def population_distance(population: Mapping[str, object], row: Mapping[str, float]) -> float:
+    """Mahalanobis distance of `row` (values in the contract's units) from a `training_population`: solves L z = x - m
+    by forward substitution and returns |z|."""
+    names: Sequence[str] = population["features"]  # type: ignore[assignment]
+    mean: Sequence[float] = population["mean"]  # type: ignore[assignment]
+    factor: Sequence[Sequence[float]] = population["cholesky"]  # type: ignore[assignment]
+    z: list[float] = []
+    for i, name in enumerate(names):
+        lower = factor[i]
+        z.append((math.log(row[name]) - mean[i] - math.fsum(lower[j] * z[j] for j in range(i))) / lower[i])
+    return math.sqrt(math.fsum(v * v for v in z))
+
+
+def _cholesky(matrix: Sequence[Sequence[float]]) -> list[list[float]] | None:
+    """Lower-triangular L with L L^T = matrix, or None when the matrix is not positive definite."""
+    size = len(matrix)
+    lower = [[0.0] * size for _ in range(size)]
+    for i in range(size):
+        for j in range(i + 1):
+            total = matrix[i][j] - math.fsum(lower[i][k] * lower[j][k] for k in range(j))
+            if i == j:
+                if total <= 0:
+                    return None
+                lower[i][i] = math.sqrt(total)
+            else:
+                lower[i][j] = total / lower[j][j]
+    return lower

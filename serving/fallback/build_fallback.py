@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import skops.io as sio
-from bodyfat_contract import FEATURES, TARGET, model_features, training_profile
+from bodyfat_contract import FEATURES, TARGET, model_features, training_population, training_profile
 from sklearn.linear_model import Ridge
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from sklearn.model_selection import train_test_split
@@ -62,6 +62,7 @@ def build(csv_path: Path = DEFAULT_CSV, out_dir: Path = HERE) -> dict:
         "run_id": None,
         "rows": {"fit": len(y_fit), "calibration": len(y_cal), "test": len(y_test)},
         "training_profile": training_profile({**{c: x_fit[c] for c in features}, TARGET.name: y_fit}),
+        "training_population": training_population({c: x_fit[c].tolist() for c in features}),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     sio.dump(pipeline, out_dir / MODEL_FILE.name)

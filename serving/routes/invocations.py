@@ -28,6 +28,7 @@ from serving.mlflow_protocol import (
     validate_csv,
     validate_json,
 )
+from serving.population import listed
 from serving.prediction_log import ID_HEADER, PredictionLogDep
 from serving.routes.predict import batch_max_bytes, predict_and_log
 
@@ -72,11 +73,12 @@ async def invocations(request: Request, model: CurrentModel, settings: SettingsD
         return _mlflow_error(ours)
     finally:
         del raw
-    values, batch_id, ids = await run_in_threadpool(
+    values, warnings, batch_id, ids = await run_in_threadpool(
         predict_and_log, model, batch.root, metrics, prediction_log, "/invocations"
     )
-    # MLflow's clients read `predictions` only; the ids ride beside it.
-    return JSONResponse({"predictions": values.tolist(), "prediction_ids": ids}, headers={ID_HEADER: batch_id})
+    # MLflow's clients read `predictions` only; the ids and warnings ride beside it.
+    return JSONResponse({"predictions": values.tolist(), "warnings": listed(warnings), "prediction_ids": ids},
+                        headers={ID_HEADER: batch_id})
 
 
 def _mlflow_error(ours: JSONResponse) -> JSONResponse:

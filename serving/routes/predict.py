@@ -17,6 +17,7 @@ from serving.deps import BatcherDep, CurrentModel, MetricsDep, SettingsDep
 from serving.errors import error_responses
 from serving.metrics import ServingMetrics
 from serving.model_store import LoadedModel
+from serving.population import RowWarnings, listed
 from serving.prediction_log import ID_HEADER, PredictionLog, PredictionLogDep, rows_entry, single_entry
 from serving.schemas import (
     BATCH_REQUEST_SCHEMA,
@@ -75,10 +76,11 @@ async def predict(request: Request, model: CurrentModel, batcher: BatcherDep, se
         value = float(model.predict(row)[0])  # microseconds: batching would only add overhead
     else:
         value = await batcher.predict_one(model, row)
-    metrics.record_predictions(model, row, np.array([value]))
+    warnings = metrics.record_predictions(model, row, np.array([value])).get(0, [])
     pid = single_entry(prediction_log, "/predict", model, record, value)
     # Built directly: FastAPI's response-model re-validation would cost more than a linear prediction.
-    return JSONResponse({**prediction_body(model, value), "prediction_id": pid}, headers={ID_HEADER: pid})
+    return JSONResponse({**prediction_body(model, value), "warnings": warnings, "prediction_id": pid},
+                        headers={ID_HEADER: pid})
 
 
 @router.post(
@@ -93,10 +95,11 @@ async def predict_batch(request: Request, model: CurrentModel, settings: Setting
     await run_in_threadpool(refuse_long_arrays, raw, settings.max_batch_rows)  # ms, where a parse took seconds
     batch = await run_in_threadpool(validated, partial(validate_batch_json, raw, settings.max_batch_rows), raw)
     del raw
-    values, batch_id, ids = await run_in_threadpool(
+    values, warnings, batch_id, ids = await run_in_threadpool(
         predict_and_log, model, batch.root, metrics, prediction_log, "/predict/batch"
     )
-    return JSONResponse({**batch_body(model, values), "prediction_ids": ids}, headers={ID_HEADER: batch_id})
+    return JSONResponse({**batch_body(model, values), "warnings": listed(warnings), "prediction_ids": ids},
+                        headers={ID_HEADER: batch_id})
 
 
 def batch_body(model: LoadedModel, values: np.ndarray) -> dict[str, Any]:
@@ -108,23 +111,23 @@ def batch_body(model: LoadedModel, values: np.ndarray) -> dict[str, Any]:
 
 
 def predict_and_log(model: LoadedModel, body: Any, metrics: ServingMetrics, prediction_log: PredictionLog,
-                    endpoint: str) -> tuple[np.ndarray, str, list[str]]:  # fmt: skip
-    """`predict_rows`, then the rows queued for the prediction log: (predictions, batch id, one id per row)."""
-    values = predict_rows(model, body, metrics)
-    return values, *rows_entry(prediction_log, endpoint, model, body, values)
+                    endpoint: str) -> tuple[np.ndarray, RowWarnings, str, list[str]]:  # fmt: skip
+    """`predict_rows`, then the rows queued for the prediction log: (predictions, warnings by row, batch id, one id
+    per row)."""
+    values, warnings = predict_rows(model, body, metrics)
+    return values, warnings, *rows_entry(prediction_log, endpoint, model, body, values)
 
 
-def predict_rows(model: LoadedModel, body: Any, metrics: ServingMetrics | None = None) -> np.ndarray:
-    """Rows in the model's feature order, predicted, and recorded in `metrics` (counts and the distributions the
-    monitoring alerts watch). Runs in the threadpool: 10,000 rows may take tens of ms."""
+def predict_rows(model: LoadedModel, body: Any, metrics: ServingMetrics | None = None
+                 ) -> tuple[np.ndarray, RowWarnings]:  # fmt: skip
+    """Rows in the model's feature order, predicted, and recorded in `metrics` (counts, the distributions the
+    monitoring alerts watch, and warnings by row). Runs in the threadpool: 10,000 rows may take tens of ms."""
     if isinstance(body, ColumnarBatch):
         rows = np.array([body.columns[name] for name in model.features], dtype=np.float64).T
     else:
         rows = np.array([[rec[name] for name in model.features] for rec in body], dtype=np.float64)
     if len(rows) == 0:
-        return np.empty(0)
+        return np.empty(0), {}
     rows = rows.reshape(len(rows), len(model.features))
     values = model.predict(rows)
-    if metrics is not None:
-        metrics.record_predictions(model, rows, values)
-    return values
+    return values, (metrics.record_predictions(model, rows, values) if metrics is not None else {})

@@ -32,6 +32,7 @@ from serving.oip import (
     model_metadata,
     parse_infer,
 )
+from serving.population import listed
 from serving.prediction_log import ID_HEADER, PredictionLog, PredictionLogDep, columns_entry
 from serving.routes.invocations import API_VERSION
 from serving.routes.predict import batch_max_bytes
@@ -130,12 +131,11 @@ def _answer(raw: bytes, header_length: str | None, model: LoadedModel, name: str
     columns = [FEATURE_INDEX[feature] for feature in model.features]
     rows = request.rows[:, columns]
     values = model.predict(rows) if len(rows) else np.empty(0)
-    if len(rows):
-        metrics.record_predictions(model, rows, values)
+    warnings = metrics.record_predictions(model, rows, values) if len(rows) else {}
     # The protocol's response has no place for per-row ids: the batch id rides in the header (rows are <id>-<row>).
     received = {feature: request.rows[:, j].tolist() for j, feature in enumerate(FEATURE_NAMES)}
     batch_id, _ = columns_entry(prediction_log, endpoint, model, received, values)
-    return *infer_response(request, name, model.version, values, model.half_width), batch_id
+    return *infer_response(request, name, model.version, values, model.half_width, listed(warnings)), batch_id
 
 
 async def _infer(request: Request, model: LoadedModel, settings: SettingsDep, metrics: MetricsDep,

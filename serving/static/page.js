@@ -39,10 +39,12 @@ function chosenUnit(feature) {
   return select ? select.value : feature.unit;
 }
 
-// The API's own wording (pydantic), with the dataset's unit: the page and the API say the same thing.
+// The API's own wording (pydantic), with the limit in the unit the person entered (80 lb is quoted as 36.3 kg).
 function rangeMessage(value, feature) {
-  if (value < feature.low) return `Input should be greater than or equal to ${feature.low}`;
-  if (value > feature.high) return `Input should be less than or equal to ${feature.high}`;
+  const unit = chosenUnit(feature);
+  const f = factor(feature, unit);
+  if (value < feature.low) return `Input should be greater than or equal to ${round(feature.low / f, 1)} (${unit})`;
+  if (value > feature.high) return `Input should be less than or equal to ${round(feature.high / f, 1)} (${unit})`;
   return null;
 }
 
@@ -150,7 +152,7 @@ function collect() {
     }
     const converted = round(value * factor(feature, chosenUnit(feature)), 3);
     const problem = rangeMessage(converted, feature);
-    if (problem) errors[feature.name] = withUnit(problem, feature);
+    if (problem) errors[feature.name] = problem;
     record[feature.name] = converted;
   }
   return { record, errors };
@@ -168,6 +170,8 @@ function showErrors(errors) {
 
 async function submit(event) {
   if (event) event.preventDefault();
+  // A failed submit must not leave the previous person's estimate under its error.
+  $("result").hidden = true;
   const { record, errors } = collect();
   if (Object.keys(errors).length) {
     showErrors(errors);
@@ -239,9 +243,18 @@ function showResult(body) {
   bar.style.left = percentOfScale(body.interval_low);
   bar.style.width = `calc(${percentOfScale(body.interval_high)} - ${percentOfScale(body.interval_low)})`;
   $("marker").style.left = percentOfScale(value);
+  const warnings = body.warnings || [];
+  const slot = $("warnings");
+  slot.hidden = warnings.length === 0;
+  slot.replaceChildren(...warnings.map((warning) => {
+    const line = document.createElement("p");
+    line.textContent = `Warning: ${warning.message}`;
+    return line;
+  }));
   $("model-text").textContent = modelLine(body);
   setStatus(`Estimated ${value.toFixed(1)} % body fat (${category(value)}); 90 % interval ` +
-    `${body.interval_low.toFixed(1)} to ${body.interval_high.toFixed(1)}.`);
+    `${body.interval_low.toFixed(1)} to ${body.interval_high.toFixed(1)}.` +
+    (warnings.length ? " Unlike anyone the model was trained on: see the warning." : ""));
 }
 
 function buildScale() {

@@ -21,6 +21,9 @@ def test_a_challenger_is_measured_on_rows_tuning_never_saw(seed_frame):
     assert list(trained.best_by_family()["family"]) == ["ridge"]
     test_rows = splits[splits["split"] == "test"]
     assert not set(trained.training_example.index) & set(test_rows.index)
+    population = trained.training_population  # over the training rows only: serving warns beyond its threshold
+    assert population["features"] == model_features() and len(population["mean"]) == len(model_features())
+    assert 5 < population["threshold"] < 15, "the farthest cleaned training row is ~8.7 from the rest"
 
 
 SCORES = {"1": 4.6, "2": 4.4, "3": 4.59}

@@ -3,6 +3,8 @@ that failed, a scoring file nobody handles. The report must say each, bad news f
 
 import io
 import os
+import subprocess
+import sys
 import time
 
 import pandas as pd
@@ -103,6 +105,7 @@ def test_health_tells_the_bad_news(probe):
     lines = text.splitlines()
     assert lines[0].startswith("STATE: CHAMPION DOES NOT FIT CURRENT DATA: the world has shifted"), text
     assert "RMSE" in lines[1] and "on today's test split" in lines[1] and "at promotion" in lines[1], text
+    assert lines[1].startswith("champion: v1 (") and "(?)" not in lines[1], text  # the family, from the records
     assert "last retrain run: FAILURE" in text
     assert "BLOCKED challenger v2; champion stays v1 (blocked by rmse_below_ceiling" in text, text
     assert "PROMOTED challenger v1" in text
@@ -113,3 +116,13 @@ def test_health_tells_the_bad_news(probe):
     assert "last retrain: SUCCESS" not in text
     assert "served performance on labels (12 matched, 1 unmatched, 0 quarantined):" in text, text
     assert "  v1: 12 rows, RMSE 5.00, MAE 5.00, bias -5.00, coverage 1.00" in text, text
+
+
+def test_the_health_command_reads_records_without_the_ml_stack():
+    """`bodyfat health` took 28-36 s: it imported MLflow, Optuna, scikit-learn, matplotlib and scipy.stats (10 s of
+    CPU of its 13.6) and loaded the champion to re-score it. It reads records now; bench/health_cli.py times it."""
+    heavy = ("mlflow", "optuna", "sklearn", "matplotlib", "scipy.stats", "skops")
+    probe = ("import sys, bodyfat_assets.cli, bodyfat_assets.health_cli; "
+             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "", f"bodyfat health imports {loaded}"

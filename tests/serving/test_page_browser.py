@@ -134,6 +134,25 @@ def test_out_of_range_value_is_flagged_before_sending(api, offline_page) -> None
     page.screenshot(path=str(ARTIFACTS / "client-error.png"), full_page=True)
 
 
+def test_an_impossible_person_is_warned_and_a_failed_submit_clears_the_estimate(api, offline_page) -> None:
+    page, _ = offline_page
+    open_form(page, api.url)
+    page.get_by_role("button", name="Fill in an example person").click()
+    for name, unit, value in (("Weight", "kg", "40"), ("Height", "cm", "200"), ("Abdomen", None, "150")):
+        if unit:
+            page.select_option(f"#unit-{name}", unit)
+        page.get_by_label(name, exact=True).fill(value)
+    page.get_by_role("button", name="Estimate body fat").click()
+    page.wait_for_selector("#warnings:not([hidden])")
+    assert "unlike any man the model was trained on" in page.text_content("#warnings")
+    assert "see the warning" in page.text_content("#status")
+    page.screenshot(path=str(ARTIFACTS / "impossible-person.png"), full_page=True)
+    page.get_by_label("Weight", exact=True).fill("30")
+    page.get_by_role("button", name="Estimate body fat").click()
+    assert page.text_content("#err-Weight") == "Input should be greater than or equal to 36.3 (kg)"
+    assert page.locator("#result").is_hidden(), "the previous estimate stays under the error"
+
+
 def test_the_apis_422_is_shown_at_the_field(api, offline_page) -> None:
     page, _ = offline_page
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 from serving.model_store import LoadedModel, from_card, load_fallback
@@ -31,6 +32,7 @@ class FakeSource:
 def registry_model(version: str, offset: float = 0.0, half_width: float = 5.0) -> LoadedModel:
     """The fallback estimator under a registry identity, shifted by `offset` so versions are distinguishable."""
     base = load_fallback(FALLBACK_DIR)
+    fallback_card = json.loads((FALLBACK_DIR / "card.json").read_text())
 
     class Shifted:
         def predict(self, rows):
@@ -38,5 +40,5 @@ def registry_model(version: str, offset: float = 0.0, half_width: float = 5.0) -
 
     card = {"features": list(base.features), "interval_half_width_90": half_width, "test_rmse": 4.0,
             "test_mae": 3.0, "test_r2": 0.7, "family": "ridge", "trained_at": "2026-01-01T00:00:00+00:00",
-            "run_id": f"run{version}"}  # fmt: skip
+            "run_id": f"run{version}", "training_population": fallback_card["training_population"]}  # fmt: skip
     return from_card(Shifted(), card, name="bodyfat", version=version, alias="champion", source="registry")

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, ks_2samp
 
 PSI_BINS = 10
 PSI_PSEUDOCOUNT = 0.5
@@ -65,6 +64,8 @@ def _psi(reference: np.ndarray, current: np.ndarray, bins: int) -> tuple[float, 
     ref_share = _shares(reference, inner_edges)
     cur_share = _shares(current, inner_edges)
     psi = float(np.sum((cur_share - ref_share) * np.log(cur_share / ref_share)))
+    from scipy.stats import chi2  # here, not at the top: settings imports DriftThresholds, and scipy.stats costs 1.8 s
+
     # PSI is the symmetric chi-square divergence: n·m/(n+m) · PSI ≈ χ² with (bins − 1) degrees of freedom.
     return psi, float(chi2.ppf(0.99, max(len(inner_edges), 1)) * (1 / len(current) + 1 / len(reference)))
 
@@ -85,6 +86,8 @@ def column_drift(column: str, reference: np.ndarray, current: np.ndarray,
     if len(reference) == 0 or len(current) == 0:
         nan = float("nan")
         return ColumnDrift(column, nan, nan, nan, nan, 0, False)
+    from scipy.stats import ks_2samp  # see chi2 above
+
     test = ks_2samp(reference, current)
     psi, noise = _psi(reference, current, PSI_BINS)
     outside = int(((current < reference.min()) | (current > reference.max())).sum())

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from bodyfat_assets.core.evaluation import plt, png_bytes
 from bodyfat_assets.core.health.fit import ChampionFit
 from bodyfat_assets.core.health.loop import Decision, FailedRun, LandedFile, decision_lines, trouble_lines
 
@@ -16,6 +15,10 @@ NOMINAL_COVERAGE = 0.9
 
 def health_png(history: pd.DataFrame) -> bytes:
     """`history`: one row per labeled file with rmse, coverage and champion_test_rmse, in landing order."""
+    # Here, not at the top: `bodyfat health` prints health_text, and evaluation's matplotlib, Optuna and
+    # scikit-learn cost it 4 s of CPU.
+    from bodyfat_assets.core.evaluation import plt, png_bytes
+
     fig, (rmse_ax, coverage_ax) = plt.subplots(2, 1, figsize=(7, 5), sharex=True)
     files = range(1, len(history) + 1)
     rmse_ax.plot(files, history["rmse"], "o-", label="live RMSE")

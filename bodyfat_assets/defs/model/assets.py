@@ -121,8 +121,8 @@ def champion(context: AssetExecutionContext, tuned_model: TunedModel, bodyfat_sp
         "challenger_test_rmse": decision.challenger_rmse,
         "champion_test_rmse": MetadataValue.float(decision.champion_rmse) if decision.champion_rmse is not None
         else "none",
-        **({"champion_rmse_now": rmse_now, "champion_rmse_at_promotion": rmse_at_promotion}
-           if rmse_now is not None else {}),
+        **({"champion_rmse_now": rmse_now, "champion_rmse_at_promotion": rmse_at_promotion,
+            "champion_family": str(load(serving)[1].get("family", "?"))} if rmse_now is not None else {}),
         "gate": table(pd.DataFrame([{"check": f.check, "passed": f.passed, "detail": f.detail} for f in findings])),
         "trusted_holdout_rows": len(holdout),
         "scores": table(pd.DataFrame(decision.comparisons()).assign(rows=[len(test), len(holdout)])),
