@@ -2,8 +2,10 @@
 
     python bench/serving_ab.py [--rounds 8] [--duration 5] [--families ridge ensemble]
     python bench/serving_ab.py --api-key-ab ridge     # the same champion with and without X-API-Key
-    python bench/serving_ab.py --log-ab ridge         # the prediction log off and on (a local lake), then the
+    python bench/serving_ab.py --log-ab ridge         # the prediction log off, on (a local lake), and on with the
+                                                      # shadow challenger (same family, another version); then the
                                                       # API's peak RSS over 100,000 logged predictions, lake down
+                                                      # (--down-shadow: with the challenger scoring them too)
 
 On a machine shared with other jobs, `bench/serving.py`'s one-server-after-another runs drift with the load (the
 same ridge server measured 175 and 304 req/s ten minutes apart). Here both servers run at once and wrk alternates
@@ -60,16 +62,18 @@ def main() -> None:
     parser.add_argument("--api-key-ab", choices=["ridge", "hgb", "ensemble"],
                         help="instead of two families: this family's champion without and with an API key")
     parser.add_argument("--log-ab", choices=["ridge", "hgb", "ensemble"],
-                        help="instead of two families: this family's champion with the prediction log off and on")
+                        help="instead of two families: this family's champion with the prediction log off, on, and "
+                             "on with a shadow challenger")
     parser.add_argument("--down-predictions", type=int, default=100_000,
                         help="--log-ab: predictions sent with the lake down while the API's RSS is sampled")
+    parser.add_argument("--down-shadow", action="store_true", help="--log-ab: the lake-down run shadows a challenger")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install -y wrk")
     # arm label → (family, server kind, request headers)
     arms = ({args.api_key_ab: (args.api_key_ab, "ours", {}),
              f"{args.api_key_ab}+key": (args.api_key_ab, "ours_key", {"X-API-Key": API_KEY})} if args.api_key_ab
-            else {f"{args.log_ab}+log-{state}": (args.log_ab, "ours", {}) for state in ("off", "on")}
+            else {f"{args.log_ab}+log-{state}": (args.log_ab, "ours", {}) for state in ("off", "on", "on+shadow")}
             if args.log_ab else {family: (family, "ours", {}) for family in args.families})
     body = json.dumps({k: float(v) for k, v in training_frame()[model_features()].iloc[0].items()})
     with tempfile.TemporaryDirectory(prefix="bench-serving-ab-") as tmp, ExitStack() as stack:
@@ -78,11 +82,18 @@ def main() -> None:
             workdir = Path(tmp) / arm
             workdir.mkdir()
             model_uri, env = register(family, workdir)
-            if args.log_ab:  # the same lake for both; only the switch differs
+            if args.log_ab:  # the same lake for all; only the switches differ
                 env = {**env, "BODYFAT_SERVING_LAKE_URL": str(Path(tmp) / "lake"),
-                       "BODYFAT_SERVING_PREDICTION_LOG": "true" if arm.endswith("log-on") else "false"}
+                       "BODYFAT_SERVING_PREDICTION_LOG": "false" if arm.endswith("log-off") else "true"}
+                if arm.endswith("shadow"):
+                    env = {**env, **register_challenger(family)}
             urls[arm] = stack.enter_context(server(kind, model_uri, env, workdir))
             processes[arm] = listening_process(urls[arm])
+            if arm.endswith("shadow"):
+                import httpx
+
+                shadowed = httpx.get(urls[arm] + "/ready", timeout=10).json()["shadow"]["version"]
+                assert shadowed is not None, "the shadow arm has no challenger"
         order = list(arms)
         runs: dict[str, list[dict]] = {arm: [] for arm in order}
         for round_ in range(args.rounds):
@@ -96,17 +107,32 @@ def main() -> None:
                 print(f"round {round_ + 1}/{args.rounds} {arm}: {result['rps']:.0f} req/s, "
                       f"p99 {result['p99']:.1f} ms, {result['cpu_us']:.0f} µs CPU per request, "
                       f"errors {result['errors'] + result['non2xx']}", flush=True)
+        for arm in order:
+            if arm.endswith("shadow"):
+                print(f"{arm}: {metric(urls[arm], 'bodyfat_shadow_predictions_total'):.0f} rows scored by the "
+                      f"challenger, {metric(urls[arm], 'bodyfat_shadow_failures_total'):.0f} failed (at the writer's "
+                      f"last write: it scores what it writes)")
     medians = {family: statistics.median(r["rps"] for r in results) for family, results in runs.items()}
     cpu = {family: statistics.median(r["cpu_us"] for r in results) for family, results in runs.items()}
     for family, results in runs.items():
         print(f"{family}: median {medians[family]:.0f} req/s (runs {[round(r['rps']) for r in results]}), "
               f"median p99 {statistics.median(r['p99'] for r in results):.1f} ms, "
               f"median {cpu[family]:.0f} µs CPU per request")
-    first, second = order
-    print(f"ratio {second}/{first}: {medians[second] / medians[first]:.2f} req/s; "
-          f"{cpu[first] / cpu[second]:.2f} in requests per CPU second")
+    first = order[0]
+    for other in order[1:]:
+        print(f"ratio {other}/{first}: {medians[other] / medians[first]:.2f} req/s; "
+              f"{cpu[first] / cpu[other]:.2f} in requests per CPU second")
     if args.log_ab:
-        lake_down_rss(args.log_ab, body, args.down_predictions, args.connections)
+        lake_down_rss(args.log_ab, body, args.down_predictions, args.connections, args.down_shadow)
+
+
+def register_challenger(family: str) -> dict[str, str]:
+    """A second version of `register`'s model (ridge: another alpha) under `challenger`, in the registry `register`
+    just set up; the environment that shadows it."""
+    from tests.support.contract_model import log_contract_model
+
+    log_contract_model(f"bench_{family}", family=family, alpha=50.0, alias="challenger")
+    return {"BODYFAT_SERVING_SHADOW_CHALLENGER": "true"}
 
 
 def metric(url: str, name: str) -> float:
@@ -116,12 +142,15 @@ def metric(url: str, name: str) -> float:
     return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " "))
 
 
-def lake_down_rss(family: str, body: str, predictions: int, connections: int) -> None:
+def lake_down_rss(family: str, body: str, predictions: int, connections: int, shadow: bool) -> None:
     """The API's peak RSS while `predictions` single rows are answered and logged to an S3 lake that refuses
-    connections (a closed port): the queue holds its bound, the rest is dropped."""
+    connections (a closed port): the queue holds its bound, the rest is dropped. `shadow`: a challenger scores the
+    held rows too."""
     with tempfile.TemporaryDirectory(prefix="bench-log-down-") as tmp:
         workdir = Path(tmp)
         model_uri, env = register(family, workdir)
+        if shadow:
+            env = {**env, **register_challenger(family)}
         env = {**env, "BODYFAT_SERVING_LAKE_URL": "s3://bench-lake/lake",
                "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}", "AWS_ACCESS_KEY_ID": "bench",
                "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
@@ -148,7 +177,8 @@ def lake_down_rss(family: str, body: str, predictions: int, connections: int) ->
             done.set()
             sampler.join()
             queued = metric(url, "bodyfat_prediction_log_queued")
-            print(f"lake down: {answered} predictions, {queued:.0f} queued (the bound), "
+            print(f"lake down{' with a shadow challenger' if shadow else ''}: {answered} predictions, "
+                  f"{queued:.0f} queued (the bound), "
                   f"{metric(url, 'bodyfat_prediction_log_dropped_total'):.0f} dropped; RSS at start "
                   f"{start_rss / 2**20:.0f} MiB, peak {peak[0] / 2**20:.0f} MiB")
 

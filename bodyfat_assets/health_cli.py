@@ -20,7 +20,8 @@ from bodyfat_assets.core.health.served import latest_labels, performance_by_vers
 from bodyfat_assets.core.landing.naming import KINDS
 from bodyfat_assets.defs.jobs import PIPELINE_JOB
 from bodyfat_assets.lake import ObjectStore, landing_store, parquet_to_frame, store_from_url
-from bodyfat_assets.partitions import LABELS_FILES, LANDING_NAME_TAG
+from bodyfat_assets.partitions import LABELS_FILES
+from bodyfat_assets.partitions import landed_files as landed_files_of_run
 from bodyfat_assets.settings import Settings
 
 HEALTH_KEY = "model_health.parquet"
@@ -87,7 +88,7 @@ def failed_runs(instance: DagsterInstance, since: float | None) -> list[FailedRu
     records = instance.get_run_records(RunsFilter(statuses=[DagsterRunStatus.FAILURE], created_after=created_after),
                                        limit=FAILED_RUNS_SHOWN)
     return [FailedRun(_hours_since(r.create_timestamp.timestamp()), r.dagster_run.job_name, r.dagster_run.run_id,
-                      r.dagster_run.tags.get(LANDING_NAME_TAG) or r.dagster_run.tags.get("dagster/partition", ""),
+                      ", ".join(landed_files_of_run(r.dagster_run.tags).values()),
                       _error_of(instance, r.dagster_run.run_id)) for r in records]
 
 
@@ -98,7 +99,7 @@ def landed_files(landing: ObjectStore) -> list[LandedFile]:
 
 def in_flight_names(instance: DagsterInstance) -> set[str]:
     records = instance.get_run_records(RunsFilter(statuses=IN_FLIGHT))
-    return {r.dagster_run.tags[LANDING_NAME_TAG] for r in records if LANDING_NAME_TAG in r.dagster_run.tags}
+    return {name for r in records for name in landed_files_of_run(r.dagster_run.tags).values()}
 
 
 def served_labels(instance: DagsterInstance, lake: ObjectStore) -> pd.DataFrame | None:

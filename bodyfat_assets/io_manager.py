@@ -7,6 +7,7 @@ URL: a folder on the embedded default, `s3://bucket/prefix` in production; `lake
 
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,14 @@ from pydantic import BaseModel, PrivateAttr
 
 from bodyfat_assets.core.landing.naming import SEED_PARTITION
 from bodyfat_assets.lake import ObjectStore, frame_to_parquet, parquet_to_frame, store_from_url
+
+
+@dataclass(frozen=True)
+class PartitionFrames:
+    """The output of a partitioned asset for every partition its run materializes: one DataFrame each, written to
+    `<asset>/<partition>.parquet` as if each had had its own run."""
+
+    frames: Mapping[str, pd.DataFrame]
 
 
 class LakeIOManager(ConfigurableIOManager):
@@ -37,6 +46,8 @@ class LakeIOManager(ConfigurableIOManager):
         return f"{path}/{partition_key}" if partition_key else path
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
+        if isinstance(obj, PartitionFrames):
+            return self.write_partition_frames(context, obj)
         partition = context.partition_key if context.has_partition_key else None
         stem = self._stem(context, partition)
         if isinstance(obj, pd.DataFrame):
@@ -47,6 +58,21 @@ class LakeIOManager(ConfigurableIOManager):
             key, data = f"{stem}.json", json.dumps(obj, indent=2, default=str).encode()
         self.store.write_bytes(key, data)
         context.add_output_metadata({"uri": f"{self.store.url}/{key}", "bytes": len(data)})
+
+    def write_partition_frames(self, context: OutputContext, output: PartitionFrames) -> None:
+        """One Parquet object per partition of a run that materializes several (a burst of landed files)."""
+        targeted = set(context.asset_partition_keys) if context.has_asset_partitions else set()
+        if set(output.frames) != targeted:
+            raise ValueError(f"{context.asset_key.to_user_string()}: frames for partitions {sorted(output.frames)}, "
+                             f"but the run materializes {sorted(targeted)}")
+        written, keys = 0, []
+        for key, frame in output.frames.items():
+            data = frame_to_parquet(frame)
+            keys.append(f"{self._stem(context, key)}.parquet")
+            self.store.write_bytes(keys[-1], data)
+            written += len(data)
+        where = keys[0] if len(keys) == 1 else f"{self._stem(context)}/"
+        context.add_output_metadata({"uri": f"{self.store.url}/{where}", "bytes": written})
 
     def load_input(self, context: InputContext) -> Any:
         if context.has_asset_partitions and len(context.asset_partition_keys) > 1:

@@ -10,7 +10,7 @@ from bodyfat_assets.core.landing.partition_file import PartitionFileGone, load_p
 from bodyfat_assets.core.landing.requeue import RequeuePolicy
 from bodyfat_assets.core.landing.validation import Reject
 from bodyfat_assets.lake import ObjectStore, store_from_url
-from bodyfat_assets.partitions import LANDING_NAME_TAG
+from bodyfat_assets.partitions import landed_files
 
 
 class LandingZone(ConfigurableResource):
@@ -35,42 +35,38 @@ class LandingZone(ConfigurableResource):
         return store_from_url(self.url, self.s3_endpoint_url)
 
 
-def read_partition_file(context: AssetExecutionContext, landing: LandingZone, kind: str,
+def read_partition_file(context: AssetExecutionContext, landing: LandingZone, kind: str, key: str,
                         seed_path: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The validated frame behind this run's partition, and where it came from (see `load_partition_file`).
+    """The validated frame behind partition `key` of this run, and where it came from (see `load_partition_file`).
 
-    A partition never materialized whose file changed or vanished after it was accepted is deleted, so nothing
-    requests it again (a re-scoring after each promotion did, for ever); the landing sensor registers the file's
-    new content as a new partition."""
-    key = context.partition_key
+    A partition never materialized whose file changed or vanished after it was accepted fails its run, saying so;
+    the landing sensor then deletes the partition (`gone_partitions`), so nothing requests it again (a re-scoring
+    after each promotion did, for ever), and registers the file's new content as a new partition."""
     try:
-        loaded = load_partition_file(landing.store(), kind, key, context.run.tags.get(LANDING_NAME_TAG), seed_path)
+        loaded = load_partition_file(landing.store(), kind, key, landed_files(context.run.tags).get(key), seed_path)
     except Reject as rejection:  # passed the sensor, fails now: the contract changed; moved to rejected/
         raise Failure(f"{kind} partition {key}: {rejection}", allow_retries=False) from rejection
     except PartitionFileGone as gone:
-        if first_materialized_at(context) is not None:
+        if first_materialized_at(context, key) is not None:
             raise
-        raise forget_partition(context, gone) from gone
+        raise file_gone(key, gone) from gone
     if loaded.moved_from:
         context.log.info(f"moved {loaded.moved_from} to {loaded.location}")
     return loaded.frame, {"file": loaded.location, "sha256": loaded.sha256}
 
 
-def first_materialized_at(context: AssetExecutionContext) -> float | None:
-    """When this run's partition was first materialized (seconds since the epoch), None if never."""
+def first_materialized_at(context: AssetExecutionContext, key: str) -> float | None:
+    """When partition `key` of this run's asset was first materialized (seconds since the epoch), None if never."""
     records = context.instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[context.partition_key]), limit=1,
+        AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[key]), limit=1,
         ascending=True).records
     return records[0].timestamp if records else None
 
 
-def forget_partition(context: AssetExecutionContext, gone: PartitionFileGone) -> Failure:
-    """Delete a never-materialized partition whose file is gone (nothing requests it again) and return the failure
-    that says so."""
-    key = context.partition_key
-    context.instance.delete_dynamic_partition(context.assets_def.partitions_def.name, key)
-    return Failure(f"{gone}; partition {key} deleted: the landing sensor registers the file's current content "
-                   f"as a new partition", allow_retries=False)
+def file_gone(key: str, gone: PartitionFileGone) -> Failure:
+    """The failure of a run whose never-materialized partition's file is gone (retrying cannot bring it back)."""
+    return Failure(f"{gone}; the landing sensor deletes partition {key} and registers the file's current content, "
+                   f"if any, as a new partition", allow_retries=False)
 
 
 class RetrainPolicy(ConfigurableResource):

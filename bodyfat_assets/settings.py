@@ -190,6 +190,11 @@ class ServiceSettings(Group):
     webserver_port: int = knob(3000, "DAGSTER_WEBSERVER_PORT", "Dagster UI port")
     grpc_port: int = knob(4000, "DAGSTER_GRPC_PORT", "Dagster code server port")
     api_port: int = knob(8000, "API_PORT", "prediction API port")
+    redis_port: int = knob(6379, "REDIS_PORT", "Redis port: the Celery broker and result backend of compose's "
+                           "`workers` profile")
+    dagster_instance_yaml: str = knob("docker/dagster.yaml", "DAGSTER_INSTANCE_YAML",
+                                      "the instance config compose mounts into every Dagster service "
+                                      "(docker/dagster.celery.yaml with the `workers` profile)")
     dagster_ui_url: str | None = knob(None, "DAGSTER_UI_URL", "Dagster UI address in links from MLflow runs "
                                       "(empty: http://127.0.0.1:<DAGSTER_WEBSERVER_PORT>)")
     mlflow_ui_url: str | None = knob(None, "MLFLOW_UI_URL", "MLflow UI address in links from Dagster metadata "

@@ -8,6 +8,7 @@ docs/serving.md.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,6 +30,9 @@ from serving.prediction_log import prediction_log_from_settings
 from serving.routes import admin, invocations, ops, page, predict, v2
 from serving.schemas import BATCH_SCHEMA_DEFS
 from serving.settings import ServingSettings
+from serving.shadow import ChallengerSource, Shadow
+
+log = logging.getLogger("serving.app")
 
 
 def route_paths(routes: Iterable[Any]) -> tuple[str, ...]:
@@ -48,8 +52,10 @@ def create_app(
     settings: ServingSettings | None = None,
     source: ModelSource | None = None,
     fallback: Callable[[], LoadedModel] | None = None,
+    challenger_source: ModelSource | None = None,
 ) -> FastAPI:
-    """Build the API. `source`/`fallback` default to MLflow and the bundled model; tests inject their own."""
+    """Build the API. `source`/`fallback`/`challenger_source` default to MLflow's champion alias, the bundled model
+    and MLflow's challenger alias; tests inject their own."""
     settings = settings or ServingSettings()
     metrics = ServingMetrics()
 
@@ -57,9 +63,9 @@ def create_app(
         metrics.record_refresh(outcome)
         metrics.record_model(store.current)
 
-    def registry() -> ModelSource:
-        return source or MlflowSource(
-            settings.model_name, settings.model_alias, settings.tracking_uri,
+    def registry(injected: ModelSource | None = source, alias: str = settings.model_alias) -> ModelSource:
+        return injected or MlflowSource(
+            settings.model_name, alias, settings.tracking_uri,
             settings.registry_timeout_s, settings.registry_max_retries, settings.fold_linear,
         )  # fmt: skip
 
@@ -68,18 +74,31 @@ def create_app(
         poll_interval_s=settings.poll_interval_s, on_refresh=on_refresh,
     )  # fmt: skip
     batcher = MicroBatcher(max_rows=settings.micro_batch_max_rows)
-    prediction_log = prediction_log_from_settings(settings, metrics.registry)
+    shadow = None
+    if settings.shadow_challenger and settings.prediction_log and settings.lake_url:
+        challenger_store = ModelStore(
+            lambda: ChallengerSource(registry(challenger_source, settings.shadow_alias), lambda: store.current),
+            fallback=None, poll_interval_s=settings.poll_interval_s, role=settings.shadow_alias,
+        )  # fmt: skip
+        shadow = Shadow(challenger_store, metrics.registry)
+    elif settings.shadow_challenger:
+        log.warning("shadow challenger off: it is logged beside the champion, and the prediction log is off")
+    prediction_log = prediction_log_from_settings(settings, metrics.registry, shadow)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         store.start()
         metrics.record_model(store.current)
+        if shadow is not None:
+            shadow.store.start()  # after the champion's: a challenger naming the champion's version is not loaded
         if settings.micro_batch:
             batcher.start()
         prediction_log.start()
         yield
         await batcher.stop()
         store.stop()
+        if shadow is not None:
+            shadow.store.stop()
         await asyncio.to_thread(prediction_log.close)  # what is queued is written before the process exits
 
     # FastAPIOffline serves /docs and /redoc with Swagger UI and ReDoc from the pinned fastapi-offline package:
@@ -91,7 +110,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings, app.state.store, app.state.metrics, app.state.batcher = settings, store, metrics, batcher
-    app.state.prediction_log = prediction_log
+    app.state.prediction_log, app.state.shadow = prediction_log, shadow
     app.add_exception_handler(RequestValidationError, validation_error_response)
     app.add_exception_handler(StarletteHTTPException, http_error_response)
 

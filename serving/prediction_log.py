@@ -12,6 +12,9 @@ Features: the API validates every value strictly (no coercion, no imputation), s
 values the model is given; a record stores the 13 received values (columns named as in the contract) and
 `features_used`, the model's own input columns in its order. The caller's `id` field, when sent, is kept as `id`.
 Nothing from request headers (API key included) is ever recorded.
+
+With a `shadow` scorer (serving/shadow.py), the writer has each queued row scored by the challenger before its first
+write attempt: `shadow_model_version` and `shadow_prediction`, null where no challenger scored the row.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +47,8 @@ log = logging.getLogger("serving.prediction_log")
 PREFIX = "prediction_log"
 ID_HEADER = "X-Prediction-Id"
 COLUMNS = ("prediction_id", "served_at", "endpoint", "model_name", "model_version", "model_source",
-           "features_used", CALLER_ID, *FEATURE_NAMES, "body_fat_pct", "interval_low", "interval_high")  # fmt: skip
+           "features_used", CALLER_ID, *FEATURE_NAMES, "body_fat_pct", "interval_low", "interval_high",
+           "shadow_model_version", "shadow_prediction")  # fmt: skip
 MAX_BACKOFF_S = 30.0
 _FEATURE_VALUES = operator.itemgetter(*FEATURE_NAMES)
 
@@ -108,7 +112,8 @@ class Entry:
     """What one answered request queues: references only, converted to columns by the writer thread. A plain
     slotted class: a frozen dataclass cost ~4x more to build, on the request path."""
 
-    __slots__ = ("caller_ids", "endpoint", "ids", "model", "received", "served_at", "values")
+    __slots__ = ("caller_ids", "endpoint", "ids", "model", "received", "served_at", "shadow_values",
+                 "shadow_version", "shadowed", "values")  # fmt: skip
 
     def __init__(self, ids: str | Sequence[str], served_at: float, endpoint: str, model: LoadedModel, received: Any,
                  values: Any, caller_ids: Any = None) -> None:  # fmt: skip
@@ -121,6 +126,12 @@ class Entry:
         """The prediction (one row) or an array of them."""
         self.caller_ids = caller_ids
         """The caller's `id` (one row) or their list, or None."""
+        self.shadowed = False
+        """The shadow scorer has seen this entry (it is scored once, whatever happens to its writes)."""
+        self.shadow_version: str | None = None
+        self.shadow_values: Any = None
+        """The challenger's version and prediction (a float, or an array for rows; NaN where it failed), when it
+        scored the entry."""
 
     @property
     def n(self) -> int:
@@ -133,26 +144,40 @@ def object_key(hour_start: float) -> str:
     return f"{PREFIX}/date={at:%Y-%m-%d}/hour={at:%H}/{uuid.uuid4().hex}.parquet"
 
 
+def received_matrix(entries: Sequence[Entry]) -> np.ndarray:
+    """The entries' received rows, one per prediction in queue order, columns in contract order (`FEATURE_NAMES`)."""
+    rows: list[Any] = []
+    for e in entries:
+        if isinstance(e.ids, str):
+            rows.append(e.received)
+        else:
+            rows.extend(zip(*(e.received[name] for name in FEATURE_NAMES), strict=True))
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURE_NAMES))
+
+
 def to_columns(entries: Sequence[Entry]) -> dict[str, Any]:
     """The entries as one table's columns (`COLUMNS`), in queue order."""
     ids: list[str] = []
     caller: list[str | None] = []
-    rows: list[Any] = []
     values: list[float] = []
+    shadow: list[float] = []
     counts = [e.n for e in entries]
-    for e in entries:
+    for e, n in zip(entries, counts, strict=True):
         if isinstance(e.ids, str):
             ids.append(e.ids)
             caller.append(None if e.caller_ids is None else str(e.caller_ids))
-            rows.append(e.received)
             values.append(float(e.values))
         else:
-            n = len(e.ids)
             ids.extend(e.ids)
             caller.extend([None] * n if e.caller_ids is None else [None if c is None else str(c) for c in e.caller_ids])
-            rows.extend(zip(*(e.received[name] for name in FEATURE_NAMES), strict=True))
             values.extend(np.asarray(e.values, dtype=np.float64).tolist())
-    matrix = np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURE_NAMES))
+        if e.shadow_version is None:
+            shadow.extend([np.nan] * n)
+        elif isinstance(e.ids, str):
+            shadow.append(e.shadow_values)
+        else:
+            shadow.extend(e.shadow_values.tolist())
+    matrix = received_matrix(entries)
     predicted = np.array(values, dtype=np.float64)
     half = np.repeat([e.model.half_width for e in entries], counts)
 
@@ -165,6 +190,7 @@ def to_columns(entries: Sequence[Entry]) -> dict[str, Any]:
         "model_source": each(lambda e: e.model.source), "features_used": each(lambda e: ",".join(e.model.features)),
         CALLER_ID: caller, **{name: matrix[:, i] for i, name in enumerate(FEATURE_NAMES)},
         "body_fat_pct": predicted, "interval_low": predicted - half, "interval_high": predicted + half,
+        "shadow_model_version": each(lambda e: e.shadow_version), "shadow_prediction": np.array(shadow),
     }  # fmt: skip
 
 
@@ -222,8 +248,12 @@ class PredictionLog:
     """The bounded queue and its writer thread. `sink` None: ids are still made and returned, nothing is kept."""
 
     def __init__(self, sink: Sink | None, registry: CollectorRegistry, max_rows: int = 20_000,
-                 flush_s: float = 5.0, flush_rows: int = 10_000) -> None:  # fmt: skip
+                 flush_s: float = 5.0, flush_rows: int = 10_000,
+                 shadow: Callable[[Sequence[Entry]], None] | None = None) -> None:  # fmt: skip
+        """`shadow` scores entries with the challenger (serving/shadow.py) in this writer's thread; it never
+        raises."""
         self.sink, self.max_rows, self.flush_s, self.flush_rows = sink, max_rows, flush_s, flush_rows
+        self.shadow = shadow
         self.ids = IdMaker()
         self._queue: deque[Entry] = deque()
         self._lock = threading.Lock()
@@ -297,6 +327,9 @@ class PredictionLog:
             self._queue.clear()
         if not entries:
             return True
+        if self.shadow is not None:
+            # Once per entry: rows held through a lake outage keep the challenger that scored them.
+            self.shadow([e for e in entries if not e.shadowed])
         hours = split_by_hour(entries)
         done: set[int] = set()
         try:
@@ -396,13 +429,14 @@ def columns_entry(log_: PredictionLog, endpoint: str, model: LoadedModel, receiv
     return base, ids
 
 
-def prediction_log_from_settings(settings: Any, registry: CollectorRegistry) -> PredictionLog:
+def prediction_log_from_settings(settings: Any, registry: CollectorRegistry,
+                                 shadow: Callable[[Sequence[Entry]], None] | None = None) -> PredictionLog:
     """The log `ServingSettings` describe; no sink when it is off or has no lake."""
     sink = None
     if settings.prediction_log and settings.lake_url:
         sink = sink_from_url(settings.lake_url, settings.s3_endpoint_url, settings.prediction_log_timeout_s)
     return PredictionLog(sink, registry, settings.prediction_log_max_rows, settings.prediction_log_flush_s,
-                         settings.prediction_log_flush_rows)  # fmt: skip
+                         settings.prediction_log_flush_rows, shadow)  # fmt: skip
 
 
 async def get_prediction_log(request: Request) -> PredictionLog:

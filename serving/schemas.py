@@ -248,6 +248,8 @@ class ReadyResponse(BaseModel):
     last_check: dict[str, Any] | None
     prediction_log: dict[str, Any] | None = Field(None, description="the prediction log: sink, queued, written, "
                                                   "dropped (queue full), last error")
+    shadow: dict[str, Any] | None = Field(None, description="the shadow challenger: version scored (null without "
+                                          "one), rows scored and failed")
 
 
 class ReloadResponse(BaseModel):

@@ -67,6 +67,10 @@ class ServingSettings(BaseSettings):
     prediction_log_flush_rows: int = Field(default=10_000, gt=0)
     # One S3 attempt's connect and read timeouts: a stalled lake occupies the writer thread, never a request.
     prediction_log_timeout_s: float = Field(default=5.0, gt=0)
+    # The shadow challenger (serving/shadow.py): also follow `shadow_alias` and score every logged prediction with
+    # it in the log's writer thread, recorded beside the champion's and never returned. Needs the prediction log.
+    shadow_challenger: bool = False
+    shadow_alias: str = "challenger"
     host: str = "0.0.0.0"  # noqa: S104 - a container binds all interfaces; set 127.0.0.1 for local runs
     port: int = 8000
     log_level: str = "info"

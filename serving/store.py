@@ -52,13 +52,17 @@ class ModelStore:
     def __init__(
         self,
         connect: Callable[[], ModelSource | None],
-        fallback: Callable[[], LoadedModel],
+        fallback: Callable[[], LoadedModel] | None,
         poll_interval_s: float,
         on_refresh: Callable[[RefreshOutcome], None] | None = None,
+        role: str = "champion",
     ) -> None:
         """`connect` builds the registry client at `start()` (not at import or app creation, so a misconfigured
-        registry costs only the registry, never the fallback)."""
+        registry costs only the registry, never the fallback). Without a `fallback` the store follows an alias that
+        may be absent (the shadow challenger): nothing is served until it exists, and the model is dropped when it
+        goes. `role` names the alias in logs and outcomes."""
         self._connect = connect
+        self.role = role
         self._source: ModelSource | None = None
         self._fallback = fallback
         self._poll_interval_s = poll_interval_s
@@ -88,7 +92,7 @@ class ModelStore:
             self._connect_error = type(exc).__name__
             log.exception("model registry client could not be created; serving the fallback only")
         self.refresh()
-        if self._current is None:
+        if self._current is None and self._fallback is not None:
             try:
                 self._current = self._warmed(self._fallback())[0]
                 log.warning("serving the bundled fallback model until the registry has a champion")
@@ -130,8 +134,13 @@ class ModelStore:
         try:
             version = self._source.champion_version()
             if version is None:
-                # Keep whatever we serve: a vanished alias is not a reason to drop a working champion.
-                return RefreshOutcome("no_champion", *here, detail="registry has no champion alias")
+                # Keep whatever we serve: a vanished alias is not a reason to drop a working champion. An optional
+                # alias (no fallback) is followed exactly: gone means nothing to serve.
+                if self._fallback is None and current is not None:
+                    self._current = None
+                    log.info("%s alias gone: version %s dropped", self.role, current.version)
+                    here = (None, None)
+                return RefreshOutcome("no_champion", *here, detail=f"registry has no {self.role} alias")
             if current is not None and current.source == "registry" and current.version == version:
                 return RefreshOutcome("unchanged", *here)
             attempts, retry_at = self._rejected.get(version, (0, 0.0))
@@ -142,7 +151,7 @@ class ModelStore:
         except ModelError as exc:
             backoff = min(self._poll_interval_s * 2**attempts, MAX_REJECT_BACKOFF_S)
             self._rejected[version] = (attempts + 1, time.monotonic() + backoff)
-            log.warning("champion version %s refused (next try in %.0f s): %s", version, backoff, exc)
+            log.warning("%s version %s refused (next try in %.0f s): %s", self.role, version, backoff, exc)
             return RefreshOutcome("rejected", *here, detail=f"version {version} was refused: ModelError")
         except Exception as exc:  # registry down or bad model: keep serving, retry next poll
             # Public answers (/ready, /admin/reload) carry the class only: MLflow's messages contain the tracking
@@ -152,7 +161,7 @@ class ModelStore:
         self._rejected.pop(version, None)
         self._current = model  # the atomic swap, once the new model has answered its warm-up batch
         self.warming = None
-        log.info("now serving %s version %s (was %s)", model.name, model.version, here[0])
+        log.info("now serving %s version %s as %s (was %s)", model.name, model.version, self.role, here[0])
         return RefreshOutcome("swapped", model.version, model.source, warmup_s=warmup_s)
 
     @staticmethod

@@ -30,8 +30,14 @@ after about 10 s and 20 s, inside its run. A step that raises `Failure(allow_ret
 passes the contract, a partition whose stored data is missing) fails at once: retrying cannot fix it. A dead run
 worker is retried by the instance's `run_retries` instead (dagster.yaml)."""
 
+INGEST_PRIORITY = {"dagster/priority": "1"}
+"""Dagster's documented run-queue priority (default 0): queued ingestion runs (small, a few seconds of work for a
+burst of files) start before queued scoring runs, of which a promotion queues one per scoring file. A scoring run
+already running still holds its slot: runs are not pre-empted."""
+
 ingest_labeled_file = define_asset_job(
     INGEST_JOB, selection=AssetSelection.assets(RAW_BODYFAT, LIVE_PERFORMANCE), op_retry_policy=STEP_RETRY_POLICY,
+    tags=INGEST_PRIORITY,
     description="Ingest one labeled file (a raw_bodyfat partition), move it to landing/processed/, and measure the "
                 "champion of the moment on it (live_performance) before it joins training.")
 bodyfat_pipeline = define_asset_job(

@@ -11,6 +11,7 @@ from serving.deps import CurrentModel, MetricsDep, StoreDep
 from serving.model_store import readiness
 from serving.prediction_log import PredictionLogDep
 from serving.schemas import FeatureInfo, ModelInfo, ReadyResponse
+from serving.shadow import ShadowDep
 
 router = APIRouter()
 
@@ -23,11 +24,11 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/ready", tags=["ops"], response_model=ReadyResponse, responses={503: {"model": ReadyResponse}})
-async def ready(store: StoreDep, prediction_log: PredictionLogDep) -> JSONResponse:
+async def ready(store: StoreDep, prediction_log: PredictionLogDep, shadow: ShadowDep) -> JSONResponse:
     """200 with the registry champion, or with the bundled fallback by design (no champion yet); 503 `degraded`
     when the fallback serves because the registry failed (`registry_error`) or its champion was refused
     (`champion_rejected`), 503 `not_ready` with no model at all. `warming` names the version being loaded and warmed
-    up while the current one keeps serving."""
+    up while the current one keeps serving; `shadow` the challenger scoring logged predictions, when on."""
     model, last = store.current, store.last_outcome
     code, status, reason = readiness(model, last)
     body = {
@@ -40,6 +41,7 @@ async def ready(store: StoreDep, prediction_log: PredictionLogDep) -> JSONRespon
             "outcome": last.outcome, "detail": last.detail, "checked_at": last.checked_at,
         },
         "prediction_log": prediction_log.details(),
+        "shadow": shadow.details() if shadow is not None else {"enabled": False},
     }  # fmt: skip
     return JSONResponse(body, code)
 

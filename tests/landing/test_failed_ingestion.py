@@ -7,7 +7,7 @@ from bodyfat_assets.core.landing.naming import content_hash, partition_key_for
 from bodyfat_assets.defs.jobs import INGEST_JOB
 from bodyfat_assets.lake import LocalStore, ObjectStore
 from bodyfat_assets.landing_zone import LandingZone
-from bodyfat_assets.partitions import LANDING_NAME_TAG
+from bodyfat_assets.partitions import landed_files_tags
 from tests.support.landing_files import csv_bytes
 
 
@@ -23,7 +23,7 @@ class DiskFullLanding(LandingZone):
 
 def ingest(harness, partition_key: str, name: str, landing: LandingZone) -> bool:
     return harness.defs.resolve_job_def(INGEST_JOB).execute_in_process(
-        instance=harness.instance, partition_key=partition_key, tags={LANDING_NAME_TAG: name},
+        instance=harness.instance, partition_key=partition_key, tags=landed_files_tags({partition_key: name}),
         resources={"landing": landing}, raise_on_error=False).success
 
 

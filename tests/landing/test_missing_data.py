@@ -6,7 +6,7 @@ from dagster import AssetKey
 from bodyfat_assets.core.landing.naming import SEED_PARTITION
 from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB
 from bodyfat_assets.lake import LocalStore
-from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG
+from bodyfat_assets.partitions import LABELED_FILES, landed_files_tags
 from tests.support.landing_files import csv_bytes
 
 CLEANING = [AssetKey("cleaned_bodyfat"), AssetKey("quarantined_bodyfat")]
@@ -14,7 +14,8 @@ CLEANING = [AssetKey("cleaned_bodyfat"), AssetKey("quarantined_bodyfat")]
 
 def ingest(harness, partition_key: str, name: str | None = None) -> None:
     result = harness.defs.resolve_job_def(INGEST_JOB).execute_in_process(
-        instance=harness.instance, partition_key=partition_key, tags={LANDING_NAME_TAG: name} if name else {},
+        instance=harness.instance, partition_key=partition_key,
+        tags=landed_files_tags({partition_key: name}) if name else {},
         resources={"landing": harness.landing}, raise_on_error=False)
     assert result.success
 

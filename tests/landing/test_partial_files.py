@@ -16,7 +16,7 @@ from dagster import DagsterInstance
 from bodyfat_assets.core.landing.intake import MIN_FILE_AGE_S
 from bodyfat_assets.core.landing.naming import content_hash, partition_key_for
 from bodyfat_assets.defs.jobs import INGEST_JOB
-from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG
+from bodyfat_assets.partitions import LABELED_FILES, landed_files_tags
 from tests.support.landing_files import csv_bytes
 from tests.support.sensor_harness import Harness
 
@@ -107,18 +107,19 @@ def test_a_run_whose_file_changed_drops_its_partition_and_the_new_content_is_reg
 
     instance: DagsterInstance = harness.instance
     failed = harness.defs.resolve_job_def(INGEST_JOB).execute_in_process(
-        instance=instance, partition_key=stale, tags={LANDING_NAME_TAG: "grows.csv"},
+        instance=instance, partition_key=stale, tags=landed_files_tags({stale: "grows.csv"}),
         resources={"landing": harness.landing}, raise_on_error=False)
     assert not failed.success
     [failure] = failed.get_step_failure_events()
-    assert "deleted" in failure.step_failure_data.error.message
+    assert "deletes partition" in failure.step_failure_data.error.message
+    assert stale in instance.get_dynamic_partitions(LABELED_FILES.name), "a run never changes the partitions"
+    requests = list(harness.tick().run_requests)  # the landing sensor owns the partitions' lifecycle
     assert stale not in instance.get_dynamic_partitions(LABELED_FILES.name), "no orphan partition left to retry"
     assert harness.store.read_bytes("train/grows.csv") == second, "the changed file is never lost"
 
-    requests = []
     for _ in range(int(MIN_FILE_AGE_S) + 3):  # until the sensor sees it settled (quiet for the minimum age)
-        requests += harness.tick().run_requests
         if requests:
             break
         time.sleep(TICK_EVERY_S)
+        requests += harness.tick().run_requests
     assert [r.partition_key for r in requests] == [partition_key_for("grows.csv", content_hash(second))]

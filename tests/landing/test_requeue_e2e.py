@@ -20,6 +20,7 @@ from bodyfat_assets.core.landing.naming import content_hash, partition_key_for
 from bodyfat_assets.core.landing.requeue import REQUEUE_TAG
 from bodyfat_assets.defs.jobs import INGEST_JOB
 from bodyfat_assets.feed import away_from, seed_train_and_test_rows, synthetic_rows
+from bodyfat_assets.partitions import landed_files
 from tests.support.loop import BOOTSTRAP_TIMEOUT_S, LOOP_ENV, STEP_TIMEOUT_S, daemon_loop
 from tests.support.services import wait_until
 
@@ -46,19 +47,22 @@ def test_a_file_whose_run_failed_outside_it_is_asked_for_again_then_rejected_wit
         for name, data in files.items():
             loop.landing.write_bytes(f"train/{name}", data)
 
-        def runs_of(name: str) -> list:
-            return loop.instance.get_runs(RunsFilter(job_name=INGEST_JOB, tags={"dagster/partition": keys[name]}))
+        def runs_of(name: str) -> list:  # the two files landed together: their first run is one, holding both
+            return [r for r in loop.instance.get_runs(RunsFilter(job_name=INGEST_JOB))
+                    if keys[name] in landed_files(r.tags)]
 
         wait_until(lambda: any(r.status == DagsterRunStatus.FAILURE for r in runs_of("recovers.csv")),
                    BOOTSTRAP_TIMEOUT_S, "the first run of recovers.csv to fail", interval_s=1)
         failed_at = time.monotonic()
         shutil.rmtree(blocked["recovers.csv"])  # the cause goes away
+        first = runs_of("recovers.csv")[-1]
+        assert set(landed_files(first.tags)) == set(keys.values()), "landed together, ingested in one run"
 
         wait_until(lambda: any(r.status == DagsterRunStatus.SUCCESS for r in runs_of("recovers.csv")), STEP_TIMEOUT_S,
                    "recovers.csv ingested by the request again", interval_s=1)
         print(f"\nfailure to ingested by the request again: {time.monotonic() - failed_at:.1f} s")
         [again] = [r for r in runs_of("recovers.csv") if r.status == DagsterRunStatus.SUCCESS]
-        assert again.tags[REQUEUE_TAG] == "1" and again.tags["bodyfat/landing_name"] == "recovers.csv"
+        assert again.tags[REQUEUE_TAG] == "1" and set(landed_files(again.tags).values()) == {"recovers.csv"}
         assert loop.lake.exists(f"raw_bodyfat/{keys['recovers.csv']}.parquet")
 
         def rejection() -> dict | None:

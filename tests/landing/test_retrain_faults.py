@@ -4,6 +4,7 @@ a file read by a run is not counted again; requests for the same data collapse i
 from dagster import DagsterRunStatus, RunRequest, SkipReason
 
 from bodyfat_assets.core.landing.retrain import retrain_run_key
+from bodyfat_assets.partitions import WILL_RETRY_TAG
 from tests.support.sensor_harness import Harness
 
 
@@ -16,7 +17,7 @@ def test_while_a_retrain_is_queued_new_files_wait_for_it_instead_of_queueing_a_s
     h.ingested("seed", 252)
     first = h.tick("retrain_sensor")
     assert isinstance(first, RunRequest)
-    h.retraining_run(DagsterRunStatus.NOT_STARTED, tags={"dagster/run_key": first.run_key})
+    h.retraining_run(DagsterRunStatus.NOT_STARTED, tags=first.tags)
     h.ingested("a-1", 20)  # lands while the run waits in the queue
     skip = h.tick("retrain_sensor")
     assert isinstance(skip, SkipReason), "a second retrain queued behind the first trains the same model twice"
@@ -48,7 +49,7 @@ def test_a_failed_retrain_that_dagster_retries_is_not_announced_as_a_new_retrain
     h = harness(tmp_path)
     h.ingested("seed", 252)
     first = h.tick("retrain_sensor")
-    h.retraining_run(DagsterRunStatus.FAILURE, tags={"dagster/run_key": first.run_key, "dagster/will_retry": "true"})
+    h.retraining_run(DagsterRunStatus.FAILURE, tags={**first.tags, WILL_RETRY_TAG: "true"})
     skip = h.tick("retrain_sensor")
     assert isinstance(skip, SkipReason)
     assert "failed; Dagster's run retries re-execute it (retry 1)" in skip.skip_message
@@ -58,8 +59,7 @@ def test_a_failed_retrain_with_its_retries_spent_waits_for_new_data_and_says_so(
     h = harness(tmp_path)
     h.ingested("seed", 252)
     first = h.tick("retrain_sensor")
-    h.retraining_run(DagsterRunStatus.FAILURE, tags={"dagster/run_key": first.run_key, "dagster/will_retry": "false",
-                                                    "dagster/retry_number": "2"})
+    h.retraining_run(DagsterRunStatus.FAILURE, tags={**first.tags, WILL_RETRY_TAG: "false"})
     skip = h.tick("retrain_sensor")
     assert isinstance(skip, SkipReason), "a request with the failed run's key is dropped by Dagster: say so"
     assert "failed" in skip.skip_message and "until a new file" in skip.skip_message
@@ -88,3 +88,14 @@ def test_a_successful_retry_counts_from_its_first_attempt(tmp_path):
     h.retraining_run(DagsterRunStatus.SUCCESS, retry_of=first)
     request = h.tick("retrain_sensor")
     assert isinstance(request, RunRequest) and request.tags["bodyfat/new_partitions"] == "c-3"
+
+
+def test_a_retry_in_flight_is_named_by_its_number_from_its_lineage(tmp_path):
+    h = harness(tmp_path)
+    h.ingested("seed", 252)
+    first = h.tick("retrain_sensor")
+    failed = h.retraining_run(DagsterRunStatus.FAILURE, tags={**first.tags, WILL_RETRY_TAG: "true"})
+    second = h.retraining_run(DagsterRunStatus.FAILURE, tags={**first.tags, WILL_RETRY_TAG: "true"}, retry_of=failed)
+    h.retraining_run(DagsterRunStatus.NOT_STARTED, tags=first.tags, retry_of=second)
+    skip = h.tick("retrain_sensor")
+    assert isinstance(skip, SkipReason) and "(retry 2) is waiting to start" in skip.skip_message

@@ -13,7 +13,7 @@ from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.jobs import INGEST_JOB
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
 from bodyfat_assets.landing_zone import LandingZone
-from bodyfat_assets.partitions import LANDING_NAME_TAG
+from bodyfat_assets.partitions import landed_files_tags
 from bodyfat_assets.settings import Settings
 from tests.support.landing_files import csv_bytes
 from tests.support.services import s3_server
@@ -59,7 +59,7 @@ def test_sensor_and_ingestion_on_s3(s3_settings, labeled_frame):
     assert store.list_keys("train/") == ["train/good.csv"]
 
     run = defs.resolve_job_def(INGEST_JOB).execute_in_process(instance=instance, partition_key=key,
-                                                              tags={LANDING_NAME_TAG: "good.csv"})
+                                                              tags=landed_files_tags({key: "good.csv"}))
     assert run.success
     checks = {c.check_name: c for c in run.get_asset_check_evaluations()}
     assert checks["raw_schema"].passed, "the check reads this partition only"

@@ -14,7 +14,8 @@ from dagster import (
 
 from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
 from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
-from bodyfat_assets.partitions import LANDING_NAME_TAG, SCORING_FILES
+from bodyfat_assets.defs.predictions.assets import AUTOMATION_RUN_TAGS
+from bodyfat_assets.partitions import SCORING_FILES, landed_files
 from tests.support.landing_files import BAD_NAMES, bad_files, csv_bytes, parquet_bytes
 from tests.support.sensor_harness import Harness
 
@@ -34,7 +35,7 @@ def test_new_file_gives_one_run_request_and_the_same_file_again_none(harness, la
     [request] = result.run_requests
     key = partition_key_for("batch-1.csv", content_hash(data))
     assert request.job_name == INGEST_JOB and request.partition_key == key
-    assert request.tags[LANDING_NAME_TAG] == "batch-1.csv" and request.run_key.startswith("train/batch-1.csv@")
+    assert landed_files(request.tags) == {key: "batch-1.csv"} and request.run_key.startswith("train/batch-1.csv@")
     assert key in harness.partitions("train")
     assert harness.tick().run_requests == [], "seen twice, requested once"
     harness.queue(request)
@@ -125,6 +126,13 @@ def test_a_new_champion_version_rescores_every_scoring_partition_and_the_same_ve
     assert requested == {"seed", "s1", "s2"}
 
 
+def test_runs_of_declarative_automation_carry_the_projects_tag_that_batch_predictions_reads(harness):
+    """The re-scoring window applies to runs Declarative Automation asked for: known by the project's own tag, which
+    the automation sensor sets on every run it launches (its public `run_tags`), not by a Dagster-internal one."""
+    sensor = harness.defs.resolve_sensor_def("declarative_automation")
+    assert AUTOMATION_RUN_TAGS and sensor.run_tags == AUTOMATION_RUN_TAGS
+
+
 def test_retrain_sensor_debounces_on_rows(tmp_path):
     h = Harness(tmp_path, BODYFAT_RETRAIN_MIN_ROWS="30", BODYFAT_RETRAIN_MIN_INTERVAL_S="0")
     assert isinstance(h.tick("retrain_sensor"), SkipReason)
@@ -132,7 +140,7 @@ def test_retrain_sensor_debounces_on_rows(tmp_path):
     first = h.tick("retrain_sensor")
     assert first.job_name == PIPELINE_JOB and "first training" in first.tags["bodyfat/retrain_reason"]
     # The retraining run the daemon launched for that request, finished.
-    h.retraining_run(DagsterRunStatus.SUCCESS, read=["seed"], tags={"dagster/run_key": first.run_key})
+    h.retraining_run(DagsterRunStatus.SUCCESS, read=["seed"], tags=first.tags)
     assert "no file" in h.tick("retrain_sensor").skip_message
     h.ingested("a-1", 20)
     assert "waiting for 30" in h.tick("retrain_sensor").skip_message

@@ -16,7 +16,7 @@ from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, par
 from bodyfat_assets.defs.health.assets import served_traffic
 from bodyfat_assets.defs.jobs import LABELS_JOB
 from bodyfat_assets.lake import SPLITS_KEY, LocalStore, frame_to_parquet, parquet_to_frame
-from bodyfat_assets.partitions import LANDING_NAME_TAG
+from bodyfat_assets.partitions import landed_files
 from serving.model_store import LoadedModel
 from serving.prediction_log import Entry, LocalSink, PredictionLog
 
@@ -41,7 +41,7 @@ def test_a_labels_file_is_taken_in_like_the_other_kinds(harness):
     harness.land("labels/dexa.csv", data)
     [request] = harness.tick().run_requests
     key = partition_key_for("dexa.csv", content_hash(data))
-    assert (request.job_name, request.partition_key, request.tags[LANDING_NAME_TAG]) == (LABELS_JOB, key, "dexa.csv")
+    assert (request.job_name, request.partition_key, landed_files(request.tags)) == (LABELS_JOB, key, {key: "dexa.csv"})
     assert harness.partitions("labels") == [key], "no seed partition: nothing was served for the seed"
     harness.queue(request)
     harness.land("labels/again.csv", data)

@@ -8,7 +8,7 @@ from dagster import DagsterEventType
 from bodyfat_assets.defs.jobs import INGEST_JOB
 from bodyfat_assets.lake import LocalStore, ObjectStore
 from bodyfat_assets.landing_zone import LandingZone
-from bodyfat_assets.partitions import LANDING_NAME_TAG
+from bodyfat_assets.partitions import landed_files_tags
 from tests.support.landing_files import csv_bytes
 
 
@@ -40,7 +40,8 @@ def test_an_ingestion_step_that_fails_once_is_retried_and_the_file_processed(har
     flag.touch()
     landing = FailsOnceLanding(lake_url=harness.landing.lake_url, flag_path=str(flag))
     result = harness.defs.resolve_job_def(INGEST_JOB).execute_in_process(
-        instance=harness.instance, partition_key=request.partition_key, tags={LANDING_NAME_TAG: "a.csv"},
+        instance=harness.instance, partition_key=request.partition_key,
+        tags=landed_files_tags({request.partition_key: "a.csv"}),
         resources={"landing": landing}, raise_on_error=False)
     assert not flag.exists(), "the fault was injected"
     assert result.success

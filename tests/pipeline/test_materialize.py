@@ -24,6 +24,7 @@ from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, par
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.data.checks import KNOWN_ANOMALIES
 from bodyfat_assets.defs.jobs import HEALTH_JOB, INGEST_JOB, PIPELINE_JOB, SCORE_JOB
+from bodyfat_assets.defs.predictions.assets import AUTOMATION_RUN_TAGS
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
 from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
 from bodyfat_assets.settings import Settings
@@ -218,7 +219,7 @@ def test_a_degraded_labeled_file_shows_in_live_performance_with_evidence(first_r
     shifted = seed_frame.sample(60, random_state=3).assign(BodyFat=lambda f: (f["BodyFat"] + 8).clip(upper=59))
     shifted = shifted[shifted["BodyFat"] > 10].drop(columns=["Density"])
     key, ingest = land_and_run(settings, instance, "train", "shifted.csv", shifted)
-    live = ingest.output_for_node("live_performance").iloc[0]
+    live = ingest.output_for_node("live_performance").frames[key].iloc[0]
     assert live["model_version"] == champion_version(settings) and live["rows"] == len(shifted)
     assert live["rmse"] > 1.25 * live["champion_test_rmse"] and live["bias"] > 5 and live["coverage"] < 0.5
     assert "live RMSE" in live["evidence"] and live["suspect_labels"] == "", "a shift keeps the correlation"
@@ -252,7 +253,7 @@ def test_a_file_of_shuffled_labels_is_held_for_review_and_never_trained_on(first
     rows[list(FEATURE_NAMES)] = (rows[list(FEATURE_NAMES)] * rng.normal(1, 0.005, (400, 13))).round(2)
     rows["BodyFat"] = rng.permutation(rows["BodyFat"].to_numpy())
     key, ingest = land_and_run(settings, instance, "train", "poison.csv", rows)
-    live = ingest.output_for_node("live_performance").iloc[0]
+    live = ingest.output_for_node("live_performance").frames[key].iloc[0]
     assert "labels suspect" in live["suspect_labels"] and live["evidence"] == ""
     retrain = run(settings, instance)
     assert retrain.success
@@ -277,7 +278,7 @@ def test_the_health_report_tells_a_person_what_the_ui_shows(first_run, home, ins
     assert "PROMOTED challenger" in text and "failed runs since the last successful retrain" in text, text
 
 
-FROM_AUTOMATION = {"dagster/from_automation_condition": "true"}
+FROM_AUTOMATION = AUTOMATION_RUN_TAGS
 """The tag Dagster puts on runs Declarative Automation requests (a re-scoring after a promotion)."""
 SCATTERED_BAD = {5: ("Height", "29.5"), 1_200: ("Weight", ""), 2_400: ("Ankle", "about 22")}
 

@@ -11,6 +11,7 @@ from bodyfat_assets.core.landing.naming import SEED_PARTITION
 from bodyfat_assets.core.scoring.source import NO_CHAMPION_YET
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
+from bodyfat_assets.defs.predictions.assets import AUTOMATION_RUN_TAGS
 from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
 from bodyfat_assets.settings import Settings
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 WORSE_THAN_RIDGE = {"BODYFAT_FAMILIES": "knn", "BODYFAT_BASELINE_TOLERANCE": "0", "BODYFAT_TRIALS": "4",
                     "BODYFAT_CV_FOLDS": "3"}
-FROM_AUTOMATION = {"dagster/from_automation_condition": "true"}
+FROM_AUTOMATION = AUTOMATION_RUN_TAGS
 
 
 @pytest.fixture(scope="module")

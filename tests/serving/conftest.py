@@ -26,9 +26,9 @@ def make_client() -> Callable[..., TestClient]:
     stack: list[TestClient] = []
 
     def factory(source: object | None = None, fallback: Callable[[], LoadedModel] | None = None,
-                **settings: object) -> TestClient:  # fmt: skip
+                challenger_source: object | None = None, **settings: object) -> TestClient:  # fmt: skip
         config = ServingSettings(**{"poll_interval_s": 3600, "tracking_uri": "http://127.0.0.1:9", **settings})
-        client = TestClient(create_app(config, source=source, fallback=fallback))
+        client = TestClient(create_app(config, source=source, fallback=fallback, challenger_source=challenger_source))
         client.__enter__()
         stack.append(client)
         return client

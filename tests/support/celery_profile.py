@@ -21,7 +21,7 @@ from bodyfat_assets.core.landing.naming import content_hash, partition_key_for
 from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
 from bodyfat_assets.feed import landing_store
 from bodyfat_assets.lake import ObjectStore
-from bodyfat_assets.partitions import LABELED_FILES, LANDING_NAME_TAG, SCORING_FILES, SCORING_POOL
+from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES, SCORING_POOL, landed_files
 from bodyfat_assets.settings import PROJECT_ROOT, Settings
 from tests.support.landing_files import write_scoring_csv
 from tests.support.loop import LOOP_ENV, daemon_command, loop_home
@@ -59,7 +59,7 @@ class CeleryProfile:
 
     def scoring_runs(self, names: set[str]) -> list:
         return [run for run in self.instance.get_runs(RunsFilter(job_name=SCORE_JOB))
-                if run.tags.get(LANDING_NAME_TAG) in names]
+                if set(landed_files(run.tags).values()) & names]
 
     def step_pids(self, run_id: str) -> set[int]:
         return {e.dagster_event.pid for e in self.instance.all_logs(run_id, of_type=DagsterEventType.STEP_START)

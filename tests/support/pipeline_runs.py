@@ -7,7 +7,7 @@ from bodyfat_assets.core.landing.naming import content_hash, partition_key_for
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.jobs import INGEST_JOB, LABELS_JOB, PIPELINE_JOB, SCORE_JOB
 from bodyfat_assets.lake import store_from_url
-from bodyfat_assets.partitions import LABELED_FILES, LABELS_FILES, LANDING_NAME_TAG, SCORING_FILES
+from bodyfat_assets.partitions import LABELED_FILES, LABELS_FILES, SCORING_FILES, landed_files_tags
 from bodyfat_assets.settings import Settings
 
 PARTITIONS_BY_KIND = {"train": LABELED_FILES, "score": SCORING_FILES, "labels": LABELS_FILES}
@@ -29,6 +29,6 @@ def land_and_run(settings: Settings, instance: DagsterInstance, kind: str, name:
     key = partition_key_for(name, content_hash(data))
     instance.add_dynamic_partitions(PARTITIONS_BY_KIND[kind].name, [key])
     result = build_definitions(settings).resolve_job_def(JOB_BY_KIND[kind]).execute_in_process(
-        instance=instance, partition_key=key, tags={LANDING_NAME_TAG: name}, raise_on_error=False)
+        instance=instance, partition_key=key, tags=landed_files_tags({key: name}), raise_on_error=False)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     return key, result

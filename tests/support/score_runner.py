@@ -20,7 +20,7 @@ def main(home: str, partition: str, landing_name: str, barrier: str, peers: int)
 
     from bodyfat_assets.definitions import build_definitions
     from bodyfat_assets.defs.jobs import SCORE_JOB
-    from bodyfat_assets.partitions import LANDING_NAME_TAG
+    from bodyfat_assets.partitions import landed_files_tags
     from bodyfat_assets.settings import Settings
 
     job = build_definitions(Settings.from_env({"BODYFAT_HOME": home, "BODYFAT_SCORING_BATCH_ROWS": "5000"})) \
@@ -33,7 +33,7 @@ def main(home: str, partition: str, landing_name: str, barrier: str, peers: int)
         time.sleep(0.05)
     started = time.time()
     result = job.execute_in_process(instance=instance, partition_key=partition,
-                                    tags={LANDING_NAME_TAG: landing_name}, raise_on_error=False)
+                                    tags=landed_files_tags({partition: landing_name}), raise_on_error=False)
     print(json.dumps({"success": result.success, "run_id": result.run_id, "started": started,
                       "finished": time.time()}))
 

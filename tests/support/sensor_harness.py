@@ -7,6 +7,7 @@ from dagster import (
     DagsterInstance,
     DagsterRun,
     DagsterRunStatus,
+    DeleteDynamicPartitionsRequest,
     RunRequest,
     SensorResult,
     build_sensor_context,
@@ -44,14 +45,18 @@ class Harness:
         if isinstance(result, SensorResult):
             self.cursors[name] = result.cursor
             for request in result.dynamic_partitions_requests or []:
-                self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+                if isinstance(request, DeleteDynamicPartitionsRequest):
+                    for key in request.partition_keys:
+                        self.instance.delete_dynamic_partition(request.partitions_def_name, key)
+                else:
+                    self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         return result
 
     def queue(self, request: RunRequest) -> None:
         """Record the run the daemon creates for `request`, not started (a queued run needs a code location)."""
+        partition = {"dagster/partition": request.partition_key} if request.partition_key else {}
         self.instance.create_run_for_job(self.defs.resolve_job_def(request.job_name),
-                                         status=DagsterRunStatus.NOT_STARTED,
-                                         tags={**request.tags, "dagster/partition": request.partition_key})
+                                         status=DagsterRunStatus.NOT_STARTED, tags={**request.tags, **partition})
 
     def land(self, key: str, data: bytes) -> None:
         self.store.write_bytes(key, data)

@@ -31,9 +31,19 @@ def content_hash(data: bytes) -> str:
 
 def partition_key_for(name: str, data_hash: str) -> str:
     """`<file stem>-<first 12 hex of sha256>`: readable in the Dagster UI, and a changed file is a new partition."""
+    return f"{key_stem(name)}-{data_hash[:HASH_CHARS]}"
+
+
+def key_stem(name: str) -> str:
+    """The part of a partition key that comes from the file's name."""
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", PurePosixPath(name).stem).strip("._") or "file"
     stem = stem.replace("..", "_")  # Dagster refuses '...' in partition keys
-    return f"{stem[:80]}-{data_hash[:HASH_CHARS]}"
+    return stem[:80]
+
+
+def may_be_partition_of(name: str, partition_key: str) -> bool:
+    """Whether a file of this name can have this partition key (its content decides): read only such files."""
+    return partition_key.rsplit("-", 1)[0] == key_stem(name)
 
 
 def hash_of_partition(partition_key: str) -> str | None:

@@ -15,6 +15,7 @@ from bodyfat_assets.core.landing.naming import (
     PROCESSED,
     SEED_PARTITION,
     content_hash,
+    may_be_partition_of,
     partition_of_processed,
     processed_key,
 )
@@ -37,7 +38,8 @@ def locate_partition_file(store: ObjectStore, kind: str, partition_key: str,
     processed = [k for k in store.list_keys(f"{PROCESSED}/{kind}/") if partition_of_processed(k) == partition_key]
     if processed:
         return processed[0], True
-    candidates = [f"{kind}/{landing_name}"] if landing_name else store.list_keys(f"{kind}/")
+    candidates = [f"{kind}/{landing_name}"] if landing_name else [
+        key for key in store.list_keys(f"{kind}/") if may_be_partition_of(PurePosixPath(key).name, partition_key)]
     for key in candidates:
         # Read in ranges: a scoring file of millions of rows is never held whole here (streamed scoring).
         if store.exists(key) and key_matches(store, key, partition_key):

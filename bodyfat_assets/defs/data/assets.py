@@ -11,6 +11,7 @@ from dagster import (
     AssetExecutionContext,
     AssetIn,
     AssetOut,
+    BackfillPolicy,
     Config,
     MetadataValue,
     Output,
@@ -32,6 +33,7 @@ from bodyfat_assets.core.landing.rows import raw_rows
 from bodyfat_assets.core.landing.validation import ORIGIN, SYNTHETIC
 from bodyfat_assets.core.splits import SPLIT_COLUMN, split_rows
 from bodyfat_assets.core.withdrawal import withdrawal_record, withdrawn_sources
+from bodyfat_assets.io_manager import PartitionFrames
 from bodyfat_assets.landing_zone import LandingZone, read_partition_file
 from bodyfat_assets.metadata import contract_column_schema, table
 from bodyfat_assets.partitions import LABELED_FILES
@@ -49,20 +51,25 @@ CLEANED_SCHEMA = {"dagster/column_schema": contract_column_schema([SOURCE, ROW_I
 
 
 @asset(key=RAW_BODYFAT, group_name=DATA_GROUP, partitions_def=LABELED_FILES, metadata=RAW_SCHEMA,
+       backfill_policy=BackfillPolicy.single_run(),
        description="Labeled rows as delivered, one partition per file: `seed` (data/bodyfat.csv) and every accepted "
-                   "file from landing/train/. `source` is the partition key; `row_id` is 1-based within it.")
+                   "file from landing/train/. `source` is the partition key; `row_id` is 1-based within it. Files "
+                   "landed together are ingested in one run, each its own partition with its own metadata.")
 def raw_bodyfat(context: AssetExecutionContext, pipeline: PipelineSettings,
-                landing: LandingZone) -> Output[pd.DataFrame]:
-    frame, origin = read_partition_file(context, landing, TRAIN, pipeline.seed_dataset)
-    df = raw_rows(frame, context.partition_key)
-    return Output(df, metadata={
-        "rows": len(df),
-        "synthetic_rows": int(df[SYNTHETIC].sum()),
-        "columns": MetadataValue.json(list(df.columns)),
-        "source_file": origin["file"],
-        "sha256": origin["sha256"],
-        "preview": table(df.head(5)),
-    })
+                landing: LandingZone) -> PartitionFrames:
+    frames = {}
+    for key in context.partition_keys:
+        frame, origin = read_partition_file(context, landing, TRAIN, key, pipeline.seed_dataset)
+        frames[key] = df = raw_rows(frame, key)
+        context.add_asset_metadata({
+            "rows": len(df),
+            "synthetic_rows": int(df[SYNTHETIC].sum()),
+            "columns": MetadataValue.json(list(df.columns)),
+            "source_file": origin["file"],
+            "sha256": origin["sha256"],
+            "preview": table(df.head(5)),
+        }, partition_key=key)
+    return PartitionFrames(frames)
 
 
 class WithdrawalConfig(Config):

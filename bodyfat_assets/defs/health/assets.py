@@ -10,7 +10,7 @@ What the API served comes back too: a labels file from landing/labels/ is joined
 from collections.abc import Iterator
 
 import pandas as pd
-from bodyfat_contract import FEATURE_NAMES
+from bodyfat_contract import FEATURE_NAMES, TARGET
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -18,18 +18,21 @@ from dagster import (
     AssetExecutionContext,
     AssetIn,
     AutomationCondition,
+    BackfillPolicy,
     MetadataValue,
     Output,
     asset,
 )
 
 from bodyfat_assets.asset_keys import LIVE_PERFORMANCE, MODEL_HEALTH, SERVED_PERFORMANCE, SERVED_TRAFFIC
+from bodyfat_assets.core.cleaning import SOURCE
 from bodyfat_assets.core.health import served
 from bodyfat_assets.core.health.assess import assess_labeled_file, assess_scoring_batch, drifted
 from bodyfat_assets.core.health.drift import drift_table
 from bodyfat_assets.core.health.report import health_png
 from bodyfat_assets.core.landing.naming import LABELS
 from bodyfat_assets.health_monitor import HealthMonitor
+from bodyfat_assets.io_manager import PartitionFrames
 from bodyfat_assets.landing_zone import LandingZone, read_partition_file
 from bodyfat_assets.metadata import image, table
 from bodyfat_assets.partitions import LABELED_FILES, LABELS_FILES, SERVED_DAYS
@@ -44,9 +47,10 @@ NOT_MEASURED_COLUMNS = [served.LABEL_ROW, served.PREDICTION_ID, "id", "BodyFat",
 
 
 @asset(key=LIVE_PERFORMANCE, group_name=HEALTH_GROUP, partitions_def=LABELED_FILES,
+       backfill_policy=BackfillPolicy.single_run(),
        check_specs=[AssetCheckSpec(LABELED_FILE_DRIFT, asset=LIVE_PERFORMANCE,
                                    description="Each feature and the target against the champion's training rows: "
-                                               "KS, p-value, PSI; WARN only.")],
+                                               "KS, p-value, PSI; WARN only (over every file of the run).")],
        description="The champion of the moment on a newly labeled file, before the file joins training: RMSE, MAE, "
                    "bias (actual − predicted), 90 % interval coverage, and the retrain evidence they make.")
 def live_performance(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame, tracking: TrackingResource,
@@ -54,28 +58,34 @@ def live_performance(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame, 
     tracker = tracking.tracker(context)
     current = tracker.version_by_alias(CHAMPION)  # a registry error fails the step; only "none" means none
     model, card = tracker.load_model(str(current.version)) if current else (None, None)
-    assessment = assess_labeled_file(raw_bodyfat, model, card, str(current.version) if current else None,
-                                     health.reference_rows(), health.thresholds(), health.policy())
-    row = assessment.as_row(context.partition_key)
-    if assessment.live is None:
-        context.log.info("no champion yet: nothing to measure this file against")
-    else:
-        context.log.info(f"v{assessment.model_version} on {assessment.live.rows} new rows: RMSE "
-                         f"{assessment.live.rmse:.2f} (test {assessment.champion_test_rmse}), coverage "
-                         f"{assessment.live.coverage:.2f}; evidence: {row['evidence'] or 'none'}")
-    yield Output(pd.DataFrame([row]), metadata={
-        **{k: v for k, v in row.items() if isinstance(v, int | float) and not isinstance(v, bool) and v == v},
-        "model_version": row["model_version"],
-        "evidence": row["evidence"] or "none",
-        "suspect_labels": row["suspect_labels"] or "no",
-    })
-    drifts = drift_table(assessment.drift)
+    reference, thresholds, policy = health.reference_rows(), health.thresholds(), health.policy()
+    rows, drifts, drifted = {}, [], []
+    for key in context.partition_keys:  # the files landed together and ingested in this run, each measured alone
+        assessment = assess_labeled_file(raw_bodyfat[raw_bodyfat[SOURCE] == key], model, card,
+                                         str(current.version) if current else None, reference, thresholds, policy)
+        rows[key] = row = assessment.as_row(key)
+        if assessment.live is None:
+            context.log.info(f"{key}: no champion yet: nothing to measure this file against")
+        else:
+            context.log.info(f"{key}: v{assessment.model_version} on {assessment.live.rows} new rows: RMSE "
+                             f"{assessment.live.rmse:.2f} (test {assessment.champion_test_rmse}), coverage "
+                             f"{assessment.live.coverage:.2f}; evidence: {row['evidence'] or 'none'}")
+        context.add_asset_metadata({
+            **{k: v for k, v in row.items() if isinstance(v, int | float) and not isinstance(v, bool) and v == v},
+            "model_version": row["model_version"],
+            "evidence": row["evidence"] or "none",
+            "suspect_labels": row["suspect_labels"] or "no",
+        }, partition_key=key)
+        table_of_file = drift_table(assessment.drift)
+        drifts.append(table_of_file.assign(file=key) if len(context.partition_keys) > 1 else table_of_file)
+        drifted += [f"{key}: {f}" if len(context.partition_keys) > 1 else f
+                    for f in [*assessment.drifted_features, *([TARGET.name] if row["target_drifted"] else [])]]
+    yield Output(PartitionFrames({key: pd.DataFrame([row]) for key, row in rows.items()}))
+    features = pd.concat(drifts, ignore_index=True)
     yield AssetCheckResult(
-        check_name=LABELED_FILE_DRIFT, severity=AssetCheckSeverity.WARN,
-        passed=not assessment.drifted_features and not row["target_drifted"],
-        description=("no champion or reference yet" if drifts.empty else
-                     f"drifted: {', '.join(drifts.loc[drifts['verdict'] == 'drift', 'feature']) or 'nothing'}"),
-        metadata={"features": table(drifts), "drifted": len(assessment.drifted_features)})
+        check_name=LABELED_FILE_DRIFT, severity=AssetCheckSeverity.WARN, passed=not drifted,
+        description="no champion or reference yet" if features.empty else f"drifted: {', '.join(drifted) or 'nothing'}",
+        metadata={"features": table(features), "drifted": len(drifted)})
 
 
 @asset(key=SERVED_PERFORMANCE, group_name=HEALTH_GROUP, partitions_def=LABELS_FILES,
@@ -86,7 +96,8 @@ def served_performance(context: AssetExecutionContext, landing: LandingZone,
                        health: HealthMonitor) -> Output[pd.DataFrame]:
     # Partitioned by labels file, not by day: a file carries labels for predictions of any day, and one run per
     # landed file keeps the landing sensor's contract (run key, duplicate check, processed/ or rejected/).
-    labels, origin = read_partition_file(context, landing, LABELS, seed_path="")  # no seed partition for labels
+    labels, origin = read_partition_file(context, landing, LABELS, context.partition_key,
+                                         seed_path="")  # no seed partition for labels
     log = health.served_log()
     measured = served.measure_labels(log, labels).assign(**{LABELS_FILE: context.partition_key})
     counts = served.status_counts(measured)

@@ -6,11 +6,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunRecord, RunRequest, RunsFilter
+from dagster import (
+    AssetKey,
+    AssetPartitionStatus,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    DynamicPartitionsDefinition,
+    RunRecord,
+    RunRequest,
+    RunsFilter,
+)
 
 from bodyfat_assets.core.landing.cursor import LandedObject
 from bodyfat_assets.core.landing.moves import reject_object
-from bodyfat_assets.core.landing.naming import PROCESSED, partition_of_processed
+from bodyfat_assets.core.landing.naming import PROCESSED, SEED_PARTITION, partition_of_processed
+from bodyfat_assets.core.landing.partition_file import PartitionFileGone, locate_partition_file
 from bodyfat_assets.core.landing.requeue import (
     REQUEUE_TAG,
     RUN_FAILED,
@@ -20,10 +31,11 @@ from bodyfat_assets.core.landing.requeue import (
     decide_requeue,
 )
 from bodyfat_assets.lake import ObjectStore
-from bodyfat_assets.partitions import LANDING_NAME_TAG, PARTITION_TAG, WILL_RETRY_TAG
+from bodyfat_assets.partitions import WILL_RETRY_TAG, landed_files, landed_files_tags
 
-RECENT_FAILURES = 200
-"""Failed runs looked at per job and tick: the newest first; older ones were requeued or rejected long ago."""
+RECENT_RUNS = 500
+"""Runs looked at per job and tick, the newest first: a file whose latest run is older was requeued, rejected or
+ingested long ago."""
 
 
 def _failure_message(instance: DagsterInstance, run_id: str) -> str:
@@ -49,34 +61,33 @@ def _stored_at(store: ObjectStore, kind: str, name: str, partition_key: str) -> 
 
 def stranded_files(instance: DagsterInstance, store: ObjectStore, jobs_by_kind: Mapping[str, str],
                    materialized: Callable[[], Mapping[str, frozenset[str]]]) -> list[tuple[StrandedFile, str]]:
-    """Every file whose partition's latest run failed with no retry to come and was never materialized, with where
-    its file is now. `materialized` (per kind) is asked only when a run of a landed file failed: its answer grows
-    with every file ever ingested."""
+    """Every landed file whose latest run failed with no retry to come and was never materialized, with where its
+    file is now. A run may hold several files (a burst ingested together): each is looked at on its own.
+    `materialized` (per kind) is asked only when a run of a landed file failed: its answer grows with every file
+    ever ingested."""
     found = []
     for kind, job in jobs_by_kind.items():
-        latest_failed: dict[str, RunRecord] = {}
-        for record in instance.get_run_records(RunsFilter(job_name=job, statuses=[DagsterRunStatus.FAILURE]),
-                                               limit=RECENT_FAILURES):
+        latest: dict[str, RunRecord] = {}
+        requeued: dict[str, int] = {}
+        for record in instance.get_run_records(RunsFilter(job_name=job), limit=RECENT_RUNS):  # newest first
             tags = record.dagster_run.tags
-            if PARTITION_TAG in tags and LANDING_NAME_TAG in tags:
-                latest_failed.setdefault(tags[PARTITION_TAG], record)
-        done = materialized()[kind] if latest_failed else frozenset()
-        for key, failed in latest_failed.items():
+            for key in landed_files(tags):
+                latest.setdefault(key, record)
+                requeued[key] = max(requeued.get(key, 0), int(tags.get(REQUEUE_TAG, 0)))
+        failed = {key: record for key, record in latest.items()
+                  if record.dagster_run.status == DagsterRunStatus.FAILURE
+                  and record.dagster_run.tags.get(WILL_RETRY_TAG) != "true"}  # else Dagster's run retries will
+        done = materialized()[kind] if failed else frozenset()
+        for key, record in failed.items():
             if key in done:
                 continue
-            runs = instance.get_run_records(RunsFilter(job_name=job, tags={PARTITION_TAG: key}))
-            if runs[0].dagster_run.run_id != failed.dagster_run.run_id:
-                continue  # a later run exists: in flight, succeeded, or itself the latest failure
-            if failed.dagster_run.tags.get(WILL_RETRY_TAG) == "true":
-                continue  # Dagster's run retries will re-execute it
-            name = failed.dagster_run.tags[LANDING_NAME_TAG]
+            name = landed_files(record.dagster_run.tags)[key]
             stored_at = _stored_at(store, kind, name, key)
             if stored_at is None:
                 continue
-            requeued = max(int(r.dagster_run.tags.get(REQUEUE_TAG, 0)) for r in runs)
-            ended = failed.end_time or failed.update_timestamp.timestamp()
-            found.append((StrandedFile(kind, name, key, requeued, ended,
-                                       _failure_message(instance, failed.dagster_run.run_id)), stored_at))
+            ended = record.end_time or record.update_timestamp.timestamp()
+            found.append((StrandedFile(kind, name, key, requeued[key], ended,
+                                       _failure_message(instance, record.dagster_run.run_id)), stored_at))
     return found
 
 
@@ -95,8 +106,26 @@ def requeue_stranded(instance: DagsterInstance, store: ObjectStore, jobs_by_kind
             requests.append(RunRequest(
                 run_key=f"{file.kind}/{file.partition_key}:requeue-{attempt}", partition_key=file.partition_key,
                 job_name=jobs_by_kind[file.kind],
-                tags={LANDING_NAME_TAG: file.landing_name, REQUEUE_TAG: str(attempt)}))
+                tags={**landed_files_tags({file.partition_key: file.landing_name}), REQUEUE_TAG: str(attempt)}))
         elif decision.action == "reject":
             landed = LandedObject(f"{file.kind}/{file.landing_name}", "", store.size(stored_at))
             reject_object(store, landed, RUN_FAILED, decision.detail, stored_at=stored_at)
     return requests, decisions
+
+
+def gone_partitions(instance: DagsterInstance, store: ObjectStore, kind: str, asset_key: AssetKey,
+                    partitions_def: DynamicPartitionsDefinition) -> list[str]:
+    """Partitions of landed files never materialized whose latest run failed and whose file is in neither landing/
+    nor processed/ (changed or removed after it was accepted): the landing sensor deletes them, so no run (a
+    re-scoring after each promotion) asks for them again. Found through the asset's public partition status."""
+    registered = [k for k in instance.get_dynamic_partitions(partitions_def.name) if k != SEED_PARTITION]
+    status = instance.get_status_by_partition(asset_key, registered, partitions_def) or {}
+    gone = []
+    for key, state in status.items():
+        if state != AssetPartitionStatus.FAILED:
+            continue
+        try:
+            locate_partition_file(store, kind, key, None)
+        except PartitionFileGone:
+            gone.append(key)
+    return gone

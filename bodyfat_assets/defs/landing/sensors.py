@@ -5,6 +5,7 @@ The decisions (validation, classification, debouncing) are plain functions in `c
 sensors read the state they need from the lake and the Dagster instance and turn the decisions into requests.
 """
 
+import hashlib
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from dagster import (
     DagsterInstance,
     DagsterRun,
     DagsterRunStatus,
+    DeleteDynamicPartitionsRequest,
     EventLogEntry,
     RunRequest,
     RunsFilter,
@@ -36,8 +38,9 @@ from bodyfat_assets.asset_keys import (
     RAW_BODYFAT,
     SERVED_PERFORMANCE,
 )
+from bodyfat_assets.core.landing.batches import AcceptedFile, ingestion_batches
 from bodyfat_assets.core.landing.cursor import LandingCursor
-from bodyfat_assets.core.landing.intake import KnownPartitions, rows_text, take_in
+from bodyfat_assets.core.landing.intake import KnownPartitions, Verdict, rows_text, take_in
 from bodyfat_assets.core.landing.naming import KINDS, LABELS, SCORE, SEED_PARTITION, SEEDED_KINDS, TRAIN
 from bodyfat_assets.core.landing.retrain import (
     CANCELED,
@@ -52,34 +55,36 @@ from bodyfat_assets.core.landing.retrain import (
 )
 from bodyfat_assets.defs.data.assets import PARTITIONS_READ
 from bodyfat_assets.defs.jobs import bodyfat_pipeline, ingest_labeled_file, measure_served_labels, score_batch
-from bodyfat_assets.defs.landing.requeue import requeue_stranded
+from bodyfat_assets.defs.landing.requeue import gone_partitions, requeue_stranded
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
 from bodyfat_assets.load_time import sensor_cadence
 from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import (
     LABELED_FILES,
     LABELS_FILES,
-    LANDING_NAME_TAG,
-    PARTITION_TAG,
     SCORING_FILES,
     WILL_RETRY_TAG,
+    landed_files,
+    landed_files_tags,
+    partition_range_tags,
 )
 from bodyfat_assets.settings import LandingSettings
 
 ASSET_BY_KIND = {TRAIN: RAW_BODYFAT, SCORE: BATCH_PREDICTIONS, LABELS: SERVED_PERFORMANCE}
-PARTITIONS_BY_KIND = {TRAIN: LABELED_FILES.name, SCORE: SCORING_FILES.name, LABELS: LABELS_FILES.name}
+PARTITIONS_BY_DEF = {TRAIN: LABELED_FILES, SCORE: SCORING_FILES, LABELS: LABELS_FILES}
+PARTITIONS_BY_KIND = {kind: partitions.name for kind, partitions in PARTITIONS_BY_DEF.items()}
 IN_FLIGHT_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
                       DagsterRunStatus.STARTED]
-# Tags Dagster sets on runs, not exported as public constants.
-RUN_KEY_TAG = "dagster/run_key"
-RETRY_NUMBER_TAG = "dagster/retry_number"
+RETRAIN_KEY_TAG = "bodyfat/retrain_key"
+"""On a retraining run (and Dagster's retries of it): its run key, which names the data it reads; the sensor finds
+an earlier run on the same data by it."""
 
 
 def known_partitions(instance: DagsterInstance) -> dict[str, KnownPartitions]:
-    """Per kind of file: partitions ever materialized, and partitions with a run queued or in progress (by key:
-    partition keys carry the file's content hash, so a key names one file of one kind)."""
+    """Per kind of file: partitions ever materialized, and partitions of landed files with a run queued or in
+    progress (by key: partition keys carry the file's content hash, so a key names one file of one kind)."""
     active = instance.get_run_records(RunsFilter(statuses=IN_FLIGHT_STATUSES), limit=1000)
-    in_flight = frozenset(str(r.dagster_run.tags[PARTITION_TAG]) for r in active if PARTITION_TAG in r.dagster_run.tags)
+    in_flight = frozenset(key for r in active for key in landed_files(r.dagster_run.tags))
     return {kind: KnownPartitions(frozenset(instance.get_materialized_partitions(asset)), in_flight)
             for kind, asset in ASSET_BY_KIND.items()}
 
@@ -137,11 +142,17 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
     # Without a champion, Declarative Automation scores accepted scoring files when the first one lands.
     champion = current_champion_version(instance) if accepted_scoring else None
     job_by_kind = {TRAIN: ingest_job, SCORE: score_job, LABELS: labels_job}
-    for verdict in [*intake.accepted(TRAIN), *(accepted_scoring if champion is not None else []),
-                    *intake.accepted(LABELS)]:
+    # Labeled files new this tick are ingested together (core/landing/batches.py); a file whose partition exists
+    # already (its first run failed), each scoring file (its own run, in the `scoring` pool) and each labels file
+    # run alone.
+    new_train = [v for v in intake.accepted(TRAIN) if v.partition_key not in existing[TRAIN]]
+    batches = ingestion_batches([AcceptedFile(str(v.partition_key), v.obj.name, v.obj.size) for v in new_train])
+    runs += [batch_request(batch, new_train, ingest_job) for batch in batches]
+    for verdict in [*[v for v in intake.accepted(TRAIN) if v not in new_train],
+                    *(accepted_scoring if champion is not None else []), *intake.accepted(LABELS)]:
         runs.append(RunRequest(run_key=verdict.obj.token, partition_key=verdict.partition_key,
                                job_name=job_by_kind[verdict.obj.kind],
-                               tags={LANDING_NAME_TAG: verdict.obj.name}))
+                               tags=landed_files_tags({str(verdict.partition_key): verdict.obj.name})))
     # Files whose run failed for a reason outside them: asked for again with a growing wait, then rejected.
     requeued, requeue_decisions = requeue_stranded(
         instance, landing.store(), job_by_kind,
@@ -153,7 +164,7 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
             f"{decision.file.partition_key}): {decision.detail}")
     for kind in KINDS:  # a retried partition (its first run failed) is registered already
         new_partitions[kind] += [str(verdict.partition_key) for verdict in intake.accepted(kind)
-                                 if verdict.partition_key not in existing[kind]]
+                                 if verdict.partition_key not in existing[kind]]  # in the order of the batches
     for verdict in intake.verdicts:
         if verdict.moved_to:
             context.log.warning(f"rejected {verdict.obj.key} ({verdict.code}: {verdict.detail}) → {verdict.moved_to}")
@@ -167,8 +178,14 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
     for key, error in intake.failures.items():
         context.log.error(f"could not handle {key}: {error}; retrying next tick")
 
-    requests = [AddDynamicPartitionsRequest(PARTITIONS_BY_KIND[kind], keys)
-                for kind, keys in new_partitions.items() if keys]
+    requests: list[AddDynamicPartitionsRequest | DeleteDynamicPartitionsRequest] = [
+        AddDynamicPartitionsRequest(PARTITIONS_BY_KIND[kind], keys) for kind, keys in new_partitions.items() if keys]
+    # The partitions' lifecycle is this sensor's: a partition whose file went away after it was accepted goes too.
+    for kind in KINDS:
+        gone = gone_partitions(instance, landing.store(), kind, ASSET_BY_KIND[kind], PARTITIONS_BY_DEF[kind])
+        if gone:
+            context.log.warning(f"deleting {kind} partitions {gone}: never materialized, their files are gone")
+            requests.append(DeleteDynamicPartitionsRequest(PARTITIONS_BY_KIND[kind], gone))
     events = []
     if intake.verdicts:
         files = pd.DataFrame([{"file": v.obj.key, "action": v.action, "partition": v.partition_key or "",
@@ -188,6 +205,21 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
                         else "no new file in the landing zone")
 
 
+def batch_request(batch: list[AcceptedFile], verdicts: list[Verdict], ingest_job: str) -> RunRequest:
+    """One ingestion run for a batch of new labeled files: a single file's run as before, several as one run over
+    their partitions (registered in this order by the same tick, so adjacent)."""
+    names = {file.partition_key: file.landing_name for file in batch}
+    if len(batch) == 1:
+        [verdict] = [v for v in verdicts if v.partition_key == batch[0].partition_key]
+        return RunRequest(run_key=verdict.obj.token, partition_key=batch[0].partition_key, job_name=ingest_job,
+                          tags=landed_files_tags(names))
+    tokens = sorted(v.obj.token for v in verdicts if v.partition_key in names)
+    return RunRequest(run_key=f"{TRAIN}/batch-{hashlib.sha256(chr(0).join(tokens).encode()).hexdigest()[:16]}",
+                      job_name=ingest_job, tags={**landed_files_tags(names),
+                                                 **partition_range_tags(batch[0].partition_key,
+                                                                        batch[-1].partition_key)})
+
+
 def latest_retrain(instance: DagsterInstance, retrain_job: str) -> LatestRetrain | None:
     """The newest retraining run, whatever its status (retries of a run are runs of the same job)."""
     records = instance.get_run_records(RunsFilter(job_name=retrain_job), limit=1)
@@ -195,8 +227,15 @@ def latest_retrain(instance: DagsterInstance, retrain_job: str) -> LatestRetrain
         return None
     run = records[0].dagster_run
     return LatestRetrain(run.run_id, outcome_of(run), run.status.value,
-                         will_retry=run.tags.get(WILL_RETRY_TAG) == "true",
-                         retry_number=int(run.tags.get(RETRY_NUMBER_TAG, 0)))
+                         will_retry=run.tags.get(WILL_RETRY_TAG) == "true", retry_number=retries_before(instance, run))
+
+
+def retries_before(instance: DagsterInstance, run: DagsterRun) -> int:
+    """How many runs this one re-executes, from its public lineage (parent_run_id): a retry's number."""
+    count = 0
+    while run.parent_run_id and (parent := instance.get_run_by_id(run.parent_run_id)) is not None:
+        count, run = count + 1, parent
+    return count
 
 
 def outcome_of(run: DagsterRun) -> str:
@@ -257,11 +296,12 @@ def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
     if not decision.retrain:
         return SkipReason(decision.reason)
     run_key = retrain_run_key(seen | set(rows_by_partition))
-    same_data = instance.get_runs(RunsFilter(job_name=retrain_job, tags={RUN_KEY_TAG: run_key}), limit=1)
+    same_data = instance.get_runs(RunsFilter(job_name=retrain_job, tags={RETRAIN_KEY_TAG: run_key}), limit=1)
     if same_data:
         return SkipReason(same_data_reason(same_data[0].run_id, outcome_of(same_data[0])))
     context.log.info(f"retraining: {decision.reason}")
     return RunRequest(run_key=run_key, job_name=retrain_job, tags={
+        RETRAIN_KEY_TAG: run_key,
         "bodyfat/retrain_reason": decision.reason[:250],
         "bodyfat/new_partitions": ",".join(sorted(rows_by_partition))[:250],
         **({"bodyfat/retrain_evidence": "; ".join(f"{k}: {v}" for k, v in evidence.items())[:250]}

@@ -31,9 +31,9 @@ from bodyfat_assets.core.scoring.source import rescore_skip_reason, scoring_sour
 from bodyfat_assets.core.scoring.stream import score_file
 from bodyfat_assets.health_monitor import HealthMonitor
 from bodyfat_assets.io_manager import StagedParquet
-from bodyfat_assets.landing_zone import LandingZone, first_materialized_at, forget_partition
+from bodyfat_assets.landing_zone import LandingZone, file_gone, first_materialized_at
 from bodyfat_assets.metadata import table
-from bodyfat_assets.partitions import LANDING_NAME_TAG, SCORING_FILES, SCORING_POOL
+from bodyfat_assets.partitions import SCORING_FILES, SCORING_POOL, landed_files
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
 
 RESCORE_ON_NEW_CHAMPION = (
@@ -45,9 +45,9 @@ with the same version and re-scores nothing; a promotion requests every scoring 
 first scored outside BODYFAT_RESCORE_WINDOW_DAYS, or whose file is gone, ends at once with a note (see
 `batch_predictions`). New files are scored by the run the landing sensor requests."""
 
-FROM_AUTOMATION_TAG = "dagster/from_automation_condition"
-"""Set by Dagster on runs that Declarative Automation requested (dagster._core.storage.tags.AUTOMATION_CONDITION_TAG):
-the re-scoring window applies to those runs only; a run started by hand always scores."""
+AUTOMATION_RUN_TAGS = {"bodyfat/requested_by": "declarative_automation"}
+"""Set on every run the project's Declarative Automation sensor requests (its `run_tags`): the re-scoring window
+applies to those runs only; a run started by hand always scores."""
 
 
 SCORING_FILE_DRIFT = "scoring_file_drift"
@@ -68,20 +68,21 @@ SCORING_FILE_DRIFT = "scoring_file_drift"
 def batch_predictions(context: AssetExecutionContext, champion: ChampionOutcome, tracking: TrackingResource,
                       pipeline: PipelineSettings, landing: LandingZone,
                       health: HealthMonitor) -> Iterator[Output[StagedParquet] | AssetCheckResult | AssetObservation]:
-    version, requested_by_automation = champion.champion_version, FROM_AUTOMATION_TAG in context.run.tags
+    version = champion.champion_version
+    requested_by_automation = AUTOMATION_RUN_TAGS.items() <= context.run.tags.items()
     if version is None and not requested_by_automation:
         raise RuntimeError("no champion model has been promoted yet; nothing can score the batch")
-    key, first_scored_at = context.partition_key, first_materialized_at(context)
+    key, first_scored_at = context.partition_key, first_materialized_at(context, context.partition_key)
     # Declarative Automation cannot express the window, nor "a champion exists": its conditions know nothing of a
     # dynamic partition's age (time-window conditions apply to time partitions only), and a first challenger that
     # was blocked still changes `champion`'s data version (to "None"). The requested run decides and ends at once.
     skip = rescore_skip_reason(first_scored_at, time.time(), pipeline.rescore_window_days, version) \
         if requested_by_automation else None
     try:
-        source = scoring_source(landing.store(), key, context.run.tags.get(LANDING_NAME_TAG), pipeline.seed_dataset)
+        source = scoring_source(landing.store(), key, landed_files(context.run.tags).get(key), pipeline.seed_dataset)
     except PartitionFileGone as gone:
         if first_scored_at is None:
-            raise forget_partition(context, gone) from gone
+            raise file_gone(key, gone) from gone
         skip = skip or f"{gone}; its last predictions stay as they are"
     if skip:
         context.log.warning(f"batch_predictions {key} not re-scored: {skip}")
