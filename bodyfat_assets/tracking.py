@@ -1,5 +1,9 @@
 """MLflow wiring without Dagster: experiment setup, one nested run per Optuna trial, model logging with the
-model card, registry aliases. The Dagster resource in `resources.py` only builds a `Tracker`."""
+model card, registry aliases. The Dagster resource in `resources.py` only builds a `Tracker`.
+
+A `Tracker` talks to its server through one `MlflowClient`. The process-wide ("fluent") tracking URI is set only
+around the one call that has no client or URI parameter, `mlflow.sklearn.log_model`, and restored after it, so two
+trackers (a test's and the pipeline's, or a registry that moved) never redirect each other's writes."""
 
 from __future__ import annotations
 
@@ -21,10 +25,13 @@ import pandas as pd
 import skops.io
 from bodyfat_contract.registry import is_missing_alias
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param
+from mlflow.artifacts import download_artifacts
+from mlflow.entities import Metric, Param, Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
+from mlflow.models import Model, infer_signature
+from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+from mlflow.tracking.context.registry import resolve_tags
 from sklearn.pipeline import Pipeline
 
 from bodyfat_assets.core.evaluation import coverage_metrics
@@ -78,7 +85,6 @@ class Tracker:
     def __init__(self, config: TrackingConfig, run_tags: dict[str, str] | None = None) -> None:
         self.config = config
         self.run_tags = dict(run_tags or {})
-        mlflow.set_tracking_uri(config.tracking_uri)
         self.client = MlflowClient(config.tracking_uri)
         self.experiment_id = self._experiment_id()
 
@@ -99,9 +105,16 @@ class Tracker:
         return f"{ui.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{run_id}" if ui else None
 
     @contextmanager
-    def parent_run(self, run_name: str) -> Iterator[mlflow.ActiveRun]:
-        with mlflow.start_run(experiment_id=self.experiment_id, run_name=run_name, tags=self.run_tags) as run:
+    def parent_run(self, run_name: str) -> Iterator[Run]:
+        """A run of this tracker's experiment, FINISHED when the block ends normally, FAILED when it raises."""
+        # resolve_tags: the source, user and git tags `mlflow.start_run` adds, which a bare create_run leaves out.
+        run = self.client.create_run(self.experiment_id, run_name=run_name, tags=resolve_tags(self.run_tags))
+        status = "FAILED"
+        try:
             yield run
+            status = "FINISHED"
+        finally:
+            self.client.set_terminated(run.info.run_id, status)
 
     def trial_logger(self, parent_run_id: str, progress: Callable[[str], None], n_trials: int,
                      cv_folds: int | None = None) -> TrialLogger:
@@ -113,20 +126,25 @@ class Tracker:
                 (Path(tmp) / f"{name}.png").write_bytes(png)
             self.client.log_artifacts(run_id, tmp, artifact_path="figures")
 
-    def log_model_version(self, model: Pipeline, X_example: pd.DataFrame, card: dict[str, Any]) -> ModelVersion:
-        """Log and register the model inside the active run; tag it and point `challenger` at it."""
+    def log_model_version(self, model: Pipeline, X_example: pd.DataFrame, card: dict[str, Any],
+                          run_id: str) -> ModelVersion:
+        """Log the model into run `run_id` and register it; tag it and point `challenger` at it."""
         trusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))  # our own pipeline's types
-        info = mlflow.sklearn.log_model(
-            sk_model=model,
-            name="model",
-            serialization_format="skops",
-            skops_trusted_types=trusted,
-            signature=infer_signature(X_example, model.predict(X_example)),
-            input_example=X_example.head(5),
-            pip_requirements=model_pip_requirements(),
-            metadata=card,
-            registered_model_name=self.config.model_name,
-        )
+        # log_model resolves the process-wide tracking URI (mlflow 3.17 `Model.log`) and takes no client: point it
+        # at this tracker only for the call. `_use_tracking_uri` is MLflow's own scoping helper; no public API has one.
+        with _use_tracking_uri(self.config.tracking_uri):
+            info = mlflow.sklearn.log_model(
+                sk_model=model,
+                name="model",
+                run_id=run_id,
+                serialization_format="skops",
+                skops_trusted_types=trusted,
+                signature=infer_signature(X_example, model.predict(X_example)),
+                input_example=X_example.head(5),
+                pip_requirements=model_pip_requirements(),
+                metadata=card,
+                registered_model_name=self.config.model_name,
+            )
         mv = self.client.get_model_version(self.config.model_name, str(info.registered_model_version))
         for key in ("test_rmse", "test_mae", "test_r2", "family", "interval_half_width_90", "cv_rmse"):
             if key in card:
@@ -150,9 +168,23 @@ class Tracker:
     def model_uri(self, version: str) -> str:
         return f"models:/{self.config.model_name}/{version}"
 
+    def _download(self, version: str, into: str, path: str = "") -> str:
+        # By the version's own location, not its models:/ URI: MLflow resolves models:/ through the process-wide
+        # registry URI only (mlflow 3.17 ModelsArtifactRepository), which this tracker leaves alone.
+        location = self.client.get_model_version_download_uri(self.config.model_name, version)
+        uri = f"{location.rstrip('/')}/{path}" if path else location
+        return download_artifacts(artifact_uri=uri, dst_path=into, tracking_uri=self.config.tracking_uri)
+
     def load_model(self, version: str) -> tuple[Pipeline, dict[str, Any]]:
-        uri = self.model_uri(version)
-        return mlflow.sklearn.load_model(uri), dict(mlflow.models.get_model_info(uri).metadata or {})
+        """The model and its card (MLmodel `metadata`), from one download of the version's artifacts."""
+        with tempfile.TemporaryDirectory(prefix="bodyfat-model-") as tmp:
+            local = self._download(version, tmp)
+            return mlflow.sklearn.load_model(local), dict(Model.load(local).metadata or {})
+
+    def model_card(self, version: str) -> dict[str, Any]:
+        """The version's card alone: its MLmodel file, not the weights."""
+        with tempfile.TemporaryDirectory(prefix="bodyfat-card-") as tmp:
+            return dict(Model.load(self._download(version, tmp, "MLmodel")).metadata or {})
 
     def tag_version(self, version: str, tags: dict[str, Any]) -> None:
         for key, value in tags.items():
@@ -162,33 +194,34 @@ class Tracker:
         self.client.set_registered_model_alias(self.config.model_name, CHAMPION, version)
 
     def log_challenger(self, trained: TrainedChallenger, run_id: str) -> tuple[ModelVersion, dict[str, Any], bool]:
-        """Log a trained challenger into the active run (params, metrics, figures, the model with its card) and
+        """Log a trained challenger into run `run_id` (params, metrics, figures, the model with its card) and
         register it as `challenger`. Returns the version, its card, and whether it was newly registered: a model
         identical to a registered version (same fingerprint) is not registered again; that version is reused."""
         result, metrics = trained.tuning, trained.metrics.as_dict()
         fingerprint = trained.fingerprint()
-        mlflow.set_tag(FINGERPRINT_TAG, fingerprint)
+        self.client.set_tag(run_id, FINGERPRINT_TAG, fingerprint)
         existing = self.client.search_model_versions(
             f"name='{self.config.model_name}' and tags.{FINGERPRINT_TAG}='{fingerprint}'", max_results=1)
         if existing:
             version = existing[0]
-            mlflow.set_tag("reused_model_version", version.version)
+            self.client.set_tag(run_id, "reused_model_version", version.version)
             self.client.set_registered_model_alias(version.name, CHALLENGER, version.version)
-            card = dict(mlflow.models.get_model_info(self.model_uri(version.version)).metadata or {})
-            return version, card, False
-        mlflow.log_params({"family": result.best_family, "features": ",".join(trained.features),
-                           "study": result.study.study_name, "n_trials": result.trials_this_run,
-                           **{f"best_{k}": v for k, v in result.best_params.items()}})
-        mlflow.log_metrics({"cv_rmse": result.best_cv_rmse, **metrics,
-                            "interval_half_width_90": trained.half_width, "test_interval_coverage_90": trained.coverage,
-                            **coverage_metrics(trained.coverage_by_bmi),
-                            **{f"best_cv_rmse_{f}": v for f, v in result.best_by_family.items()}})
+            return version, self.model_card(version.version), False
+        params = {"family": result.best_family, "features": ",".join(trained.features),
+                  "study": result.study.study_name, "n_trials": result.trials_this_run,
+                  **{f"best_{k}": v for k, v in result.best_params.items()}}
+        metrics_logged = {"cv_rmse": result.best_cv_rmse, **metrics, "interval_half_width_90": trained.half_width,
+                          "test_interval_coverage_90": trained.coverage, **coverage_metrics(trained.coverage_by_bmi),
+                          **{f"best_cv_rmse_{f}": v for f, v in result.best_by_family.items()}}
+        now = int(time.time() * 1000)
+        self.client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()],
+                              metrics=[Metric(k, float(v), now, 0) for k, v in metrics_logged.items()])
         self.log_figures(run_id, trained.figures)
         card = model_card(features=trained.features, family=result.best_family, params=result.best_params,
                           cv_rmse=result.best_cv_rmse, test_metrics=metrics, half_width=trained.half_width,
                           run_id=run_id, profile=trained.training_profile,
                           population=trained.training_population)
-        version = self.log_model_version(result.model, trained.training_example, card)
+        version = self.log_model_version(result.model, trained.training_example, card, run_id)
         self.client.set_model_version_tag(version.name, version.version, FINGERPRINT_TAG, fingerprint)
         return version, card, True
 
