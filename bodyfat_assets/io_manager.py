@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from dagster import ConfigurableIOManager, Failure, InputContext, OutputContext
+from dagster import ConfigurableIOManager, DagsterInvariantViolationError, Failure, InputContext, OutputContext
 from pydantic import BaseModel, PrivateAttr
 
 from bodyfat_assets.core.landing.naming import SEED_PARTITION
@@ -79,7 +79,7 @@ class LakeIOManager(ConfigurableIOManager):
             return self.load_partition_frames(context, list(context.asset_partition_keys))
         partition = context.asset_partition_key if context.has_asset_partitions else None
         loaded = self._load(self._stem(context, partition))
-        declared = context.dagster_type.typing_type
+        declared = _declared_type(context)
         if isinstance(declared, type) and issubclass(declared, BaseModel):
             return declared.model_validate(loaded)
         return loaded
@@ -161,3 +161,12 @@ class PredictionsIOManager(LakeIOManager):
         key = f"{self._stem(context, context.partition_key if context.has_partition_key else None)}.parquet"
         self.store.put_file(key, obj.path)
         context.add_output_metadata({"uri": f"{self.store.url}/{key}", "bytes": obj.path.stat().st_size})
+
+
+def _declared_type(context: InputContext) -> Any:
+    """The reader's declared Python type; None for a context built without one (a load outside a step, e.g. a script
+    or `build_input_context`), which then gets the stored value as read."""
+    try:
+        return context.dagster_type.typing_type
+    except DagsterInvariantViolationError:  # InputContext has no public "has a type" question
+        return None

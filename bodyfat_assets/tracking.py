@@ -81,6 +81,10 @@ DAGSTER_RUN_URL_TAG = "dagster/run_url"
 """MLflow run tag: the Dagster run that made it, as a URL into the Dagster UI."""
 
 
+LOGGED_MODEL_URI = "models:/"
+"""A version's source in MLflow 3: `models:/<logged model id>`, which only the process-wide registry URI resolves."""
+
+
 class Tracker:
     def __init__(self, config: TrackingConfig, run_tags: dict[str, str] | None = None) -> None:
         self.config = config
@@ -172,6 +176,8 @@ class Tracker:
         # By the version's own location, not its models:/ URI: MLflow resolves models:/ through the process-wide
         # registry URI only (mlflow 3.17 ModelsArtifactRepository), which this tracker leaves alone.
         location = self.client.get_model_version_download_uri(self.config.model_name, version)
+        if location.startswith(LOGGED_MODEL_URI):  # MLflow 3 registers a logged model: read where it keeps its files
+            location = self.client.get_logged_model(location.removeprefix(LOGGED_MODEL_URI)).artifact_location
         uri = f"{location.rstrip('/')}/{path}" if path else location
         return download_artifacts(artifact_uri=uri, dst_path=into, tracking_uri=self.config.tracking_uri)
 
