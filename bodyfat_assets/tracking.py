@@ -8,6 +8,7 @@ trackers (a test's and the pipeline's, or a registry that moved) never redirect 
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -81,6 +82,22 @@ DAGSTER_RUN_URL_TAG = "dagster/run_url"
 """MLflow run tag: the Dagster run that made it, as a URL into the Dagster UI."""
 
 
+MLFLOW_TRACKING_URI_VARIABLE = "MLFLOW_TRACKING_URI"
+
+
+@contextmanager
+def _tracking_uri_for_the_call(uri: str) -> Iterator[None]:
+    """MLflow's `_use_tracking_uri`, keeping MLFLOW_TRACKING_URI: on leaving, mlflow 3.17 restores its global URI
+    and, when that was None, unsets the variable, so the next run in the same process lost its settings."""
+    saved = os.environ.get(MLFLOW_TRACKING_URI_VARIABLE)
+    try:
+        with _use_tracking_uri(uri):
+            yield
+    finally:
+        if saved is not None:
+            os.environ[MLFLOW_TRACKING_URI_VARIABLE] = saved
+
+
 LOGGED_MODEL_URI = "models:/"
 """A version's source in MLflow 3: `models:/<logged model id>`, which only the process-wide registry URI resolves."""
 
@@ -136,7 +153,7 @@ class Tracker:
         trusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))  # our own pipeline's types
         # log_model resolves the process-wide tracking URI (mlflow 3.17 `Model.log`) and takes no client: point it
         # at this tracker only for the call. `_use_tracking_uri` is MLflow's own scoping helper; no public API has one.
-        with _use_tracking_uri(self.config.tracking_uri):
+        with _tracking_uri_for_the_call(self.config.tracking_uri):
             info = mlflow.sklearn.log_model(
                 sk_model=model,
                 name="model",
