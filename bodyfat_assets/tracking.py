@@ -102,6 +102,14 @@ LOGGED_MODEL_URI = "models:/"
 """A version's source in MLflow 3: `models:/<logged model id>`, which only the process-wide registry URI resolves."""
 
 
+def files_location(client: MlflowClient, source: str) -> str:
+    """Where a registered version's files are: MLflow 3 registers a logged model (`models:/<id>`), which only the
+    process-wide registry URI resolves; its artifact location works with any client."""
+    if source.startswith(LOGGED_MODEL_URI):
+        return client.get_logged_model(source.removeprefix(LOGGED_MODEL_URI)).artifact_location
+    return source
+
+
 class Tracker:
     def __init__(self, config: TrackingConfig, run_tags: dict[str, str] | None = None) -> None:
         self.config = config
@@ -192,9 +200,8 @@ class Tracker:
     def _download(self, version: str, into: str, path: str = "") -> str:
         # By the version's own location, not its models:/ URI: MLflow resolves models:/ through the process-wide
         # registry URI only (mlflow 3.17 ModelsArtifactRepository), which this tracker leaves alone.
-        location = self.client.get_model_version_download_uri(self.config.model_name, version)
-        if location.startswith(LOGGED_MODEL_URI):  # MLflow 3 registers a logged model: read where it keeps its files
-            location = self.client.get_logged_model(location.removeprefix(LOGGED_MODEL_URI)).artifact_location
+        location = files_location(self.client, self.client.get_model_version_download_uri(self.config.model_name,
+                                                                                           version))
         uri = f"{location.rstrip('/')}/{path}" if path else location
         return download_artifacts(artifact_uri=uri, dst_path=into, tracking_uri=self.config.tracking_uri)
 

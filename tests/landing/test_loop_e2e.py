@@ -24,6 +24,7 @@ from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, par
 from bodyfat_assets.defs.data.checks import splits_no_near_duplicates
 from bodyfat_assets.feed import feed
 from bodyfat_assets.lake import SPLITS_KEY, parquet_to_frame
+from bodyfat_assets.tracking import files_location
 from tests.support.landing_files import bad_files, repeated_measurements
 from tests.support.loop import BOOTSTRAP_TIMEOUT_S, STEP_TIMEOUT_S, daemon_loop
 from tests.support.serving_process import serving_process
@@ -215,7 +216,7 @@ def test_served_predictions_come_back_as_served_performance_per_version(loop, tm
     first = str(champion.version)
     # The version promoted in between: the champion's own model registered again (a new version number, no retrain
     # to wait for; what the API serves under each number is what is measured apart).
-    other = str(client.create_model_version(name, champion.source, champion.run_id).version)
+    other = str(client.create_model_version(name, files_location(client, champion.source), champion.run_id).version)
     rows = seed_frame[list(FEATURE_NAMES)].head(24).to_dict("records")
     served: dict[str, list[str]] = {first: [], other: []}
     with serving_process(tmp_path, loop.settings.mlflow_tracking_uri, BODYFAT_SERVING_LAKE_URL=loop.settings.lake_url,
