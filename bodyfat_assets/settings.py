@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -416,6 +417,18 @@ def read_dotenv(path: Path) -> dict[str, str]:
 def process_environment(**overrides: str) -> dict[str, str]:
     """The environment a child process inherits, with `overrides`: children read their own configuration."""
     return {**os.environ, **overrides}
+
+
+@contextmanager
+def variable_kept(name: str) -> Iterator[None]:
+    """Restore variable `name` after a library call that may unset it (mlflow 3.17's scoped tracking URI unsets
+    MLFLOW_TRACKING_URI on leaving when its global URI was None): this module is the environment's one owner."""
+    saved = os.environ.get(name)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ[name] = saved
 
 
 def variable_table() -> str:

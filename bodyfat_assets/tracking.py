@@ -8,7 +8,6 @@ trackers (a test's and the pipeline's, or a registry that moved) never redirect 
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -39,6 +38,7 @@ from bodyfat_assets.core.evaluation import coverage_metrics
 from bodyfat_assets.core.promotion import ChampionDecision, GateFinding, blocked_decision, decide_champion
 from bodyfat_assets.core.training import TrainedChallenger
 from bodyfat_assets.core.tuning import best_completed_value, trial_outcome
+from bodyfat_assets.settings import variable_kept
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 FINGERPRINT_TAG = "training_fingerprint"
@@ -89,13 +89,8 @@ MLFLOW_TRACKING_URI_VARIABLE = "MLFLOW_TRACKING_URI"
 def _tracking_uri_for_the_call(uri: str) -> Iterator[None]:
     """MLflow's `_use_tracking_uri`, keeping MLFLOW_TRACKING_URI: on leaving, mlflow 3.17 restores its global URI
     and, when that was None, unsets the variable, so the next run in the same process lost its settings."""
-    saved = os.environ.get(MLFLOW_TRACKING_URI_VARIABLE)
-    try:
-        with _use_tracking_uri(uri):
-            yield
-    finally:
-        if saved is not None:
-            os.environ[MLFLOW_TRACKING_URI_VARIABLE] = saved
+    with variable_kept(MLFLOW_TRACKING_URI_VARIABLE), _use_tracking_uri(uri):
+        yield
 
 
 LOGGED_MODEL_URI = "models:/"
