@@ -90,9 +90,11 @@ def materialize_all(settings: Settings, run_config: dict | None = None,
     from bodyfat_assets.definitions import build_definitions
     from bodyfat_assets.defs.jobs import HEALTH_JOB, INGEST_JOB, PIPELINE_JOB, SCORE_JOB
     from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
+    from bodyfat_assets.pools import initialize_pool_limits
 
     defs = build_definitions(settings)
     with DagsterInstance.from_config(str(prepare_dagster_home(settings))) as instance:
+        initialize_pool_limits(instance)  # before `dagster dev`'s daemon first dequeues
         for partitions in (LABELED_FILES, SCORING_FILES):
             if not instance.has_dynamic_partition(partitions.name, SEED_PARTITION):
                 instance.add_dynamic_partitions(partitions.name, [SEED_PARTITION])
@@ -391,6 +393,20 @@ def withdraw_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def pools_command() -> int:
+    """Initialize the declared pools' limits in DAGSTER_HOME's instance (run before `dagster-daemon run`)."""
+    from dagster import DagsterInstance
+
+    from bodyfat_assets.pools import initialize_pool_limits
+
+    with DagsterInstance.get() as instance:
+        new = initialize_pool_limits(instance)
+        limits = {pool: instance.event_log_storage.get_concurrency_info(pool).slot_count
+                  for pool in instance.event_log_storage.get_concurrency_keys()}
+    print(f"pools initialized now: {new or 'none'}; limits: {limits}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bodyfat", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -408,7 +424,10 @@ def main(argv: list[str] | None = None) -> int:
     withdraw = sub.add_parser("withdraw", help="take a labeled file back: its rows leave the next retrain")
     withdraw.add_argument("partition", help="the file's raw_bodyfat partition (Dagster UI, or `bodyfat health`)")
     withdraw.add_argument("--reason", required=True, help="why: shown beside each row in quarantined_bodyfat")
+    sub.add_parser("pools", help="set the instance's pool limits before its daemon starts (DAGSTER_HOME's instance)")
     args = parser.parse_args(argv)
+    if args.command == "pools":
+        return pools_command()
     if args.command == "withdraw":
         return withdraw_command(args)
     if args.command == "health":

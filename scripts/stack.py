@@ -466,6 +466,9 @@ class Stack:
 
         web_cmd = [_bin("dagster-webserver"), "-h", cfg.host, "-p", str(cfg.services.webserver_port), "-w", workspace]
         web = self._spawn("dagster-webserver", cfg.webserver_url, web_cmd)
+        # The pools' limits before the daemon's first dequeue, as compose's daemon does (bodyfat_assets/pools.py).
+        subprocess.run([_bin("python"), "-m", "bodyfat_assets.cli", "pools"], env=self.env, cwd=REPO_ROOT, check=True,
+                       capture_output=True, timeout=300)
         daemon = self._spawn("dagster-daemon", "(no HTTP endpoint)", [_bin("dagster-daemon"), "run", "-w", workspace])
         self._wait(web, lambda: _http_ok(f"{cfg.webserver_url}/server_info"))
         self._wait(daemon, self._daemon_alive)

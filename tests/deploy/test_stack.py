@@ -33,6 +33,9 @@ def _get_json(url: str, body: dict | None = None) -> dict:
         return json.loads(response.read())
 
 
+POOL_LIMITS_QUERY = "{ instance { concurrencyLimits { concurrencyKey slotCount } } }"
+
+
 def test_env_precedence(tmp_path: Path) -> None:
     (tmp_path / ".env.example").write_text("MLFLOW_PORT=1\nMINIO_PORT=1\nAPI_PORT=1\n# DAGSTER_GRPC_PORT=1\n")
     (tmp_path / ".env").write_text("export MINIO_PORT='2'\nAPI_PORT=\"2\"\n")
@@ -93,6 +96,11 @@ def test_stack_starts_healthy_and_stops_clean(tmp_path: Path) -> None:
         assert [(e["name"], e["locationOrLoadError"]["__typename"]) for e in entries] == [
             ("bodyfat", "RepositoryLocation")
         ]
+
+        # The pools have their limits before the daemon's first dequeue (bodyfat_assets/pools.py).
+        limits = _get_json(f"{config.webserver_url}/graphql", {"query": POOL_LIMITS_QUERY})["data"]["instance"]
+        assert {(c["concurrencyKey"], c["slotCount"]) for c in limits["concurrencyLimits"]} == {
+            ("tuning", 1), ("scoring", 1)}
 
         if "api" in urls:
             with urllib.request.urlopen(f"{config.api_url}/health", timeout=10) as response:

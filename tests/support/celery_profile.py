@@ -22,6 +22,7 @@ from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
 from bodyfat_assets.feed import landing_store
 from bodyfat_assets.lake import ObjectStore
 from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES, SCORING_POOL, landed_files
+from bodyfat_assets.pools import initialize_pool_limits
 from bodyfat_assets.settings import PROJECT_ROOT, Settings
 from tests.support.landing_files import write_scoring_csv
 from tests.support.loop import LOOP_ENV, daemon_command, loop_home
@@ -102,6 +103,7 @@ def celery_profile(home: Path, workers: int, instance_overrides: Mapping[str, di
         instance = stack.enter_context(DagsterInstance.from_config(str(dagster_home)))
         # The scoring pool at the worker count (the shipped default_limit of 1 would score one file at a time).
         instance.event_log_storage.set_concurrency_slots(SCORING_POOL, workers)
+        initialize_pool_limits(instance)  # the tuning pool, as the shipped daemon command does before it starts
 
         # A champion first, in this process: the landing sensor scores files only once one exists.
         settings = Settings.from_env({"BODYFAT_HOME": str(home), **loop_env})
