@@ -81,7 +81,8 @@ def test_scoring_file_gets_predictions_with_a_model_version(loop):
     champion = MlflowClient(loop.settings.mlflow_tracking_uri).get_model_version_by_alias(
         loop.settings.model_name, "champion")
     assert set(predictions["model_version"]) <= {str(champion.version), *map(str, range(1, int(champion.version)))}
-    assert loop.landing.exists(f"processed/score/{key}.parquet")
+    # The run moves the file once its predictions are published: a moment after they appear.
+    loop.wait(lambda: loop.landing.exists(f"processed/score/{key}.parquet"), 60, f"processed/score/{key}.parquet")
 
 
 def test_bad_files_are_rejected_with_reasons_and_every_file_ends_somewhere(loop, labeled_frame):
