@@ -123,11 +123,10 @@ def materialize_all(settings: Settings, run_config: dict | None = None,
 def report(outcome: dict, settings: Settings) -> list[str]:
     import pandas as pd
 
-    from bodyfat_assets.tracking import Tracker, TrackingConfig
+    from bodyfat_assets.tracking import Tracker
 
     champion = outcome["champion"]
-    tracker = Tracker(TrackingConfig(settings.mlflow_tracking_uri, settings.experiment_name, settings.model_name,
-                                     settings.mlflow_artifact_location))
+    tracker = Tracker(settings.tracking_config())
     model, card = tracker.load_model(str(champion.champion_version))
     sample = pd.read_csv(PROJECT_ROOT / "data" / "bodyfat.csv")
     row = sample.loc[[0], list(FEATURE_NAMES)]

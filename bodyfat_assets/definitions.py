@@ -11,11 +11,8 @@ import dagster as dg
 
 from bodyfat_assets.defs.landing.sensors import landing_sensors
 from bodyfat_assets.defs.predictions.sensors import automation_sensor
-from bodyfat_assets.health_monitor import HealthMonitor
-from bodyfat_assets.io_manager import IngestedPartitionsLoader, PredictionsIOManager
-from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
 from bodyfat_assets.load_time import with_freshness
-from bodyfat_assets.resources import build_resources
+from bodyfat_assets.resources import resources_for
 from bodyfat_assets.settings import Settings
 
 # Deliberate choices, not accidents: partitioned asset checks (preview) and Output(data_version=...) (beta) are what
@@ -40,24 +37,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     """Everything under defs/, bound to the resources, executor, sensor cadence and freshness windows of `settings`
     (tests pass their own)."""
     executor = production_executor() if settings.is_production else dg.in_process_executor
-    lake = {"base_url": settings.lake_url, "s3_endpoint_url": settings.s3_endpoint_url}
-    resources = {
-        **build_resources(settings),
-        "landing": LandingZone(lake_url=settings.lake_url, prefix=settings.landing.prefix,
-                               s3_endpoint_url=settings.s3_endpoint_url, requeue_max=settings.landing.requeue_max,
-                               requeue_wait_s=settings.landing.requeue_wait_s),
-        "retrain_policy": RetrainPolicy(min_rows=settings.landing.retrain_min_rows,
-                                        min_interval_s=settings.landing.retrain_min_interval_s),
-        "ingested_partitions": IngestedPartitionsLoader(**lake),
-        "withdrawals": IngestedPartitionsLoader(**lake, optional=True),
-        "optional_partitions": IngestedPartitionsLoader(**lake, optional=True),
-        "predictions_io_manager": PredictionsIOManager(**lake),
-        "health": HealthMonitor.from_settings(settings.lake_url, settings.s3_endpoint_url, settings.health),
-    }
     sensors = [*landing_sensors(settings.landing), automation_sensor(settings.landing)]
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
-        dg.Definitions(resources=resources, executor=executor, sensors=sensors),
+        dg.Definitions(resources=resources_for(settings), executor=executor, sensors=sensors),
     ).map_asset_specs(func=with_freshness(settings.health))
 
 

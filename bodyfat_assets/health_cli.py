@@ -19,12 +19,12 @@ from bodyfat_assets.core.health.report import health_text
 from bodyfat_assets.core.health.served import latest_labels, performance_by_version, status_counts
 from bodyfat_assets.core.landing.naming import KINDS
 from bodyfat_assets.defs.jobs import PIPELINE_JOB
-from bodyfat_assets.lake import ObjectStore, landing_store, parquet_to_frame, store_from_url
+from bodyfat_assets.lake import Lake, ObjectStore
 from bodyfat_assets.partitions import LABELS_FILES
 from bodyfat_assets.partitions import landed_files as landed_files_of_run
 from bodyfat_assets.settings import Settings
 
-HEALTH_KEY = "model_health.parquet"
+HEALTH_KEY = Lake.key_for(asset_keys.MODEL_HEALTH.path)
 DECISIONS_SHOWN = 5
 CHAMPION_HISTORY = 100
 """Champion decisions searched back for when the serving champion took over."""
@@ -102,11 +102,11 @@ def in_flight_names(instance: DagsterInstance) -> set[str]:
     return {name for r in records for name in landed_files_of_run(r.dagster_run.tags).values()}
 
 
-def served_labels(instance: DagsterInstance, lake: ObjectStore) -> pd.DataFrame | None:
+def served_labels(instance: DagsterInstance, lake: Lake) -> pd.DataFrame | None:
     """Every measured labels file's rows, in landing order (None: none measured yet)."""
-    folder = asset_keys.SERVED_PERFORMANCE.to_user_string()
-    keys = [f"{folder}/{key}.parquet" for key in instance.get_dynamic_partitions(LABELS_FILES.name)]
-    frames = [parquet_to_frame(lake.read_bytes(key)) for key in keys if lake.exists(key)]
+    keys = [lake.key_for(asset_keys.SERVED_PERFORMANCE.path, key)
+            for key in instance.get_dynamic_partitions(LABELS_FILES.name)]
+    frames = [frame for key in keys if (frame := lake.read_frame(key)) is not None]
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
@@ -116,7 +116,7 @@ def gather(settings: Settings, instance: DagsterInstance) -> str:
 
 def collect(settings: Settings, instance: DagsterInstance) -> dict[str, Any]:
     """Every fact health_text reports, read from the Dagster instance's records and the lake."""
-    lake = store_from_url(settings.lake_url, settings.s3_endpoint_url)
+    lake = settings.lake
     records = instance.fetch_materializations(asset_keys.CHAMPION, limit=CHAMPION_HISTORY).records
     last_decisions = decisions(records)
     champion = champion_facts(records)
@@ -125,7 +125,7 @@ def collect(settings: Settings, instance: DagsterInstance) -> dict[str, Any]:
         fit = champion_fit(last_decisions[0].outcome, str(champion["version"]), champion["rmse_now"],
                            champion["at_promotion"], ceiling=settings.promotion.rmse_ceiling,
                            ratio=settings.health.live_rmse_ratio)
-    history = parquet_to_frame(lake.read_bytes(HEALTH_KEY)) if lake.exists(HEALTH_KEY) else None
+    history = lake.read_frame(HEALTH_KEY)
     windows = {"champion": settings.health.champion_fresh_hours,
                "batch_predictions": settings.health.predictions_fresh_hours}
     stale = {}
@@ -140,7 +140,6 @@ def collect(settings: Settings, instance: DagsterInstance) -> dict[str, Any]:
         "reason": runs[0].dagster_run.tags.get("bodyfat/retrain_reason", "run by hand (no sensor reason)")}
     good = instance.get_run_records(RunsFilter(job_name=PIPELINE_JOB, statuses=[DagsterRunStatus.SUCCESS]), limit=1)
     since = good[0].create_timestamp.timestamp() if good else None
-    landing = landing_store(settings)
     # A new file waits up to one sensor tick for its run; two ticks of grace keep it from reading as stuck.
     grace_hours = 2 * settings.landing.sensor_interval_s / 3600
     labels = served_labels(instance, lake)
@@ -148,7 +147,7 @@ def collect(settings: Settings, instance: DagsterInstance) -> dict[str, Any]:
             "served_counts": None if labels is None else status_counts(labels),
             "champion": champion, "history": history, "stale": stale, "last_retrain": last_retrain, "fit": fit,
             "decisions": last_decisions, "failed": failed_runs(instance, since),
-            "stuck": stuck_files(landed_files(landing), in_flight_names(instance), grace_hours),
+            "stuck": stuck_files(landed_files(lake.landing_store), in_flight_names(instance), grace_hours),
             "since": f"the last successful retrain ({_hours_since(since):.1f} h ago)" if since
             else "the start (no successful retrain yet)"}
 

@@ -1,8 +1,8 @@
 """One IO manager for the lake: DataFrames as Parquet, small records (model summaries) as JSON. A record the reading
 asset declares as a pydantic model (core/model_outputs.py) is validated back into that model.
 
-Keys are `<asset path>.parquet`, or `<asset path>/<partition>.parquet` for partitioned assets. The base is a
-URL: a folder on the embedded default, `s3://bucket/prefix` in production; `lake.py` handles the difference.
+Keys are `<asset path>.parquet`, or `<asset path>/<partition>.parquet` for partitioned assets (`Lake.key_for`).
+The lake is a folder on the embedded default, `s3://bucket/prefix` in production; `lake.py` handles the difference.
 """
 
 
@@ -14,10 +14,11 @@ from typing import Any
 
 import pandas as pd
 from dagster import ConfigurableIOManager, DagsterInvariantViolationError, Failure, InputContext, OutputContext
-from pydantic import BaseModel, PrivateAttr
+from pydantic import BaseModel
 
 from bodyfat_assets.core.landing.naming import SEED_PARTITION
-from bodyfat_assets.lake import ObjectStore, frame_to_parquet, parquet_to_frame, store_from_url
+from bodyfat_assets.group_config import LakeGroup
+from bodyfat_assets.lake import Lake, ObjectStore, frame_to_parquet, parquet_to_frame
 
 
 @dataclass(frozen=True)
@@ -29,21 +30,15 @@ class PartitionFrames:
 
 
 class LakeIOManager(ConfigurableIOManager):
-    base_url: str
-    s3_endpoint_url: str | None = None
-
-    _store: ObjectStore | None = PrivateAttr(default=None)
+    lake: LakeGroup
 
     @property
     def store(self) -> ObjectStore:
-        if self._store is None:
-            self._store = store_from_url(self.base_url, self.s3_endpoint_url)
-        return self._store
+        return self.lake.build().store
 
     @staticmethod
     def _stem(context: OutputContext | InputContext, partition_key: str | None = None) -> str:
-        path = "/".join(context.asset_key.path)
-        return f"{path}/{partition_key}" if partition_key else path
+        return Lake.stem_for(context.asset_key.path, partition_key)
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         if isinstance(obj, PartitionFrames):

@@ -1,8 +1,9 @@
-"""Object storage for the lake: a local folder (embedded) or an S3 bucket (MinIO in production).
+"""The lake: object storage (a local folder embedded, an S3 bucket in production) and where each asset lies in it.
 
-Both speak the same small interface, so the IO manager and the landing-zone code never branch on where the
+Both stores speak the same small interface, so the IO manager and the landing-zone code never branch on where the
 lake lives: `store_from_url` reads the URL scheme, and that is the whole difference. Another object store (GCS,
-Azure) is one more class here and one more scheme in `store_from_url`.
+Azure) is one more class here and one more scheme in `store_from_url`. `Lake` is the one object the rest of the code
+receives (built by `Settings.lake`): its stores, and the key layout the IO manager writes and the CLIs read.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import io
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from bodyfat_assets.settings import Settings
@@ -265,9 +269,48 @@ def store_from_url(url: str, endpoint_url: str | None = None) -> ObjectStore:
     return LocalStore(url.removeprefix("file://"))
 
 
+class Lake(BaseModel):
+    """Where the lake lives and how to reach it, the stores over it, and the key of each asset's data in it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    """A local folder, or `s3://bucket/prefix`."""
+    s3_endpoint_url: str | None = None
+    landing_prefix: str = "landing"
+
+    @property
+    def landing_url(self) -> str:
+        return f"{self.url.rstrip('/')}/{self.landing_prefix}"
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        return store_from_url(self.url, self.s3_endpoint_url)
+
+    @cached_property
+    def landing_store(self) -> ObjectStore:
+        """The landing zone: where files arrive (`train/`, `score/`) and leave (`processed/`, `rejected/`)."""
+        return store_from_url(self.landing_url, self.s3_endpoint_url)
+
+    @staticmethod
+    def stem_for(asset: Sequence[str], partition: str | None = None) -> str:
+        """`<asset path>`, or `<asset path>/<partition>` for a partition: the key without its extension."""
+        path = "/".join(asset)
+        return f"{path}/{partition}" if partition else path
+
+    @staticmethod
+    def key_for(asset: Sequence[str], partition: str | None = None, extension: str = "parquet") -> str:
+        """The key of an asset's (or one partition's) data: what the IO manager writes and the CLIs read."""
+        return f"{Lake.stem_for(asset, partition)}.{extension}"
+
+    def read_frame(self, key: str) -> pd.DataFrame | None:
+        """The Parquet object at `key`, or None when there is none (yet)."""
+        return parquet_to_frame(self.store.read_bytes(key)) if self.store.exists(key) else None
+
+
 def landing_store(settings: Settings) -> ObjectStore:
-    """The landing zone: the lake's `landing/` prefix (BODYFAT_LANDING_PREFIX)."""
-    return store_from_url(f"{settings.lake_url.rstrip('/')}/{settings.landing.prefix}", settings.s3_endpoint_url)
+    """The landing zone of the settings' lake, for the scripts and tests that hold settings."""
+    return settings.lake.landing_store
 
 
 def frame_to_parquet(df: pd.DataFrame) -> bytes:
@@ -280,14 +323,5 @@ def parquet_to_frame(data: bytes) -> pd.DataFrame:
     return pd.read_parquet(io.BytesIO(data))
 
 
-SPLITS_KEY = "bodyfat_splits.parquet"
+SPLITS_KEY = Lake.key_for(["bodyfat_splits"])
 """Where the IO manager keeps bodyfat_splits: read by processes that need the training rows without Dagster."""
-
-
-def read_training_rows(store: ObjectStore) -> pd.DataFrame | None:
-    """The training side of the latest bodyfat_splits in the lake, or None before the first split exists."""
-    from bodyfat_assets.core.splits import train_test_frames  # here, not at the top: core/landing imports this module
-
-    if not store.exists(SPLITS_KEY):
-        return None
-    return train_test_frames(parquet_to_frame(store.read_bytes(SPLITS_KEY)))[0]

@@ -9,30 +9,37 @@ from bodyfat_assets.core.landing.intake import MIN_FILE_AGE_S
 from bodyfat_assets.core.landing.partition_file import PartitionFileGone, load_partition_file
 from bodyfat_assets.core.landing.requeue import RequeuePolicy
 from bodyfat_assets.core.landing.validation import Reject
-from bodyfat_assets.lake import ObjectStore, store_from_url
+from bodyfat_assets.group_config import LakeGroup, LandingGroup
+from bodyfat_assets.lake import ObjectStore
 from bodyfat_assets.partitions import landed_files
+from bodyfat_assets.settings import LandingSettings
 
 
 class LandingZone(ConfigurableResource):
     """The landing prefix of the lake, as an ObjectStore (local folder or S3: one code path)."""
 
-    lake_url: str
-    prefix: str = "landing"
-    s3_endpoint_url: str | None = None
+    lake: LakeGroup
+    landing: LandingGroup = LandingGroup.of(LandingSettings())
     min_file_age_s: float = MIN_FILE_AGE_S
     """A local file is taken once its last change is this old (see `MIN_FILE_AGE_S`)."""
-    requeue_max: int = RequeuePolicy.max_requeues
-    requeue_wait_s: float = RequeuePolicy.first_wait_s
+
+    def __init__(self, lake: LakeGroup | None = None, lake_url: str | None = None, **config: Any) -> None:
+        """`lake_url`: a local lake at that folder, for tests and scripts that have a folder rather than settings."""
+        super().__init__(lake=lake or LakeGroup(url=lake_url), **config)
+
+    @property
+    def lake_url(self) -> str:
+        return self.lake.url
 
     def requeue_policy(self) -> RequeuePolicy:
-        return RequeuePolicy(self.requeue_max, self.requeue_wait_s)
+        return self.landing.build().requeue_policy()
 
     @property
     def url(self) -> str:
-        return f"{self.lake_url.rstrip('/')}/{self.prefix}"
+        return self.lake.build().landing_url
 
     def store(self) -> ObjectStore:
-        return store_from_url(self.url, self.s3_endpoint_url)
+        return self.lake.build().landing_store
 
 
 def read_partition_file(context: AssetExecutionContext, landing: LandingZone, kind: str, key: str,
@@ -72,5 +79,4 @@ def file_gone(key: str, gone: PartitionFileGone) -> Failure:
 class RetrainPolicy(ConfigurableResource):
     """When new rows justify a retrain (read by retrain_sensor at every tick)."""
 
-    min_rows: int
-    min_interval_s: int
+    landing: LandingGroup

@@ -1,12 +1,28 @@
-"""Dagster resources, built from the configuration model (`Settings`) in `build_resources`."""
+"""Dagster resources, every one built from the configuration model (`Settings`) in `resources_for`.
+
+Each resource holds the settings groups it reads as nested config (`group_config.py`), so a knob is named where it
+is declared (settings.py) and where it is used, and each conversion (tuning config, tracking config, drift
+thresholds) is a method of its group.
+"""
 
 
 from dagster import AssetExecutionContext, ConfigurableResource
 
 from bodyfat_assets.core.tuning import TuningConfig
-from bodyfat_assets.io_manager import LakeIOManager
+from bodyfat_assets.group_config import (
+    HealthGroup,
+    LakeGroup,
+    LandingGroup,
+    PromotionGroup,
+    ScoringGroup,
+    TrackingGroup,
+    TuningGroup,
+)
+from bodyfat_assets.health_monitor import HealthMonitor
+from bodyfat_assets.io_manager import IngestedPartitionsLoader, LakeIOManager, PredictionsIOManager
+from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
 from bodyfat_assets.settings import SEED_DATASET, Settings
-from bodyfat_assets.tracking import DAGSTER_RUN_URL_TAG, Tracker, TrackingConfig
+from bodyfat_assets.tracking import DAGSTER_RUN_URL_TAG, Tracker
 
 
 class TrackingResource(ConfigurableResource):
@@ -15,79 +31,56 @@ class TrackingResource(ConfigurableResource):
     here needs its own parent run, nested trial runs and registry calls. We keep its useful convention: every
     MLflow run is tagged with `dagster_run_id`."""
 
-    tracking_uri: str
-    experiment_name: str
-    model_name: str
-    artifact_location: str | None = None
-    mlflow_ui: str | None = None
+    tracking: TrackingGroup
     dagster_ui: str | None = None
 
     def tracker(self, context: AssetExecutionContext) -> Tracker:
-        config = TrackingConfig(self.tracking_uri, self.experiment_name, self.model_name, self.artifact_location,
-                                self.mlflow_ui)
         tags = {"dagster_run_id": context.run_id, "dagster_asset": context.asset_key.to_user_string()}
         if self.dagster_ui:
             tags[DAGSTER_RUN_URL_TAG] = f"{self.dagster_ui}/runs/{context.run_id}"
-        return Tracker(config, run_tags=tags)
+        return Tracker(self.tracking.build(), run_tags=tags)
 
 
 class PipelineSettings(ConfigurableResource):
-    """Data, tuning and promotion settings; per-run overrides go through asset config."""
+    """Data, tuning, promotion and scoring settings; per-run overrides go through asset config."""
 
     seed_dataset: str
     test_fraction: float
     split_seed: int
     allow_density: bool
-    n_trials: int
-    timeout_s: float | None
-    cv_folds: int
-    seed: int
-    families: list[str]
     optuna_storage: str | None
-    promotion_margin: float
-    rmse_ceiling: float
-    baseline_tolerance: float
-    scoring_batch_rows: int
-    rescore_window_days: float
+    tuning: TuningGroup
+    promotion: PromotionGroup
+    scoring: ScoringGroup
 
     def tuning_config(self, n_trials: int | None = None, timeout_s: float | None = None,
                       families: list[str] | None = None) -> TuningConfig:
-        return TuningConfig(
-            n_trials=n_trials or self.n_trials,
-            timeout_s=timeout_s or self.timeout_s,
-            cv_folds=self.cv_folds,
-            seed=self.seed,
-            families=tuple(families or self.families),
-            storage=self.optuna_storage,
-        )
+        return self.tuning.build().tuning_config(self.optuna_storage, n_trials, timeout_s, families)
 
 
-def build_resources(settings: Settings) -> dict[str, object]:
+def resources_for(settings: Settings) -> dict[str, object]:
+    """Every resource key the definitions bind, from `settings`: the one step from the configuration to Dagster."""
+    lake = LakeGroup.of(settings.lake)
+    landing = LandingGroup.of(settings.landing)
     return {
-        "io_manager": LakeIOManager(base_url=settings.lake_url, s3_endpoint_url=settings.s3_endpoint_url),
-        "tracking": TrackingResource(
-            tracking_uri=settings.mlflow_tracking_uri,
-            experiment_name=settings.experiment_name,
-            model_name=settings.model_name,
-            artifact_location=settings.mlflow_artifact_location,
-            mlflow_ui=settings.mlflow_ui,
-            dagster_ui=settings.dagster_ui,
-        ),
+        "io_manager": LakeIOManager(lake=lake),
+        "ingested_partitions": IngestedPartitionsLoader(lake=lake),
+        "withdrawals": IngestedPartitionsLoader(lake=lake, optional=True),
+        "optional_partitions": IngestedPartitionsLoader(lake=lake, optional=True),
+        "predictions_io_manager": PredictionsIOManager(lake=lake),
+        "landing": LandingZone(lake=lake, landing=landing),
+        "retrain_policy": RetrainPolicy(landing=landing),
+        "health": HealthMonitor(lake=lake, health=HealthGroup.of(settings.health)),
+        "tracking": TrackingResource(tracking=TrackingGroup.of(settings.tracking_config()),
+                                     dagster_ui=settings.dagster_ui),
         "pipeline": PipelineSettings(
             seed_dataset=str(SEED_DATASET),
             test_fraction=settings.test_fraction,
             split_seed=settings.split_seed,
             allow_density=settings.allow_density,
-            n_trials=settings.tuning.n_trials,
-            timeout_s=settings.tuning.timeout_s,
-            cv_folds=settings.tuning.cv_folds,
-            seed=settings.tuning.seed,
-            families=list(settings.tuning.families),
             optuna_storage=settings.optuna_storage,
-            promotion_margin=settings.promotion.margin,
-            rmse_ceiling=settings.promotion.rmse_ceiling,
-            baseline_tolerance=settings.promotion.baseline_tolerance,
-            scoring_batch_rows=settings.scoring.batch_rows,
-            rescore_window_days=settings.scoring.rescore_window_days,
+            tuning=TuningGroup.of(settings.tuning),
+            promotion=PromotionGroup.of(settings.promotion),
+            scoring=ScoringGroup.of(settings.scoring),
         ),
     }

@@ -16,8 +16,9 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -25,6 +26,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from bodyfat_assets.core.health.drift import DriftThresholds
 from bodyfat_assets.core.health.evidence import EvidencePolicy
+from bodyfat_assets.core.landing.requeue import RequeuePolicy
+from bodyfat_assets.lake import Lake
+
+if TYPE_CHECKING:
+    from bodyfat_assets.core.tuning import TuningConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEED_DATASET = PROJECT_ROOT / "data" / "bodyfat.csv"
@@ -77,6 +83,15 @@ class TuningSettings(Group):
     families: tuple[str, ...] = knob((), "BODYFAT_FAMILIES",
                                      "comma-separated model families (empty: DEFAULT_FAMILIES in `core/families.py`)")
 
+    def tuning_config(self, storage: str | None, n_trials: int | None = None, timeout_s: float | None = None,
+                      families: Sequence[str] | None = None) -> TuningConfig:
+        """The study's configuration: these knobs, unless a run overrides trials, timeout or families (empty: kept)."""
+        from bodyfat_assets.core.tuning import TuningConfig  # here: Optuna loads only for a process that tunes
+
+        return TuningConfig(n_trials=n_trials or self.n_trials, timeout_s=timeout_s or self.timeout_s,
+                            cv_folds=self.cv_folds, seed=self.seed, families=tuple(families or self.families),
+                            storage=storage)
+
     @field_validator("timeout_s")
     @classmethod
     def _zero_is_no_limit(cls, value: float | None) -> float | None:
@@ -122,6 +137,9 @@ class LandingSettings(Group):
     def sensors_running(self) -> bool:
         return self.sensors == "running"
 
+    def requeue_policy(self) -> RequeuePolicy:
+        return RequeuePolicy(self.requeue_max, self.requeue_wait_s)
+
 
 class ScoringSettings(Group):
     """How scoring files are scored (core/scoring/, docs/scoring.md)."""
@@ -165,6 +183,18 @@ class HealthSettings(Group):
         return EvidencePolicy(rmse_ratio=self.live_rmse_ratio, coverage_floor=self.live_coverage_floor,
                               min_drifted_features=self.drift_min_features,
                               suspect_outside_share=self.suspect_outside_share)
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Where MLflow tracks and registers, derived from the settings (`Settings.tracking_config`)."""
+
+    tracking_uri: str
+    experiment_name: str
+    model_name: str
+    artifact_location: str | None = None
+    ui_url: str | None = None
+    """Where people open the MLflow UI, for links to runs."""
 
 
 class ServiceSettings(Group):
@@ -326,6 +356,15 @@ class Settings(BaseSettings):
     def mlflow_artifact_location(self) -> str | None:
         """Embedded: local artifacts beside the SQLite store; production: the server proxies them (None)."""
         return None if self.is_production else (self.home / "mlartifacts").as_uri()
+
+    @property
+    def lake(self) -> Lake:
+        """The lake every process uses: its stores and its key layout."""
+        return Lake(url=self.lake_url, s3_endpoint_url=self.s3_endpoint_url, landing_prefix=self.landing.prefix)
+
+    def tracking_config(self) -> TrackingConfig:
+        return TrackingConfig(self.mlflow_tracking_uri, self.experiment_name, self.model_name,
+                              self.mlflow_artifact_location, self.mlflow_ui)
 
     @property
     def dagster_home(self) -> Path:

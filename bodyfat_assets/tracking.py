@@ -1,5 +1,6 @@
 """MLflow wiring without Dagster: experiment setup, one nested run per Optuna trial, model logging with the
-model card, registry aliases. The Dagster resource in `resources.py` only builds a `Tracker`.
+model card, registry aliases. The Dagster resource in `resources.py` only builds a `Tracker`, from the
+`TrackingConfig` the settings derive (`Settings.tracking_config`).
 
 A `Tracker` talks to its server through one `MlflowClient`. The process-wide ("fluent") tracking URI is set only
 around the one call that has no client or URI parameter, `mlflow.sklearn.log_model`, and restored after it, so two
@@ -13,7 +14,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -38,7 +38,7 @@ from bodyfat_assets.core.evaluation import coverage_metrics
 from bodyfat_assets.core.promotion import ChampionDecision, GateFinding, blocked_decision, decide_champion
 from bodyfat_assets.core.training import TrainedChallenger
 from bodyfat_assets.core.tuning import best_completed_value, trial_outcome
-from bodyfat_assets.settings import variable_kept
+from bodyfat_assets.settings import TrackingConfig, variable_kept
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 FINGERPRINT_TAG = "training_fingerprint"
@@ -50,16 +50,6 @@ MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "scipy", "pandas", "jobl
 
 def model_pip_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
-
-
-@dataclass(frozen=True)
-class TrackingConfig:
-    tracking_uri: str
-    experiment_name: str
-    model_name: str
-    artifact_location: str | None = None
-    ui_url: str | None = None
-    """Where people open the MLflow UI, for links to runs."""
 
 
 ML_VIEW_QUERY = "workflowType=machine_learning"

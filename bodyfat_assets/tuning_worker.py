@@ -14,14 +14,16 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import optuna
 from bodyfat_contract import model_features
 
+from bodyfat_assets.core.splits import latest_training_rows
 from bodyfat_assets.core.training import training_data
-from bodyfat_assets.core.tuning import TuningConfig, tune
-from bodyfat_assets.lake import SPLITS_KEY, read_training_rows, store_from_url
+from bodyfat_assets.core.tuning import tune
+from bodyfat_assets.lake import SPLITS_KEY
 from bodyfat_assets.settings import Settings
 
 
@@ -35,19 +37,14 @@ def run_worker(settings: Settings, n_trials: int, families: Sequence[str] | None
     """Run `n_trials` more trials on the study for the lake's current splits; return a JSON-able summary."""
     if not settings.optuna_storage:
         raise SystemExit("OPTUNA_STORAGE is not set: an in-memory study cannot be shared between processes")
-    lake = store_from_url(settings.lake_url, settings.s3_endpoint_url)
-    train = read_training_rows(lake)
+    lake = settings.lake
+    train = latest_training_rows(lake)
     if train is None:
         raise SystemExit(f"{lake.url}/{SPLITS_KEY} does not exist: materialize bodyfat_splits first")
     columns = list(features or model_features(settings.allow_density))
     worker = worker or worker_id()
-    config = TuningConfig(
-        n_trials=n_trials,
-        timeout_s=settings.tuning.timeout_s,
-        cv_folds=settings.tuning.cv_folds,
-        seed=settings.tuning.seed,
-        families=tuple(families or settings.tuning.families),
-        storage=settings.optuna_storage,
+    config = replace(
+        settings.tuning.tuning_config(settings.optuna_storage, n_trials, families=families),
         # Our own sampler seed: workers sharing one would all propose the same configurations.
         sampler_seed=sampler_seed if sampler_seed is not None else int.from_bytes(os.urandom(4), "little"),
         trial_user_attrs={"worker": worker},

@@ -14,6 +14,7 @@ from bodyfat_assets.core.landing.naming import SEED_PARTITION
 from bodyfat_assets.core.landing.rows import raw_rows, row_keys, stable_test_mask, stable_uniform
 from bodyfat_assets.core.landing.validation import ORIGIN, SYNTHETIC
 from bodyfat_assets.core.near_duplicates import near_duplicate_pairs
+from bodyfat_assets.lake import SPLITS_KEY, Lake
 
 SPLIT_COLUMN = "split"
 
@@ -138,3 +139,9 @@ def seed_splits(seed_dataset: pd.DataFrame, test_fraction: float, seed: int) -> 
     """The seed dataset's cleaned rows split as `bodyfat_splits` splits them (for the feed, which copies only the
     seed's training rows)."""
     return split_rows(clean(raw_rows(seed_dataset, SEED_PARTITION)).cleaned, test_fraction, seed)
+
+
+def latest_training_rows(lake: Lake) -> pd.DataFrame | None:
+    """The training side of the latest bodyfat_splits in the lake, or None before the first split exists."""
+    splits = lake.read_frame(SPLITS_KEY)
+    return None if splits is None else train_test_frames(splits)[0]

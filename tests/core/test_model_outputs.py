@@ -5,6 +5,7 @@ import dagster as dg
 
 from bodyfat_assets import asset_keys
 from bodyfat_assets.core.model_outputs import ChampionOutcome
+from bodyfat_assets.group_config import LakeGroup
 from bodyfat_assets.io_manager import LakeIOManager
 
 OUTCOME = ChampionOutcome(model_name="bodyfat", champion_version="3", challenger_version="3", decision="promoted",
@@ -29,7 +30,7 @@ def test_a_typed_record_round_trips_through_the_lake_into_assets_and_checks(tmp_
         seen.append(champion)
         return dg.AssetCheckResult(passed=True)
 
-    io_manager = LakeIOManager(base_url=str(tmp_path))
+    io_manager = LakeIOManager(lake=LakeGroup(url=str(tmp_path)))
     assert dg.materialize([champion, downstream, check], resources={"io_manager": io_manager}).success
     assert dg.materialize([champion.to_source_asset(), downstream], resources={"io_manager": io_manager}).success
     expected = OUTCOME.model_copy(update={"champion_rmse_now": None})  # JSON has no NaN: an unmeasured RMSE

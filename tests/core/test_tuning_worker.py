@@ -9,7 +9,7 @@ from bodyfat_assets.core.splits import stratified_split, train_test_frames
 from bodyfat_assets.core.training import training_data
 from bodyfat_assets.core.tuning import TuningConfig, default_study_name, tune
 from bodyfat_assets.lake import frame_to_parquet, store_from_url
-from bodyfat_assets.resources import build_resources
+from bodyfat_assets.resources import resources_for
 from bodyfat_assets.settings import Settings
 from bodyfat_assets.tuning_worker import SPLITS_KEY, main, run_worker
 
@@ -44,7 +44,7 @@ def test_worker_joins_the_study_tuned_model_uses(tmp_path, splits, capsys):
     store_from_url(settings.lake_url).write_bytes(SPLITS_KEY, frame_to_parquet(splits))
     # The name tuned_model computes from its resource (the same Settings) with the worker's family set, on the same
     # rows and CV groups.
-    tuned_model_config = build_resources(settings)["pipeline"].tuning_config(families=["knn", "ridge"])
+    tuned_model_config = resources_for(settings)["pipeline"].tuning_config(families=["knn", "ridge"])
     X, y, groups = training_data(splits, model_features())
     expected = default_study_name(X, y, tuned_model_config, groups)
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, build_input_context, build_output_context
 
+from bodyfat_assets.group_config import LakeGroup
 from bodyfat_assets.io_manager import LakeIOManager
 from bodyfat_assets.lake import S3Store, frame_to_parquet, store_from_url
 from tests.support.production import s3_client
@@ -64,7 +65,7 @@ def test_missing_bucket_is_an_error_not_a_missing_key(s3_endpoint: str) -> None:
 
 
 def test_io_manager_writes_and_loads_a_frame_and_a_record(bucket: str, s3_endpoint: str) -> None:
-    manager = LakeIOManager(base_url=f"s3://{bucket}/lake", s3_endpoint_url=s3_endpoint)
+    manager = LakeIOManager(lake=LakeGroup(url=f"s3://{bucket}/lake", s3_endpoint_url=s3_endpoint))
     frame = pd.DataFrame({"row_id": [1, 2], "Age": [23, 41], "split": ["train", "test"]})
     record = {"model_version": "3", "test_rmse": 4.2, "features": ["Age", "Weight"]}
 
@@ -86,9 +87,9 @@ def test_io_manager_writes_and_loads_a_frame_and_a_record(bucket: str, s3_endpoi
 def test_io_manager_reads_what_another_instance_wrote(bucket: str, s3_endpoint: str) -> None:
     """A step process writes, another reads: nothing is cached in the manager."""
     url = f"s3://{bucket}/lake"
-    LakeIOManager(base_url=url, s3_endpoint_url=s3_endpoint).handle_output(
+    LakeIOManager(lake=LakeGroup(url=url, s3_endpoint_url=s3_endpoint)).handle_output(
         build_output_context(asset_key=AssetKey(["group", "asset"])), {"ok": True})
-    reader = LakeIOManager(base_url=url, s3_endpoint_url=s3_endpoint)
+    reader = LakeIOManager(lake=LakeGroup(url=url, s3_endpoint_url=s3_endpoint))
     assert reader.load_input(build_input_context(asset_key=AssetKey(["group", "asset"]))) == {"ok": True}
     assert reader.store.list_keys() == ["group/asset.json"]
 

@@ -11,6 +11,7 @@ from bodyfat_assets.core.landing.cursor import list_landed
 from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.jobs import INGEST_JOB
+from bodyfat_assets.group_config import LakeGroup
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
 from bodyfat_assets.landing_zone import LandingZone
 from bodyfat_assets.partitions import landed_files_tags
@@ -38,8 +39,7 @@ def s3_settings(tmp_path, monkeypatch) -> Settings:
 
 def test_sensor_and_ingestion_on_s3(s3_settings, labeled_frame):
     defs = build_definitions(s3_settings)
-    landing = LandingZone(lake_url=s3_settings.lake_url, prefix=s3_settings.landing.prefix,
-                          s3_endpoint_url=s3_settings.s3_endpoint_url)
+    landing = LandingZone(lake=LakeGroup.of(s3_settings.lake))
     store = landing.store()
     good = csv_bytes(labeled_frame)
     store.write_bytes("train/good.csv", good)

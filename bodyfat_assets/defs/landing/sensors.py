@@ -292,7 +292,8 @@ def evaluate_retrain(context: SensorEvaluationContext, policy: RetrainPolicy,
     decision = retrain_decision(
         pending_rows=sum(rows_by_partition.values()), pending_files=len(rows_by_partition),
         seconds_since_last=None if not last_created else time.time() - last_created,
-        min_rows=policy.min_rows, min_interval_s=policy.min_interval_s, evidence=list(evidence.values()))
+        min_rows=policy.landing.retrain_min_rows, min_interval_s=policy.landing.retrain_min_interval_s,
+        evidence=list(evidence.values()))
     if not decision.retrain:
         return SkipReason(decision.reason)
     run_key = retrain_run_key(seen | set(rows_by_partition))

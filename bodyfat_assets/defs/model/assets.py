@@ -98,13 +98,13 @@ def champion(context: AssetExecutionContext, tuned_model: TunedModel, bodyfat_sp
         return rmse
 
     findings = quality_gate(tuned_model.features, tuned_model.test_rmse, bodyfat_splits,
-                            allow_density=pipeline.allow_density, rmse_ceiling=pipeline.rmse_ceiling,
-                            baseline_tolerance=pipeline.baseline_tolerance)
+                            allow_density=pipeline.allow_density, rmse_ceiling=pipeline.promotion.rmse_ceiling,
+                            baseline_tolerance=pipeline.promotion.baseline_tolerance)
     decision = promote_challenger(tracker, tuned_model.model_version, rmse_on(test), rmse_on(holdout),
-                                  pipeline.promotion_margin, findings, {"dagster_run_id": context.run_id})
+                                  pipeline.promotion.margin, findings, {"dagster_run_id": context.run_id})
     context.log.info(f"{decision.outcome} v{decision.challenger_version}: {decision.reason}; "
                      f"champion is v{decision.champion_version}")
-    served = shadow_evidence(latest_labels(served_performance), health.served_min_labels())
+    served = shadow_evidence(latest_labels(served_performance), health.health.served_min_labels)
     context.log.info(f"served traffic: {served.summary()}")
     # The champion that serves after this decision, on today's test split and at its promotion: the
     # champion_fits_current_data check compares them (a blocked decision scores no champion by itself).

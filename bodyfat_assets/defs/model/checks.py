@@ -34,7 +34,7 @@ def density_not_a_feature(tuned_model: TunedModel, pipeline: PipelineSettings) -
 
 @asset_check(asset=TUNED_MODEL, description="Test RMSE is under the configured ceiling.")
 def rmse_below_ceiling(tuned_model: TunedModel, pipeline: PipelineSettings) -> AssetCheckResult:
-    return _result(ceiling_finding(tuned_model.test_rmse, pipeline.rmse_ceiling))
+    return _result(ceiling_finding(tuned_model.test_rmse, pipeline.promotion.rmse_ceiling))
 
 
 @asset_check(asset=TUNED_MODEL, additional_ins={"bodyfat_splits": AssetIn(BODYFAT_SPLITS)},
@@ -43,7 +43,7 @@ def beats_ridge_baseline(tuned_model: TunedModel, bodyfat_splits: pd.DataFrame,
                          pipeline: PipelineSettings) -> AssetCheckResult:
     train, test = train_test_frames(bodyfat_splits)
     baseline = ridge_baseline_rmse(train, test, tuned_model.features, TARGET.name)
-    return _result(baseline_finding(tuned_model.test_rmse, baseline, pipeline.baseline_tolerance))
+    return _result(baseline_finding(tuned_model.test_rmse, baseline, pipeline.promotion.baseline_tolerance))
 
 
 @asset_check(asset=CHAMPION, name=CHAMPION_FITS,
@@ -53,7 +53,7 @@ def beats_ridge_baseline(tuned_model: TunedModel, bodyfat_splits: pd.DataFrame,
 def champion_fits_current_data(champion: ChampionOutcome, pipeline: PipelineSettings,
                                health: HealthMonitor) -> AssetCheckResult:
     fit = champion_fit(champion.decision, champion.champion_version, champion.champion_rmse_now,
-                       champion.champion_rmse_at_promotion, ceiling=pipeline.rmse_ceiling,
+                       champion.champion_rmse_at_promotion, ceiling=pipeline.promotion.rmse_ceiling,
                        ratio=health.policy().rmse_ratio)
     return AssetCheckResult(passed=fit.fits, severity=AssetCheckSeverity.WARN, description=fit.detail,
                             metadata={**fit.figures, "last_decision": champion.decision})

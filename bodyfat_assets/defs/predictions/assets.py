@@ -76,7 +76,7 @@ def batch_predictions(context: AssetExecutionContext, champion: ChampionOutcome,
     # Declarative Automation cannot express the window, nor "a champion exists": its conditions know nothing of a
     # dynamic partition's age (time-window conditions apply to time partitions only), and a first challenger that
     # was blocked still changes `champion`'s data version (to "None"). The requested run decides and ends at once.
-    skip = rescore_skip_reason(first_scored_at, time.time(), pipeline.rescore_window_days, version) \
+    skip = rescore_skip_reason(first_scored_at, time.time(), pipeline.scoring.rescore_window_days, version) \
         if requested_by_automation else None
     try:
         source = scoring_source(landing.store(), key, landed_files(context.run.tags).get(key), pipeline.seed_dataset)
@@ -99,7 +99,7 @@ def batch_predictions(context: AssetExecutionContext, champion: ChampionOutcome,
         try:
             with source.open() as file:
                 summary = score_file(file, source.name, key, model, card, str(version), output,
-                                     pipeline.scoring_batch_rows)
+                                     pipeline.scoring.batch_rows)
         except Reject as rejection:  # passed the sensor, fails now (the contract changed): nothing is published
             moved_to = source.mark_rejected(rejection)
             raise Failure(f"scoring partition {key}: {rejection}" + (f"; moved to {moved_to}" if moved_to else ""),
@@ -114,7 +114,7 @@ def batch_predictions(context: AssetExecutionContext, champion: ChampionOutcome,
             "unscored": table(summary.unscored),
             "preview": table(summary.preview),
             "interval": MetadataValue.text(f"±{card['interval_half_width_90']:.2f} percentage points (90 %)"),
-            "rescore_window_days": pipeline.rescore_window_days,
+            "rescore_window_days": pipeline.scoring.rescore_window_days,
         })
     moved_to = source.mark_processed(key)
     if moved_to:
