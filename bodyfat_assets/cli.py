@@ -309,10 +309,9 @@ def landing_folders(settings: Settings) -> tuple[Path, Path] | None:
     """The local landing zone's train/ and score/ folders, created so a new user sees where files go (an S3 lake
     needs no folders); None for an S3 lake."""
     from bodyfat_assets.core.landing.naming import SCORE, TRAIN
-    from bodyfat_assets.feed import landing_store
     from bodyfat_assets.lake import LocalStore
 
-    store = landing_store(settings)
+    store = settings.lake.landing_store
     if not isinstance(store, LocalStore):
         return None
     train, score = store.root / TRAIN, store.root / SCORE
