@@ -2,9 +2,10 @@
 
 Every knob is declared once below, with its variable name, type, default and description. The groups (`tuning`,
 `promotion`, `landing`, `scoring`, `health`, `services`, `demo`) are the config objects the rest of the code
-receives; the Dagster resources are built from them (`resources.py`). `BODYFAT_ENV=embedded` (the default) keeps
-everything in a project-local folder: the lake is a directory, MLflow tracks into SQLite with local artifacts, Optuna
-studies stay in memory unless OPTUNA_STORAGE is set. `BODYFAT_ENV=production` takes the service locations from the
+receives; the Dagster resources hold them as nested config (`resources_for` in resources.py, `group_config.py`),
+and `Settings.lake` is the one lake object. `BODYFAT_ENV=embedded` (the default) keeps everything in a
+project-local folder: the lake is a directory, MLflow tracks into SQLite with local artifacts, Optuna studies stay
+in memory unless OPTUNA_STORAGE is set. `BODYFAT_ENV=production` takes the service locations from the
 environment (S3/MinIO lake, MLflow server, Optuna on PostgreSQL) and refuses to start without them.
 
 `python -m bodyfat_assets.settings` prints the variable table docs/configuration.md shows.
