@@ -35,3 +35,11 @@ def test_tests_and_benchmarks_share_helpers_only_through_tests_support():
         offenders += [f"{path.relative_to(TESTS.parent)}: {name}" for name in _imported_modules(path)
                       if name.startswith("tests.") and not name.startswith("tests.support.")]
     assert not offenders, offenders
+
+
+def test_the_longest_files_conftest_starts_first_still_exist():
+    # Read, not imported (see above): a renamed file would silently drop out of the longest-first order.
+    listed = [node.value for node in ast.walk(ast.parse((TESTS / "conftest.py").read_text()))
+              if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("tests/")]
+    assert len(listed) >= 5
+    assert [path for path in listed if not (TESTS.parent / path).is_file()] == []
