@@ -76,7 +76,7 @@ def feed(settings: Settings, labeled: int, scoring: int, rows: int = 25, fmt: st
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"format must be csv or parquet, not {fmt!r}")
     rng = np.random.default_rng(seed)
-    base, holdout = seed_train_and_test_rows(settings.test_fraction, settings.split_seed)
+    base, holdout = seed_train_and_test_rows(settings.data.test_fraction, settings.data.split_seed)
     store = landing_store(settings)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     written = []

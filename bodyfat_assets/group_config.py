@@ -21,6 +21,7 @@ from pydantic import BaseModel, PrivateAttr, TypeAdapter, create_model
 
 from bodyfat_assets.lake import Lake
 from bodyfat_assets.settings import (
+    DataSettings,
     HealthSettings,
     LandingSettings,
     PromotionSettings,
@@ -82,6 +83,7 @@ def dagster_config(group: type) -> type[GroupConfig]:
 
 
 TuningGroup = dagster_config(TuningSettings)
+DataGroup = dagster_config(DataSettings)
 PromotionGroup = dagster_config(PromotionSettings)
 ScoringGroup = dagster_config(ScoringSettings)
 HealthGroup = dagster_config(HealthSettings)

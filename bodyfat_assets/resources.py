@@ -10,6 +10,7 @@ from dagster import AssetExecutionContext, ConfigurableResource
 
 from bodyfat_assets.core.tuning import TuningConfig
 from bodyfat_assets.group_config import (
+    DataGroup,
     HealthGroup,
     LakeGroup,
     LandingGroup,
@@ -45,17 +46,14 @@ class PipelineSettings(ConfigurableResource):
     """Data, tuning, promotion and scoring settings; per-run overrides go through asset config."""
 
     seed_dataset: str
-    test_fraction: float
-    split_seed: int
-    allow_density: bool
-    optuna_storage: str | None
+    data: DataGroup
     tuning: TuningGroup
     promotion: PromotionGroup
     scoring: ScoringGroup
 
     def tuning_config(self, n_trials: int | None = None, timeout_s: float | None = None,
                       families: list[str] | None = None) -> TuningConfig:
-        return self.tuning.build().tuning_config(self.optuna_storage, n_trials, timeout_s, families)
+        return self.tuning.build().tuning_config(n_trials, timeout_s, families)
 
 
 def resources_for(settings: Settings) -> dict[str, object]:
@@ -75,10 +73,7 @@ def resources_for(settings: Settings) -> dict[str, object]:
                                      dagster_ui=settings.dagster_ui),
         "pipeline": PipelineSettings(
             seed_dataset=str(SEED_DATASET),
-            test_fraction=settings.test_fraction,
-            split_seed=settings.split_seed,
-            allow_density=settings.allow_density,
-            optuna_storage=settings.optuna_storage,
+            data=DataGroup.of(settings.data),
             tuning=TuningGroup.of(settings.tuning),
             promotion=PromotionGroup.of(settings.promotion),
             scoring=ScoringGroup.of(settings.scoring),

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -83,15 +84,18 @@ class TuningSettings(Group):
     seed: int = knob(42, "BODYFAT_SEED", "seed of the CV folds, the models and the TPE sampler")
     families: tuple[str, ...] = knob((), "BODYFAT_FAMILIES",
                                      "comma-separated model families (empty: DEFAULT_FAMILIES in `core/families.py`)")
+    storage: str | None = knob(
+        None, "OPTUNA_STORAGE", "Optuna storage URL: studies persist and resume (required in production; "
+        "embedded default: in memory)")
 
-    def tuning_config(self, storage: str | None, n_trials: int | None = None, timeout_s: float | None = None,
+    def tuning_config(self, n_trials: int | None = None, timeout_s: float | None = None,
                       families: Sequence[str] | None = None) -> TuningConfig:
         """The study's configuration: these knobs, unless a run overrides trials, timeout or families (empty: kept)."""
         from bodyfat_assets.core.tuning import TuningConfig  # here: Optuna loads only for a process that tunes
 
         return TuningConfig(n_trials=n_trials or self.n_trials, timeout_s=timeout_s or self.timeout_s,
                             cv_folds=self.cv_folds, seed=self.seed, families=tuple(families or self.families),
-                            storage=storage)
+                            storage=self.storage)
 
     @field_validator("timeout_s")
     @classmethod
@@ -102,6 +106,13 @@ class TuningSettings(Group):
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else value
+
+
+class DataSettings(Group):
+    test_fraction: float = knob(0.2, "BODYFAT_TEST_FRACTION", "share of rows in the test split", gt=0, lt=1)
+    split_seed: int = knob(42, "BODYFAT_SPLIT_SEED", "seed of the train/test split")
+    allow_density: bool = knob(False, "BODYFAT_ALLOW_DENSITY", "let models use Density (experiments only; "
+                               "the `density_not_a_feature` check blocks it otherwise)")
 
 
 class PromotionSettings(Group):
@@ -266,15 +277,9 @@ class Settings(BaseSettings):
     mlflow_server_uri: str | None = knob(
         None, "MLFLOW_TRACKING_URI",
         "production: the MLflow server (required); embedded tracks into `<BODYFAT_HOME>/mlflow.db`")
-    optuna_storage: str | None = knob(
-        None, "OPTUNA_STORAGE", "Optuna storage URL: studies persist and resume (required in production; "
-        "embedded default: in memory)")
     model_name: str = knob("bodyfat", "BODYFAT_MODEL_NAME", "registered model name (shared with the API)", min_length=1)
     experiment_name: str = knob("bodyfat", "BODYFAT_EXPERIMENT", "MLflow experiment", min_length=1)
-    test_fraction: float = knob(0.2, "BODYFAT_TEST_FRACTION", "share of rows in the test split", gt=0, lt=1)
-    split_seed: int = knob(42, "BODYFAT_SPLIT_SEED", "seed of the train/test split")
-    allow_density: bool = knob(False, "BODYFAT_ALLOW_DENSITY", "let models use Density (experiments only; "
-                               "the `density_not_a_feature` check blocks it otherwise)")
+    data: DataSettings = Field(default_factory=DataSettings)
     tuning: TuningSettings = Field(default_factory=TuningSettings)
     promotion: PromotionSettings = Field(default_factory=PromotionSettings)
     landing: LandingSettings = Field(default_factory=LandingSettings)
@@ -284,7 +289,7 @@ class Settings(BaseSettings):
     demo: DemoSettings = Field(default_factory=DemoSettings)
 
     PRODUCTION_REQUIRES: ClassVar[dict[str, str]] = {
-        "bucket": "BODYFAT_BUCKET", "mlflow_server_uri": "MLFLOW_TRACKING_URI", "optuna_storage": "OPTUNA_STORAGE"}
+        "bucket": "BODYFAT_BUCKET", "mlflow_server_uri": "MLFLOW_TRACKING_URI", "tuning.storage": "OPTUNA_STORAGE"}
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -337,7 +342,7 @@ class Settings(BaseSettings):
     def _production_needs_its_services(self) -> Settings:
         if self.is_production:
             for field, variable in self.PRODUCTION_REQUIRES.items():
-                if not getattr(self, field):
+                if not attrgetter(field)(self):
                     raise ValueError(f"{variable} must be set when BODYFAT_ENV=production")
         return self
 

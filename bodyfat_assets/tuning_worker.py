@@ -35,16 +35,16 @@ def run_worker(settings: Settings, n_trials: int, families: Sequence[str] | None
                features: Sequence[str] | None = None, sampler_seed: int | None = None,
                worker: str | None = None) -> dict[str, Any]:
     """Run `n_trials` more trials on the study for the lake's current splits; return a JSON-able summary."""
-    if not settings.optuna_storage:
+    if not settings.tuning.storage:
         raise SystemExit("OPTUNA_STORAGE is not set: an in-memory study cannot be shared between processes")
     lake = settings.lake
     train = latest_training_rows(lake)
     if train is None:
         raise SystemExit(f"{lake.url}/{SPLITS_KEY} does not exist: materialize bodyfat_splits first")
-    columns = list(features or model_features(settings.allow_density))
+    columns = list(features or model_features(settings.data.allow_density))
     worker = worker or worker_id()
     config = replace(
-        settings.tuning.tuning_config(settings.optuna_storage, n_trials, families=families),
+        settings.tuning.tuning_config(n_trials, families=families),
         # Our own sampler seed: workers sharing one would all propose the same configurations.
         sampler_seed=sampler_seed if sampler_seed is not None else int.from_bytes(os.urandom(4), "little"),
         trial_user_attrs={"worker": worker},

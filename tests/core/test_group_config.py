@@ -20,7 +20,7 @@ def test_every_groups_config_holds_the_groups_values(tmp_path):
     assert landing.landing.build() == settings.landing and landing.lake.build() == settings.lake
     assert resources["health"].health.build() == settings.health
     assert resources["tracking"].tracking.build() == settings.tracking_config()
-    assert pipeline.tuning_config() == settings.tuning.tuning_config(settings.optuna_storage)
+    assert pipeline.tuning_config() == settings.tuning.tuning_config()
     assert (pipeline.tuning_config().cv_folds, pipeline.tuning_config().families) == (3, ("ridge",))
 
 

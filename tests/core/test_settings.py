@@ -16,7 +16,7 @@ def test_production_reads_services_from_env():
                            "MLFLOW_TRACKING_URI": "http://mlflow:5000", "OPTUNA_STORAGE": "postgresql+psycopg2://x/o",
                            "S3_ENDPOINT_URL": "http://minio:9000"})
     assert s.lake_url == "s3://lake/v1" and s.s3_endpoint_url == "http://minio:9000"
-    assert s.mlflow_tracking_uri == "http://mlflow:5000" and s.optuna_storage.endswith("/o")
+    assert s.mlflow_tracking_uri == "http://mlflow:5000" and s.tuning.storage.endswith("/o")
 
 
 @pytest.mark.parametrize("missing", ["BODYFAT_BUCKET", "MLFLOW_TRACKING_URI", "OPTUNA_STORAGE"])
@@ -48,7 +48,7 @@ def test_a_bad_value_names_its_variable(variable, value):
 
 def test_empty_means_unset_and_groups_keep_their_defaults():
     s = Settings.from_env({"BODYFAT_TRIALS": "", "BODYFAT_TUNING_TIMEOUT_S": "0", "OPTUNA_STORAGE": " "})
-    assert s.tuning.n_trials == 50 and s.tuning.timeout_s is None and s.optuna_storage is None
+    assert s.tuning.n_trials == 50 and s.tuning.timeout_s is None and s.tuning.storage is None
     assert s.tuning.families == () and s.promotion.margin == 0.0 and s.landing.prefix == "landing"
 
 

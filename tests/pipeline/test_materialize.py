@@ -416,7 +416,7 @@ def test_the_feeds_copies_keep_their_seed_rows_fold_in_the_retrain(first_run, ho
     from bodyfat_assets.feed import away_from, seed_train_and_test_rows, synthetic_rows
 
     settings = settings_for(home)
-    base, holdout = seed_train_and_test_rows(settings.test_fraction, settings.split_seed)
+    base, holdout = seed_train_and_test_rows(settings.data.test_fraction, settings.data.split_seed)
     rng = np.random.default_rng(11)
     copies = away_from(synthetic_rows(50, rng, labeled=True, base=base), holdout, rng, base)
     key, _ = land_and_run(settings, instance, "train", "synthetic-copies.csv", copies)

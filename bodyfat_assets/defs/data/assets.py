@@ -136,14 +136,14 @@ def cleaned_bodyfat(context: AssetExecutionContext, raw_bodyfat: pd.DataFrame,  
                    "landed files by near-duplicate group (repeated measurements of one man share a side), each group "
                    "by a stable hash.")
 def bodyfat_splits(cleaned_bodyfat: pd.DataFrame, pipeline: PipelineSettings) -> Output[pd.DataFrame]:
-    splits = split_rows(cleaned_bodyfat, pipeline.test_fraction, pipeline.split_seed)
+    splits = split_rows(cleaned_bodyfat, pipeline.data.test_fraction, pipeline.data.split_seed)
     by_source = splits.groupby([SOURCE, SPLIT_COLUMN]).size().unstack(fill_value=0).reset_index()
     summary = splits.groupby(SPLIT_COLUMN)[TARGET.name].describe()[["count", "mean", "std", "min", "max"]]
     return Output(splits, metadata={
         "train_rows": int((splits[SPLIT_COLUMN] == "train").sum()),
         "test_rows": int((splits[SPLIT_COLUMN] == "test").sum()),
-        "test_fraction": pipeline.test_fraction,
-        "seed": pipeline.split_seed,
+        "test_fraction": pipeline.data.test_fraction,
+        "seed": pipeline.data.split_seed,
         "body_fat_by_split": table(summary.reset_index()),
         "rows_by_source": table(by_source),
     })

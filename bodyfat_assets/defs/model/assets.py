@@ -40,7 +40,7 @@ class TuningRunConfig(Config):
 def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat_splits: pd.DataFrame,
                 pipeline: PipelineSettings, tracking: TrackingResource) -> Output[TunedModel]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress goes to the Dagster log instead
-    features = config.features or model_features(pipeline.allow_density)
+    features = config.features or model_features(pipeline.data.allow_density)
     tuning = replace(pipeline.tuning_config(config.n_trials, config.timeout_s, config.families),
                      trial_user_attrs={"worker": f"dagster:{context.run_id}"})
     tracker = tracking.tracker(context)
@@ -98,7 +98,7 @@ def champion(context: AssetExecutionContext, tuned_model: TunedModel, bodyfat_sp
         return rmse
 
     findings = quality_gate(tuned_model.features, tuned_model.test_rmse, bodyfat_splits,
-                            allow_density=pipeline.allow_density, rmse_ceiling=pipeline.promotion.rmse_ceiling,
+                            allow_density=pipeline.data.allow_density, rmse_ceiling=pipeline.promotion.rmse_ceiling,
                             baseline_tolerance=pipeline.promotion.baseline_tolerance)
     decision = promote_challenger(tracker, tuned_model.model_version, rmse_on(test), rmse_on(holdout),
                                   pipeline.promotion.margin, findings, {"dagster_run_id": context.run_id})

@@ -27,9 +27,9 @@ def _result(finding: GateFinding, **metadata: Any) -> AssetCheckResult:
 
 @asset_check(asset=TUNED_MODEL, description="Density (the target's source) is not a feature.")
 def density_not_a_feature(tuned_model: TunedModel, pipeline: PipelineSettings) -> AssetCheckResult:
-    finding = density_finding(tuned_model.features, pipeline.allow_density, DENSITY.name)
+    finding = density_finding(tuned_model.features, pipeline.data.allow_density, DENSITY.name)
     return _result(finding, features=MetadataValue.json(tuned_model.features),
-                   allow_density=pipeline.allow_density)
+                   allow_density=pipeline.data.allow_density)
 
 
 @asset_check(asset=TUNED_MODEL, description="Test RMSE is under the configured ceiling.")
