@@ -23,14 +23,6 @@ class LandingZone(ConfigurableResource):
     min_file_age_s: float = MIN_FILE_AGE_S
     """A local file is taken once its last change is this old (see `MIN_FILE_AGE_S`)."""
 
-    def __init__(self, lake: LakeGroup | None = None, lake_url: str | None = None, **config: Any) -> None:
-        """`lake_url`: a local lake at that folder, for tests and scripts that have a folder rather than settings."""
-        super().__init__(lake=lake or LakeGroup(url=lake_url), **config)
-
-    @property
-    def lake_url(self) -> str:
-        return self.lake.url
-
     def requeue_policy(self) -> RequeuePolicy:
         return self.landing.build().requeue_policy()
 

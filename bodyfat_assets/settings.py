@@ -1,7 +1,7 @@
 """The one configuration model, and the only module that reads the environment.
 
-Every knob is declared once below, with its variable name, type, default and description. The groups (`tuning`,
-`promotion`, `landing`, `scoring`, `health`, `services`, `demo`) are the config objects the rest of the code
+Every knob is declared once below, with its variable name, type, default and description. The groups (`data`,
+`tuning`, `promotion`, `landing`, `scoring`, `health`, `services`, `demo`) are the config objects the rest of the code
 receives; the Dagster resources hold them as nested config (`resources_for` in resources.py, `group_config.py`),
 and `Settings.lake` is the one lake object. `BODYFAT_ENV=embedded` (the default) keeps everything in a
 project-local folder: the lake is a directory, MLflow tracks into SQLite with local artifacts, Optuna studies stay

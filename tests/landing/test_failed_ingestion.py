@@ -33,7 +33,7 @@ def failed_once(harness, labeled_frame):
     data = csv_bytes(labeled_frame)
     harness.land("train/a.csv", data)
     [request] = harness.tick().run_requests
-    assert not ingest(harness, request.partition_key, "a.csv", DiskFullLanding(lake_url=harness.landing.lake_url))
+    assert not ingest(harness, request.partition_key, "a.csv", DiskFullLanding(lake=harness.landing.lake))
     assert harness.store.read_bytes("train/a.csv") == data
     return data
 

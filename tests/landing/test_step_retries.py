@@ -38,7 +38,7 @@ def test_an_ingestion_step_that_fails_once_is_retried_and_the_file_processed(har
     [request] = harness.tick().run_requests
     flag = tmp_path / "fail-once"
     flag.touch()
-    landing = FailsOnceLanding(lake_url=harness.landing.lake_url, flag_path=str(flag))
+    landing = FailsOnceLanding(lake=harness.landing.lake, flag_path=str(flag))
     result = harness.defs.resolve_job_def(INGEST_JOB).execute_in_process(
         instance=harness.instance, partition_key=request.partition_key,
         tags=landed_files_tags({request.partition_key: "a.csv"}),

@@ -17,6 +17,7 @@ from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializa
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.defs.data.assets import PARTITIONS_READ
 from bodyfat_assets.defs.jobs import PIPELINE_JOB
+from bodyfat_assets.group_config import LakeGroup
 from bodyfat_assets.lake import LocalStore
 from bodyfat_assets.landing_zone import LandingZone
 from bodyfat_assets.partitions import LABELED_FILES, LABELS_FILES, SCORING_FILES
@@ -32,7 +33,7 @@ class Harness:
         self.settings = Settings.from_env({"BODYFAT_HOME": str(tmp_path), **env})
         self.defs = build_definitions(self.settings)
         self.instance = DagsterInstance.ephemeral()
-        self.landing = LandingZone(lake_url=self.settings.lake_url, min_file_age_s=min_file_age_s)
+        self.landing = LandingZone(lake=LakeGroup.of(self.settings.lake), min_file_age_s=min_file_age_s)
         self.store = LocalStore(f"{self.settings.lake_url}/landing")
         self.cursors: dict[str, str | None] = {}
 
