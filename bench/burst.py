@@ -28,7 +28,7 @@ from dagster import AssetKey, RunsFilter  # noqa: E402
 from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, partition_key_for  # noqa: E402
 from bodyfat_assets.defs.jobs import INGEST_JOB  # noqa: E402
 from bodyfat_assets.feed import feed  # noqa: E402
-from tests.support.loop import BOOTSTRAP_TIMEOUT_S, LOOP_ENV, daemon_loop  # noqa: E402
+from bodyfat_assets.testing.loop import BOOTSTRAP_TIMEOUT_S, LOOP_ENV, daemon_loop  # noqa: E402
 
 
 def load() -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.landing_files import write_scoring_csv  # noqa: E402  (the suite's generator: one copy)
+from bodyfat_assets.testing.landing_files import write_scoring_csv  # noqa: E402  (the suite's generator: one copy)
 
 
 def one_tick(root: str, full_check_bytes: int) -> dict:

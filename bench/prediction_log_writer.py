@@ -16,11 +16,11 @@ sys.path.insert(0, str(REPO))
 
 from prometheus_client import CollectorRegistry  # noqa: E402
 
+from bodyfat_assets.testing.serving_fakes import registry_model  # noqa: E402
 from serving.model_store import LoadedModel  # noqa: E402
 from serving.prediction_log import PredictionLog, single_entry  # noqa: E402
 from serving.schemas import EXAMPLE_RECORD  # noqa: E402
 from serving.shadow import Shadow  # noqa: E402
-from tests.support.serving_fakes import registry_model  # noqa: E402
 
 
 class MemorySink:

@@ -1,6 +1,6 @@
 """The same batch of scoring files through one Celery worker and through two (the Celery profile,
-docker/dagster.celery.yaml, as local processes: tests/support/celery_profile.py). Prints files/s for each, the ratio
-and the load average. Needs the machine's PostgreSQL and Redis.
+docker/dagster.celery.yaml, as local processes: bodyfat_assets/testing/celery_profile.py). Prints files/s for
+each, the ratio and the load average. Needs the machine's PostgreSQL and Redis.
 
     python bench/scale_out.py                        # 8 files x 200,000 rows
     python bench/scale_out.py --files 8 --rows 1000000
@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from dagster import DagsterRunStatus  # noqa: E402
 
-from tests.support.celery_profile import celery_profile  # noqa: E402
-from tests.support.services import wait_until  # noqa: E402
+from bodyfat_assets.testing.celery_profile import celery_profile  # noqa: E402
+from bodyfat_assets.testing.services import wait_until  # noqa: E402
 
 
 def files_per_second(workers: int, files: int, rows: int) -> float:

@@ -31,7 +31,7 @@ import pyarrow.csv as pacsv
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.landing_files import write_scoring_csv  # noqa: E402  (the generator the tests use)
+from bodyfat_assets.testing.landing_files import write_scoring_csv  # noqa: E402  (the generator the tests use)
 
 HALF_WIDTH = 7.0
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 from bodyfat_contract import model_features  # noqa: E402
 
 from bodyfat_assets.settings import process_environment  # noqa: E402
-from tests.support.services import free_port, process_group, wait_until  # noqa: E402
+from bodyfat_assets.testing.services import free_port, process_group, wait_until  # noqa: E402
 
 BATCH_ROWS = 10_000
 WRK_LUA = """
@@ -189,7 +189,7 @@ def batch_loop(url: str, body: bytes) -> Iterator[list[float]]:
 def register(family: str, workdir: Path) -> tuple[str, dict[str, str]]:
     import mlflow
 
-    from tests.support.contract_model import log_contract_model
+    from bodyfat_assets.testing.contract_model import log_contract_model
 
     uri = f"sqlite:///{workdir}/mlflow.db"
     mlflow.set_tracking_uri(uri)
@@ -201,7 +201,7 @@ def register(family: str, workdir: Path) -> tuple[str, dict[str, str]]:
 
 
 def bench_family(family: str, args: argparse.Namespace, workdir: Path) -> dict[str, dict]:
-    from tests.support.contract_model import training_frame
+    from bodyfat_assets.testing.contract_model import training_frame
 
     model_uri, env = register(family, workdir)
     features = model_features()

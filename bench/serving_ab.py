@@ -35,8 +35,8 @@ sys.path.insert(0, str(REPO))
 from bodyfat_contract import model_features  # noqa: E402
 
 from bench.serving import API_KEY, register, server, wrk  # noqa: E402
-from tests.support.contract_model import training_frame  # noqa: E402
-from tests.support.services import free_port  # noqa: E402
+from bodyfat_assets.testing.contract_model import training_frame  # noqa: E402
+from bodyfat_assets.testing.services import free_port  # noqa: E402
 
 
 def listening_process(url: str) -> psutil.Process:
@@ -129,7 +129,7 @@ def main() -> None:
 def register_challenger(family: str) -> dict[str, str]:
     """A second version of `register`'s model (ridge: another alpha) under `challenger`, in the registry `register`
     just set up; the environment that shadows it."""
-    from tests.support.contract_model import log_contract_model
+    from bodyfat_assets.testing.contract_model import log_contract_model
 
     log_contract_model(f"bench_{family}", family=family, alpha=50.0, alias="challenger")
     return {"BODYFAT_SERVING_SHADOW_CHALLENGER": "true"}

@@ -16,7 +16,7 @@ from bodyfat_assets.core.splits import cv_groups, grouped_folds, split_rows, tru
 from bodyfat_assets.core.training import training_data
 from bodyfat_assets.core.tuning import TuningConfig, cv_rmse, default_study_name
 from bodyfat_assets.feed import away_from, seed_train_and_test_rows, synthetic_rows
-from tests.support.landing_files import csv_bytes
+from bodyfat_assets.testing.landing_files import csv_bytes
 
 FEATURES = model_features()
 # The tuned ensemble's shape (log OLS, lasso and RBF SVR averaged): flexible enough to lean on a copy of a row.

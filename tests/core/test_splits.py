@@ -14,7 +14,7 @@ from bodyfat_assets.core.splits import (
     train_test_frames,
     trusted_holdout,
 )
-from tests.support.landing_files import repeated_measurements
+from bodyfat_assets.testing.landing_files import repeated_measurements
 
 
 @pytest.fixture(scope="module")

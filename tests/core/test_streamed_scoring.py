@@ -13,7 +13,7 @@ from bodyfat_assets.core.contract_checks import out_of_range
 from bodyfat_assets.core.landing.validation import Reject
 from bodyfat_assets.core.scoring import score
 from bodyfat_assets.core.scoring.stream import score_file
-from tests.support.landing_files import csv_bytes, parquet_bytes
+from bodyfat_assets.testing.landing_files import csv_bytes, parquet_bytes
 
 CARD = {"features": list(FEATURE_NAMES), "interval_half_width_90": 2.0}
 BATCH = 500

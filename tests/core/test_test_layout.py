@@ -27,13 +27,22 @@ def _imported_modules(path: Path) -> list[str]:
     return names
 
 
-def test_tests_and_benchmarks_share_helpers_only_through_tests_support():
-    """A test module imported by another runs its module-level setup twice and hides what is shared; bench/ reaches
-    into tests/ only for the shared helpers."""
+def test_tests_share_helpers_only_through_tests_support():
+    """A test module imported by another runs its module-level setup twice and hides what is shared."""
     offenders = []
-    for path in [*TESTS.rglob("*.py"), *(TESTS.parent / "bench").glob("*.py")]:
+    for path in TESTS.rglob("*.py"):
         offenders += [f"{path.relative_to(TESTS.parent)}: {name}" for name in _imported_modules(path)
                       if name.startswith("tests.") and not name.startswith("tests.support.")]
+    assert not offenders, offenders
+
+
+def test_benchmarks_and_the_package_never_import_tests():
+    """bench/ measures what the tests prove through the harness in bodyfat_assets.testing, never by reaching into
+    tests/; the package (its harness included) stands without the test tree."""
+    offenders = []
+    for path in [*(TESTS.parent / "bench").glob("*.py"), *(TESTS.parent / "bodyfat_assets").rglob("*.py")]:
+        offenders += [f"{path.relative_to(TESTS.parent)}: {name}" for name in _imported_modules(path)
+                      if name == "tests" or name.startswith("tests.")]
     assert not offenders, offenders
 
 

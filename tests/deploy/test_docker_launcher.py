@@ -32,9 +32,9 @@ import yaml
 from bodyfat_assets.defs.jobs import SCORE_JOB
 from bodyfat_assets.feed import feed
 from bodyfat_assets.settings import Settings, read_dotenv
+from bodyfat_assets.testing.services import wait_until
 from scripts.stack import REPO_ROOT
 from tests.support.deploy import COMPOSE_PATH, ENV_EXAMPLE, SECRET_RE, one_shot_services
-from tests.support.services import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 DOCKER_SOCKET = Path("/var/run/docker.sock")

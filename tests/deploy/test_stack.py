@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from bodyfat_assets.settings import SettingsError, read_dotenv
+from bodyfat_assets.testing.services import require_postgres
 from scripts.stack import REPO_ROOT, Stack, StackConfig, process_group_alive, stack_settings
 from tests.support.deploy import stack_values
-from tests.support.services import require_postgres
 
 WORKSPACE_QUERY = """
 { workspaceOrError { __typename ... on Workspace { locationEntries { name

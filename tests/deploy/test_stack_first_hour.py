@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from bodyfat_assets.settings import Settings, read_dotenv
+from bodyfat_assets.testing.services import _pg_connect, require_postgres
 from scripts.stack import REPO_ROOT, Stack, StackConfig, next_steps
 from tests.support.deploy import stack_values
-from tests.support.services import _pg_connect, require_postgres
 
 CLIENT_PREFIXES = ("BODYFAT_", "MLFLOW_", "AWS_", "DAGSTER_", "S3_ENDPOINT_URL", "OPTUNA_", "POSTGRES_", "MINIO_")
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from bodyfat_assets.testing.services import require_postgres
 from scripts.stack import Stack, StackConfig
 from tests.support.deploy import stack_values
-from tests.support.services import require_postgres
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 RUN_TIMEOUT_S = 900

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bodyfat_assets.testing.services import mlflow_server, postgres_database, postgres_env, require_postgres, s3_server
 from tests.support.production import (
     AWS_ENV,
     LAKE_BUCKET,
@@ -24,7 +25,6 @@ from tests.support.production import (
     ProductionStack,
     s3_client,
 )
-from tests.support.services import mlflow_server, postgres_database, postgres_env, require_postgres, s3_server
 
 
 @pytest.fixture(scope="session")

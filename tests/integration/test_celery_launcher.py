@@ -12,7 +12,8 @@ container or host) is killed with `kill -9` while it runs a tenth file's run: it
 launcher's worker check finds nobody holding it, the run is failed and its retry runs on the other worker. The queue
 drains and nothing stays STARTED.
 
-Each session uses its own Celery queue (tests/support/celery_profile.py), so sessions never take each other's runs.
+Each session uses its own Celery queue (bodyfat_assets/testing/celery_profile.py), so sessions never take each
+other's runs.
 Under CI=true a missing Redis or PostgreSQL fails; elsewhere the test skips.
 """
 
@@ -36,8 +37,8 @@ from dagster_celery.tags import DAGSTER_CELERY_TASK_ID_TAG
 
 from bodyfat_assets.celery_launcher import WorkerCheckingCeleryRunLauncher
 from bodyfat_assets.defs.jobs import PIPELINE_JOB, SCORE_JOB
-from tests.support.celery_profile import CELERY_INSTANCE_YAML, CeleryProfile, celery_profile
-from tests.support.services import REDIS_URL, require_postgres, require_redis, wait_until
+from bodyfat_assets.testing.celery_profile import CELERY_INSTANCE_YAML, CeleryProfile, celery_profile
+from bodyfat_assets.testing.services import REDIS_URL, require_postgres, require_redis, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 

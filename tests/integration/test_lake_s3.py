@@ -101,7 +101,7 @@ def test_a_scoring_file_on_s3_streams_through_the_same_path_as_a_local_one(bucke
 
     from bodyfat_assets.core.scoring.stream import score_file
     from bodyfat_assets.lake import LocalStore
-    from tests.support.landing_files import csv_bytes, parquet_bytes
+    from bodyfat_assets.testing.landing_files import csv_bytes, parquet_bytes
 
     class Abdomen:
         def predict(self, features: pd.DataFrame):

@@ -14,9 +14,9 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from bodyfat_assets.testing.services import mlflow_server
 from bodyfat_assets.tracking import CHAMPION, Tracker, TrackingConfig, promote_challenger
 from tests.support.fault_proxy import fault_proxy
-from tests.support.services import mlflow_server
 
 pytestmark = pytest.mark.integration
 MODEL = "bodyfat"

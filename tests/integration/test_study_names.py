@@ -16,7 +16,7 @@ from bodyfat_assets.core import families as family_registry
 from bodyfat_assets.core.cleaning import clean
 from bodyfat_assets.core.splits import stratified_split, train_test_frames
 from bodyfat_assets.core.tuning import TuningConfig, tune
-from tests.support.services import postgres_database
+from bodyfat_assets.testing.services import postgres_database
 
 pytestmark = pytest.mark.integration
 # The newest default family is "added" between the two runs (to the registry and to the default search).

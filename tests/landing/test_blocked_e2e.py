@@ -17,7 +17,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from bodyfat_assets.defs.jobs import PIPELINE_JOB
-from tests.support.loop import BOOTSTRAP_TIMEOUT_S, LOOP_ENV, STEP_TIMEOUT_S, daemon_loop
+from bodyfat_assets.testing.loop import BOOTSTRAP_TIMEOUT_S, LOOP_ENV, STEP_TIMEOUT_S, daemon_loop
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 WORSE_THAN_RIDGE = {**LOOP_ENV, "BODYFAT_FAMILIES": "knn", "BODYFAT_BASELINE_TOLERANCE": "0"}

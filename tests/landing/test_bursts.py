@@ -8,7 +8,7 @@ from bodyfat_assets.core.landing.naming import SEED_PARTITION
 from bodyfat_assets.defs.jobs import INGEST_JOB
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
 from bodyfat_assets.partitions import landed_files
-from tests.support.landing_files import csv_bytes
+from bodyfat_assets.testing.landing_files import csv_bytes
 
 
 def files(*sizes: int) -> list[AcceptedFile]:

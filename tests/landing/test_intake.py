@@ -5,7 +5,7 @@ import time
 from bodyfat_assets.core.landing.cursor import LandedObject, LandingCursor
 from bodyfat_assets.core.landing.intake import ACCEPT, REJECT, SKIP, KnownPartitions, classify, take_in
 from bodyfat_assets.lake import LocalStore
-from tests.support.landing_files import csv_bytes
+from bodyfat_assets.testing.landing_files import csv_bytes
 
 
 def seed_only() -> dict[str, KnownPartitions]:

@@ -23,7 +23,7 @@ from bodyfat_assets.core.landing.naming import PROCESSED, TRAIN, content_hash, p
 from bodyfat_assets.core.landing.partition_file import locate_partition_file
 from bodyfat_assets.core.landing.sample import SAMPLE_BYTES
 from bodyfat_assets.lake import LocalStore
-from tests.support.landing_files import csv_bytes, parquet_bytes, write_scoring_csv
+from bodyfat_assets.testing.landing_files import csv_bytes, parquet_bytes, write_scoring_csv
 
 LARGE = 16_000  # bytes: full_check_bytes for these tests
 

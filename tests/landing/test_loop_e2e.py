@@ -24,9 +24,9 @@ from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, par
 from bodyfat_assets.defs.data.checks import splits_no_near_duplicates
 from bodyfat_assets.feed import feed
 from bodyfat_assets.lake import SPLITS_KEY, parquet_to_frame
+from bodyfat_assets.testing.landing_files import bad_files, repeated_measurements
+from bodyfat_assets.testing.loop import BOOTSTRAP_TIMEOUT_S, STEP_TIMEOUT_S, daemon_loop
 from bodyfat_assets.tracking import files_location
-from tests.support.landing_files import bad_files, repeated_measurements
-from tests.support.loop import BOOTSTRAP_TIMEOUT_S, STEP_TIMEOUT_S, daemon_loop
 from tests.support.serving_process import serving_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]

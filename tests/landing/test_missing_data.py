@@ -7,7 +7,7 @@ from bodyfat_assets.core.landing.naming import SEED_PARTITION
 from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB
 from bodyfat_assets.lake import LocalStore
 from bodyfat_assets.partitions import LABELED_FILES, landed_files_tags
-from tests.support.landing_files import csv_bytes
+from bodyfat_assets.testing.landing_files import csv_bytes
 
 CLEANING = [AssetKey("cleaned_bodyfat"), AssetKey("quarantined_bodyfat")]
 

@@ -17,7 +17,7 @@ from bodyfat_assets.core.landing.intake import MIN_FILE_AGE_S
 from bodyfat_assets.core.landing.naming import content_hash, partition_key_for
 from bodyfat_assets.defs.jobs import INGEST_JOB
 from bodyfat_assets.partitions import LABELED_FILES, landed_files_tags
-from tests.support.landing_files import csv_bytes
+from bodyfat_assets.testing.landing_files import csv_bytes
 from tests.support.sensor_harness import Harness
 
 WRITE_FOR_S = 10.0

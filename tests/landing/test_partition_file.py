@@ -8,7 +8,7 @@ from bodyfat_assets.core.landing.partition_file import load_partition_file, loca
 from bodyfat_assets.core.landing.validation import Reject
 from bodyfat_assets.lake import LocalStore
 from bodyfat_assets.settings import SEED_DATASET
-from tests.support.landing_files import csv_bytes
+from bodyfat_assets.testing.landing_files import csv_bytes
 
 
 def test_locate_prefers_the_processed_copy(tmp_path, labeled_frame):

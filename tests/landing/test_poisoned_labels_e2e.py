@@ -22,7 +22,7 @@ from mlflow import MlflowClient
 from bodyfat_assets.core.landing.naming import content_hash, partition_key_for
 from bodyfat_assets.feed import seed_training_rows, synthetic_rows
 from bodyfat_assets.lake import parquet_to_frame
-from tests.support.loop import BOOTSTRAP_TIMEOUT_S, STEP_TIMEOUT_S, daemon_loop
+from bodyfat_assets.testing.loop import BOOTSTRAP_TIMEOUT_S, STEP_TIMEOUT_S, daemon_loop
 from tests.support.poisoned_labels import LIKE_THE_SEED, poisoned_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]

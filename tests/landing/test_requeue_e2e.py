@@ -21,8 +21,8 @@ from bodyfat_assets.core.landing.requeue import REQUEUE_TAG
 from bodyfat_assets.defs.jobs import INGEST_JOB
 from bodyfat_assets.feed import away_from, seed_train_and_test_rows, synthetic_rows
 from bodyfat_assets.partitions import landed_files
-from tests.support.loop import BOOTSTRAP_TIMEOUT_S, LOOP_ENV, STEP_TIMEOUT_S, daemon_loop
-from tests.support.services import wait_until
+from bodyfat_assets.testing.loop import BOOTSTRAP_TIMEOUT_S, LOOP_ENV, STEP_TIMEOUT_S, daemon_loop
+from bodyfat_assets.testing.services import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 # No retraining: only ingestion runs compete for the slot. One request again, 3 s after the failure.

@@ -16,8 +16,8 @@ from bodyfat_assets.lake import parquet_to_frame, store_from_url
 from bodyfat_assets.landing_zone import LandingZone
 from bodyfat_assets.partitions import landed_files_tags
 from bodyfat_assets.settings import Settings
-from tests.support.landing_files import csv_bytes
-from tests.support.services import s3_server
+from bodyfat_assets.testing.landing_files import csv_bytes
+from bodyfat_assets.testing.services import s3_server
 
 pytestmark = pytest.mark.integration
 BUCKET = "bodyfat-landing-test"

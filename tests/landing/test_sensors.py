@@ -16,7 +16,7 @@ from bodyfat_assets.core.landing.naming import SEED_PARTITION, content_hash, par
 from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB, SCORE_JOB
 from bodyfat_assets.defs.predictions.assets import AUTOMATION_RUN_TAGS
 from bodyfat_assets.partitions import SCORING_FILES, landed_files
-from tests.support.landing_files import BAD_NAMES, bad_files, csv_bytes, parquet_bytes
+from bodyfat_assets.testing.landing_files import BAD_NAMES, bad_files, csv_bytes, parquet_bytes
 from tests.support.sensor_harness import Harness
 
 

@@ -9,7 +9,7 @@ from bodyfat_assets.defs.jobs import INGEST_JOB
 from bodyfat_assets.lake import LocalStore, ObjectStore
 from bodyfat_assets.landing_zone import LandingZone
 from bodyfat_assets.partitions import landed_files_tags
-from tests.support.landing_files import csv_bytes
+from bodyfat_assets.testing.landing_files import csv_bytes
 
 
 class FailsOnceStore(LocalStore):

@@ -6,7 +6,7 @@ import pytest
 from bodyfat_assets.core.landing.naming import SCORE, TRAIN
 from bodyfat_assets.core.landing.rows import scoring_rows
 from bodyfat_assets.core.landing.validation import REJECTION_CODES, Reject, read_landed_file
-from tests.support.landing_files import BAD_NAMES, bad_files, csv_bytes, parquet_bytes
+from bodyfat_assets.testing.landing_files import BAD_NAMES, bad_files, csv_bytes, parquet_bytes
 
 
 def test_a_labeled_csv_and_the_same_rows_as_parquet_are_accepted(labeled_frame):

@@ -24,8 +24,8 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFil
 from bodyfat_assets.defs.jobs import PIPELINE_JOB
 from bodyfat_assets.feed import away_from, landing_store, seed_train_and_test_rows, synthetic_rows
 from bodyfat_assets.settings import Settings
-from tests.support.loop import BOOTSTRAP_TIMEOUT_S, LOOP_ENV, daemon_command, loop_home
-from tests.support.services import process_group, wait_until
+from bodyfat_assets.testing.loop import BOOTSTRAP_TIMEOUT_S, LOOP_ENV, daemon_command, loop_home
+from bodyfat_assets.testing.services import process_group, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 MAX_RUNTIME_S = 150

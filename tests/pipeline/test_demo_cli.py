@@ -15,8 +15,8 @@ import pytest
 
 from bodyfat_assets.definitions import build_definitions
 from bodyfat_assets.settings import Settings
+from bodyfat_assets.testing.services import free_port, http_ok, wait_until
 from tests.support.definitions import check_names
-from tests.support.services import free_port, http_ok, wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -21,10 +21,10 @@ from bodyfat_assets.health_cli import gather
 from bodyfat_assets.lake import LocalStore, frame_to_parquet, store_from_url
 from bodyfat_assets.partitions import LABELED_FILES
 from bodyfat_assets.settings import Settings
+from bodyfat_assets.testing.landing_files import csv_bytes, repeated_measurements
+from bodyfat_assets.testing.pipeline_runs import land_and_run, run_job
 from serving.model_store import LoadedModel
 from serving.prediction_log import Entry, object_key, to_columns, to_parquet
-from tests.support.landing_files import csv_bytes, repeated_measurements
-from tests.support.pipeline_runs import land_and_run, run_job
 
 pytestmark = pytest.mark.e2e
 

@@ -28,9 +28,9 @@ from bodyfat_assets.defs.predictions.assets import AUTOMATION_RUN_TAGS
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
 from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES
 from bodyfat_assets.settings import Settings
+from bodyfat_assets.testing.landing_files import write_scoring_csv
+from bodyfat_assets.testing.pipeline_runs import land_and_run
 from tests.support.definitions import check_names, materializable_asset_names
-from tests.support.landing_files import write_scoring_csv
-from tests.support.pipeline_runs import land_and_run
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ from bodyfat_assets.defs.jobs import INGEST_JOB
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
 from bodyfat_assets.partitions import LABELED_FILES
 from bodyfat_assets.settings import Settings
-from tests.support.pipeline_runs import land_and_run, run_job
+from bodyfat_assets.testing.pipeline_runs import land_and_run, run_job
 from tests.support.poisoned_labels import FAR_FROM_THE_SEED, poisoned_file
 
 pytestmark = pytest.mark.e2e

@@ -11,8 +11,8 @@ from bodyfat_assets.defs.jobs import INGEST_JOB, PIPELINE_JOB
 from bodyfat_assets.lake import parquet_to_frame, store_from_url
 from bodyfat_assets.partitions import LABELED_FILES
 from bodyfat_assets.settings import Settings
-from tests.support.landing_files import repeated_measurements
-from tests.support.pipeline_runs import land_and_run, run_job
+from bodyfat_assets.testing.landing_files import repeated_measurements
+from bodyfat_assets.testing.pipeline_runs import land_and_run, run_job
 
 pytestmark = pytest.mark.e2e
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from bodyfat_assets.testing.services import mlflow_server
+from bodyfat_assets.testing.serving_fakes import FakeSource, registry_model
 from serving.app import create_app
 from serving.model_store import LoadedModel
 from serving.settings import ServingSettings
-from tests.support.services import mlflow_server
-from tests.support.serving_fakes import FakeSource, registry_model
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import math
 import pytest
 from bodyfat_contract import FEATURES, model_features
 
+from bodyfat_assets.testing.serving_fakes import FakeSource
 from serving.fallback.build_fallback import CARD_FILE
 from serving.schemas import EXAMPLE_RECORD
-from tests.support.serving_fakes import FakeSource
 
 RECORD = dict(EXAMPLE_RECORD)
 # pytest resets warning filters per test; the app installs this one at import time for production.

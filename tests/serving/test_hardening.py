@@ -14,9 +14,9 @@ import httpx
 import psutil
 import pytest
 
+from bodyfat_assets.testing.contract_model import log_contract_model
+from bodyfat_assets.testing.services import free_port, mlflow_server, wait_until
 from serving.schemas import EXAMPLE_RECORD
-from tests.support.contract_model import log_contract_model
-from tests.support.services import free_port, mlflow_server, wait_until
 from tests.support.serving_process import ServingProcess, serving_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::UserWarning")]

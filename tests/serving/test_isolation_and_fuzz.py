@@ -10,9 +10,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from bodyfat_assets.testing.serving_fakes import FakeSource, registry_model
 from serving.app import create_app
 from serving.settings import ServingSettings
-from tests.support.serving_fakes import FakeSource, registry_model
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.filterwarnings("ignore:X does not have valid feature names")

@@ -10,11 +10,11 @@ from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 
+from bodyfat_assets.testing.contract_model import training_frame
+from bodyfat_assets.testing.services import wait_until
+from bodyfat_assets.testing.serving_fakes import FakeSource, registry_model
 from serving.model_store import ModelError, ModelStore, from_card, load_fallback
 from serving.settings import FALLBACK_DIR
-from tests.support.contract_model import training_frame
-from tests.support.services import wait_until
-from tests.support.serving_fakes import FakeSource, registry_model
 
 pytestmark = pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 ROW = np.array([[23, 154.25, 67.75, 36.2, 93.1, 85.2, 94.5, 59.0, 37.3, 21.9, 32.0, 27.4, 17.1]], dtype=float)

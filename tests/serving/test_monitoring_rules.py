@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bodyfat_assets.core.health.fit import champion_fit, fit_metrics
+from bodyfat_assets.testing.serving_fakes import FakeSource
 from serving.schemas import EXAMPLE_RECORD
-from tests.support.serving_fakes import FakeSource
 
 RULES = Path(__file__).resolve().parents[2] / "docs" / "monitoring" / "alerts.yml"
 

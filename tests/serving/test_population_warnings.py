@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 from bodyfat_contract import FEATURE_NAMES, population_distance, training_population
 
+from bodyfat_assets.testing.serving_fakes import FakeSource, registry_model
 from serving.population import OUTSIDE_POPULATION, population_from_card
 from serving.schemas import EXAMPLE_RECORD
-from tests.support.serving_fakes import FakeSource, registry_model
 
 IMPOSSIBLE = {**EXAMPLE_RECORD, "Weight": 40 / 0.45359237, "Height": 200 / 2.54, "Abdomen": 150.0}
 

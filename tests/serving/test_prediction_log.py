@@ -18,11 +18,11 @@ import pytest
 from bodyfat_contract import CALLER_ID, FEATURE_NAMES
 from prometheus_client import CollectorRegistry
 
+from bodyfat_assets.testing.services import s3_server, wait_until
 from serving.model_store import LoadedModel
 from serving.prediction_log import PREFIX, Entry, PredictionLog, object_key, to_columns, to_parquet
 from serving.schemas import EXAMPLE_RECORD
 from tests.support.fault_proxy import fault_proxy
-from tests.support.services import s3_server, wait_until
 from tests.support.serving_process import serving_process
 
 BUCKET = "lake-bucket"

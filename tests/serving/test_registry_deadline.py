@@ -17,10 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from mlflow.exceptions import MlflowException
 
+from bodyfat_assets.testing.contract_model import log_contract_model
+from bodyfat_assets.testing.services import wait_until
 from serving.loading import HTTP_LIMITS, MlflowSource
 from serving.schemas import EXAMPLE_RECORD
-from tests.support.contract_model import log_contract_model
-from tests.support.services import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::UserWarning")]
 TOKEN = "deadline-admin"

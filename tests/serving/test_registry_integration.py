@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bodyfat_assets.testing.contract_model import log_contract_model
+from bodyfat_assets.testing.services import free_port, mlflow_server, wait_until
 from serving.schemas import EXAMPLE_RECORD
-from tests.support.contract_model import log_contract_model
 from tests.support.registry_api import POLL_S, ready, serving_api, use_tracking
-from tests.support.services import free_port, mlflow_server, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::UserWarning")]
 REPO = Path(__file__).resolve().parents[2]

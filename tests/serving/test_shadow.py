@@ -16,14 +16,14 @@ import pandas as pd
 import pytest
 from bodyfat_contract import CALLER_ID, FEATURE_NAMES, model_features
 
+from bodyfat_assets.testing.contract_model import log_contract_model, training_frame
+from bodyfat_assets.testing.services import mlflow_server, wait_until
+from bodyfat_assets.testing.serving_fakes import FakeSource
 from serving.model_store import LoadedModel, from_card, load_fallback
 from serving.prediction_log import ID_HEADER, PREFIX
 from serving.schemas import EXAMPLE_RECORD
 from serving.settings import FALLBACK_DIR
-from tests.support.contract_model import log_contract_model, training_frame
 from tests.support.registry_api import POLL_S, ready, serving_api
-from tests.support.services import mlflow_server, wait_until
-from tests.support.serving_fakes import FakeSource
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 SHADOW_COLUMNS = ["shadow_model_version", "shadow_prediction"]

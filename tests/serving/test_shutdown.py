@@ -7,7 +7,7 @@ import socket
 import time
 from pathlib import Path
 
-from tests.support.services import wait_until
+from bodyfat_assets.testing.services import wait_until
 from tests.support.serving_process import serving_process
 
 CLIENTS = 5

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from bodyfat_contract import FEATURE_NAMES
 
+from bodyfat_assets.testing.contract_model import log_contract_model
+from bodyfat_assets.testing.services import wait_until
+from bodyfat_assets.testing.serving_fakes import FakeSource, registry_model
 from serving.loading import example_rows
 from serving.model_store import LoadedModel, ModelStore, load_fallback
 from serving.schemas import EXAMPLE_RECORD
 from serving.settings import FALLBACK_DIR
-from tests.support.contract_model import log_contract_model
 from tests.support.registry_api import POLL_S, ready, serving_api, use_tracking
-from tests.support.services import wait_until
-from tests.support.serving_fakes import FakeSource, registry_model
 
 pytestmark = pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 ROW = [EXAMPLE_RECORD[name] for name in FEATURE_NAMES]

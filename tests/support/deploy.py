@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from bodyfat_assets.settings import read_dotenv
+from bodyfat_assets.testing.services import PG_ADMIN_DSN, free_port
 from scripts.stack import REPO_ROOT
-from tests.support.services import PG_ADMIN_DSN, free_port
 
 COMPOSE_PATH = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"

@@ -12,7 +12,7 @@ from subprocess import Popen
 
 import httpx
 
-from tests.support.services import free_port, process_group, wait_until
+from bodyfat_assets.testing.services import free_port, process_group, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -20,7 +20,7 @@ from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 from bodyfat_assets.feed import landing_store
 from bodyfat_assets.lake import store_from_url
 from bodyfat_assets.settings import PROJECT_ROOT, Settings
-from tests.support.services import process_group, wait_until
+from bodyfat_assets.testing.services import process_group, wait_until
 
 LOOP_ENV = {"BODYFAT_TRIALS": "4", "BODYFAT_CV_FOLDS": "3", "BODYFAT_FAMILIES": "ridge,knn",
             "BODYFAT_SENSORS": "running", "BODYFAT_SENSOR_INTERVAL_S": "2", "BODYFAT_RETRAIN_MIN_ROWS": "1",

@@ -1,6 +1,7 @@
 """Landed files for tests: encodings of a frame, and one bad file per rejection reason."""
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,7 @@ def repeated_measurements(men: pd.DataFrame, visits: int, random_state: int, jit
 BAD_NAMES = list(bad_files(pd.read_csv(SEED_DATASET).iloc[:20]))
 
 
-def write_scoring_csv(path, rows: int, chunk_rows: int = 1_000_000) -> None:
+def write_scoring_csv(path: Path | str, rows: int, chunk_rows: int = 1_000_000) -> None:
     """A large scoring CSV written `chunk_rows` at a time (bounded memory): seed rows within the feature contract,
     resampled and jittered by up to 1 %, with a numeric `id` column. Used by tests and bench/scoring.py."""
     import pyarrow as pa

@@ -10,13 +10,18 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import psycopg2.extensions
 
 PG_ADMIN_DSN = os.environ.get("BODYFAT_TEST_PG_DSN", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
@@ -36,7 +41,7 @@ def wait_until(predicate: callable, timeout_s: float, what: str, interval_s: flo
     raise TimeoutError(f"{what} not ready after {timeout_s:.0f} s")
 
 
-def _pg_connect(dbname: str = "postgres"):
+def _pg_connect(dbname: str = "postgres") -> psycopg2.extensions.connection:
     import psycopg2
 
     base = PG_ADMIN_DSN.split("://", 1)[1]
@@ -120,7 +125,7 @@ def http_ok(url: str, timeout_s: float = 2) -> bool:
     import urllib.request
 
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 (the harness's own URLs)
             return response.status == 200
     except OSError:
         return False
@@ -170,7 +175,7 @@ def mlflow_server(
         "--backend-store-uri", backend_store_uri,
         "--artifacts-destination", artifacts_destination,
     ]  # fmt: skip
-    log_path = (log_dir or Path(os.environ.get("TMPDIR", "/tmp"))) / f"mlflow-server-{port}.log"
+    log_path = (log_dir or Path(tempfile.gettempdir())) / f"mlflow-server-{port}.log"
     with process_group(cmd, proc_env, log_path) as proc:
         def healthy() -> bool:
             if proc.poll() is not None:

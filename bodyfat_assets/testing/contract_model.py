@@ -6,7 +6,6 @@ Shared by the serving tests and bench/serving.py. Needs full mlflow (the test/be
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,8 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "bodyfat.csv"
+from bodyfat_assets.settings import SEED_DATASET
+
 # What skops must be told to trust for a HistGradientBoosting pipeline (MLflow refuses to log it otherwise).
 HGB_TRUSTED_TYPES = [
     "sklearn._loss.link.IdentityLink",
@@ -31,7 +31,7 @@ ENSEMBLE_PARAMS = {"lasso_alpha": 0.01, "svr_C": 10.0, "svr_epsilon": 0.5, "svr_
 
 
 def training_frame() -> pd.DataFrame:
-    frame = pd.read_csv(DATA)
+    frame = pd.read_csv(SEED_DATASET)
     keep = frame[TARGET.name].between(TARGET.low, TARGET.high)
     for feature in FEATURES:
         keep &= frame[feature.name].between(feature.low, feature.high)

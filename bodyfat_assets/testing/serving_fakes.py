@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 
+import numpy as np
+
 from serving.model_store import LoadedModel, from_card, load_fallback
 from serving.settings import FALLBACK_DIR
 
@@ -35,7 +37,7 @@ def registry_model(version: str, offset: float = 0.0, half_width: float = 5.0) -
     fallback_card = json.loads((FALLBACK_DIR / "card.json").read_text())
 
     class Shifted:
-        def predict(self, rows):
+        def predict(self, rows: np.ndarray) -> np.ndarray:
             return base.estimator.predict(rows) + offset
 
     card = {"features": list(base.features), "interval_half_width_90": half_width, "test_rmse": 4.0,

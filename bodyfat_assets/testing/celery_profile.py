@@ -24,10 +24,10 @@ from bodyfat_assets.lake import ObjectStore
 from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES, SCORING_POOL, landed_files
 from bodyfat_assets.pools import initialize_pool_limits
 from bodyfat_assets.settings import PROJECT_ROOT, Settings
-from tests.support.landing_files import write_scoring_csv
-from tests.support.loop import LOOP_ENV, daemon_command, loop_home
-from tests.support.pipeline_runs import run_job
-from tests.support.services import REDIS_URL, postgres_database, postgres_env, process_group
+from bodyfat_assets.testing.landing_files import write_scoring_csv
+from bodyfat_assets.testing.loop import LOOP_ENV, daemon_command, loop_home
+from bodyfat_assets.testing.pipeline_runs import run_job
+from bodyfat_assets.testing.services import REDIS_URL, postgres_database, postgres_env, process_group
 
 CELERY_INSTANCE_YAML = PROJECT_ROOT / "docker" / "dagster.celery.yaml"
 CELERY_WORKER_YAML = PROJECT_ROOT / "docker" / "celery_worker.yaml"
