@@ -4,6 +4,10 @@ Both stores speak the same small interface, so the IO manager and the landing-zo
 lake lives: `store_from_url` reads the URL scheme, and that is the whole difference. Another object store (GCS,
 Azure) is one more class here and one more scheme in `store_from_url`. `Lake` is the one object the rest of the code
 receives (built by `Settings.lake`): its stores, and the key layout the IO manager writes and the CLIs read.
+
+Own classes rather than a filesystem library: `pyarrow.fs` lists size and mtime but no ETag (S3's LastModified has
+one-second resolution, so a file replaced within a second by one of the same size would look unchanged to the landing
+sensor), and fsspec's `s3fs` needs aiobotocore, whose releases pin botocore below 1.43.118 while boto3 1.44.5 is pinned.
 """
 
 from __future__ import annotations
