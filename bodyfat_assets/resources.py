@@ -5,10 +5,12 @@ is declared (settings.py) and where it is used, and each conversion (tuning conf
 thresholds) is a method of its group.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from dagster import AssetExecutionContext, ConfigurableResource
 
-from bodyfat_assets.core.tuning import TuningConfig
 from bodyfat_assets.group_config import (
     DataGroup,
     HealthGroup,
@@ -23,7 +25,10 @@ from bodyfat_assets.health_monitor import HealthMonitor
 from bodyfat_assets.io_manager import IngestedPartitionsLoader, LakeIOManager, PredictionsIOManager
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
 from bodyfat_assets.settings import SEED_DATASET, Settings
-from bodyfat_assets.tracking import DAGSTER_RUN_URL_TAG, Tracker
+
+if TYPE_CHECKING:
+    from bodyfat_assets.core.tuning import TuningConfig
+    from bodyfat_assets.tracking import Tracker
 
 
 class TrackingResource(ConfigurableResource):
@@ -36,6 +41,10 @@ class TrackingResource(ConfigurableResource):
     dagster_ui: str | None = None
 
     def tracker(self, context: AssetExecutionContext) -> Tracker:
+        # Imported here: every run worker imports these definitions, and mlflow with skops costs 3 s of CPU that
+        # the runs which never touch the registry (ingestion, labels, health) need not pay.
+        from bodyfat_assets.tracking import DAGSTER_RUN_URL_TAG, Tracker
+
         tags = {"dagster_run_id": context.run_id, "dagster_asset": context.asset_key.to_user_string()}
         if self.dagster_ui:
             tags[DAGSTER_RUN_URL_TAG] = f"{self.dagster_ui}/runs/{context.run_id}"

@@ -23,7 +23,7 @@ import mlflow
 import optuna
 import pandas as pd
 import skops.io
-from bodyfat_contract.registry import is_missing_alias
+from bodyfat_contract.registry import CHALLENGER, CHAMPION, is_missing_alias
 from mlflow import MlflowClient
 from mlflow.artifacts import download_artifacts
 from mlflow.entities import Metric, Param, Run
@@ -40,7 +40,6 @@ from bodyfat_assets.core.training import TrainedChallenger
 from bodyfat_assets.core.tuning import best_completed_value, trial_outcome
 from bodyfat_assets.settings import TrackingConfig, variable_kept
 
-CHAMPION, CHALLENGER = "champion", "challenger"
 FINGERPRINT_TAG = "training_fingerprint"
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bodyfat_contract.registry import CHAMPION
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -18,7 +19,7 @@ class ServingSettings(BaseSettings):
     model_name: str = Field(
         default="bodyfat", validation_alias=AliasChoices("BODYFAT_MODEL_NAME", "BODYFAT_SERVING_MODEL_NAME")
     )
-    model_alias: str = "champion"
+    model_alias: str = CHAMPION
     # None means "whatever MLflow defaults to" (MLFLOW_TRACKING_URI, else ./mlruns).
     tracking_uri: str | None = Field(
         default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "BODYFAT_SERVING_TRACKING_URI")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from bodyfat_contract import TARGET, training_population, training_profile
 
-from bodyfat_assets.core import evaluation
+from bodyfat_assets.core import evaluation, figures
 from bodyfat_assets.core.splits import cv_groups, train_test_frames
 from bodyfat_assets.core.tuning import TrialCallback, TuningConfig, TuningResult, tune
 
@@ -79,9 +79,9 @@ def train_challenger(splits: pd.DataFrame, features: Sequence[str], config: Tuni
         coverage=evaluation.interval_coverage(actual, predicted, half_width),
         coverage_by_bmi=evaluation.coverage_by_group(actual, predicted, half_width, groups),
         figures={
-            "predicted_vs_actual": evaluation.predicted_vs_actual_png(actual, predicted, half_width),
-            "residuals": evaluation.residuals_png(actual, predicted),
-            "study_history": evaluation.study_history_png(result.study),
+            "predicted_vs_actual": figures.predicted_vs_actual_png(actual, predicted, half_width),
+            "residuals": figures.residuals_png(actual, predicted),
+            "study_history": figures.study_history_png(result.study),
         },
         training_example=X.head(20),
         training_profile=training_profile({c: train[c] for c in [*features, TARGET.name]}),

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["is_missing_alias"]
+__all__ = ["CHALLENGER", "CHAMPION", "is_missing_alias"]
+
+# The registry aliases: `champion` is the version in production (the pipeline moves it, serving loads it);
+# `challenger` is the newest trained version, whatever the decision.
+CHAMPION, CHALLENGER = "champion", "challenger"
 
 
 def is_missing_alias(exc: Any) -> bool:

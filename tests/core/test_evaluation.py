@@ -11,10 +11,9 @@ from bodyfat_assets.core.evaluation import (
     coverage_metrics,
     cv_plus_half_width,
     interval_coverage,
-    predicted_vs_actual_png,
     regression_metrics,
-    residuals_png,
 )
+from bodyfat_assets.core.figures import predicted_vs_actual_png, residuals_png
 from bodyfat_assets.core.promotion import decide_promotion
 
 

@@ -8,6 +8,7 @@ import sys
 
 PROBE = """
 import json
+import sys
 from dagster import AssetKey
 from bodyfat_assets.definitions import defs
 d = defs()
@@ -15,7 +16,8 @@ graph = d.resolve_asset_graph()
 fresh = {k: graph.get(AssetKey(k)).freshness_policy.fail_window.to_timedelta().total_seconds() / 3600
          for k in ("champion", "batch_predictions")}
 sensors = {s.name: [s.minimum_interval_seconds, s.default_status.value] for s in d.sensors}
-print(json.dumps({"fresh": fresh, "sensors": sensors}))
+heavy = sorted(m for m in ("mlflow", "skops", "optuna", "matplotlib") if m in sys.modules)
+print(json.dumps({"fresh": fresh, "sensors": sensors, "heavy": heavy}))
 """
 
 
@@ -24,6 +26,12 @@ def load(tmp_path, **env: str) -> dict:
                             env={**os.environ, "BODYFAT_HOME": str(tmp_path), **env}, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_loading_the_definitions_imports_no_tuning_registry_or_plotting_library(tmp_path):
+    """Every run worker (and, in production, every step) loads the definitions: mlflow, skops, optuna and matplotlib
+    are imported by the assets that tune, promote, score or draw, when they run, not by an ingestion run."""
+    assert load(tmp_path)["heavy"] == []
 
 
 def test_freshness_windows_and_sensor_settings_come_from_the_configuration_model(tmp_path):

@@ -17,7 +17,7 @@ def health_png(history: pd.DataFrame) -> bytes:
     """`history`: one row per labeled file with rmse, coverage and champion_test_rmse, in landing order."""
     # Here, not at the top: `bodyfat health` prints health_text, and evaluation's matplotlib, Optuna and
     # scikit-learn cost it 4 s of CPU.
-    from bodyfat_assets.core.evaluation import plt, png_bytes
+    from bodyfat_assets.core.figures import plt, png_bytes
 
     fig, (rmse_ax, coverage_ax) = plt.subplots(2, 1, figsize=(7, 5), sharex=True)
     files = range(1, len(history) + 1)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 from bodyfat_contract import FEATURE_NAMES, TARGET
+from bodyfat_contract.registry import CHAMPION
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -37,7 +38,6 @@ from bodyfat_assets.landing_zone import LandingZone, read_partition_file
 from bodyfat_assets.metadata import image, table
 from bodyfat_assets.partitions import LABELED_FILES, LABELS_FILES, SERVED_DAYS
 from bodyfat_assets.resources import TrackingResource
-from bodyfat_assets.tracking import CHAMPION
 
 HEALTH_GROUP = "health"
 LABELED_FILE_DRIFT = "labeled_file_drift"

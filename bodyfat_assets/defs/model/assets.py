@@ -5,7 +5,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import cache
 
-import optuna
 import pandas as pd
 from bodyfat_contract import TARGET, model_features
 from dagster import AssetExecutionContext, AssetIn, Config, DataVersion, MetadataValue, Output, asset
@@ -16,12 +15,10 @@ from bodyfat_assets.core.health.served import latest_labels, shadow_evidence
 from bodyfat_assets.core.model_outputs import ChampionOutcome, TunedModel
 from bodyfat_assets.core.promotion import quality_gate
 from bodyfat_assets.core.splits import train_test_frames, trusted_holdout
-from bodyfat_assets.core.training import train_challenger
 from bodyfat_assets.health_monitor import HealthMonitor
 from bodyfat_assets.metadata import image, table
 from bodyfat_assets.partitions import TUNING_POOL
 from bodyfat_assets.resources import PipelineSettings, TrackingResource
-from bodyfat_assets.tracking import promote_challenger
 
 MODEL_GROUP = "model"
 
@@ -39,6 +36,13 @@ class TuningRunConfig(Config):
        description="Optuna search over model families; the best is registered as challenger.")
 def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat_splits: pd.DataFrame,
                 pipeline: PipelineSettings, tracking: TrackingResource) -> Output[TunedModel]:
+    # Imported in the asset, as in `champion`: every run worker imports these definitions, and tuning's libraries
+    # (optuna, matplotlib; mlflow and skops through tracking) are most of that import's CPU, which the runs that
+    # never tune or promote (ingestion, labels, health) need not pay.
+    import optuna
+
+    from bodyfat_assets.core.training import train_challenger
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress goes to the Dagster log instead
     features = config.features or model_features(pipeline.data.allow_density)
     tuning = replace(pipeline.tuning_config(config.n_trials, config.timeout_s, config.families),
@@ -86,6 +90,8 @@ def tuned_model(context: AssetExecutionContext, config: TuningRunConfig, bodyfat
 def champion(context: AssetExecutionContext, tuned_model: TunedModel, bodyfat_splits: pd.DataFrame,
              served_performance: pd.DataFrame, pipeline: PipelineSettings, tracking: TrackingResource,
              health: HealthMonitor) -> Output[ChampionOutcome]:
+    from bodyfat_assets.tracking import promote_challenger
+
     tracker = tracking.tracker(context)
     _, test = train_test_frames(bodyfat_splits)
     holdout = trusted_holdout(bodyfat_splits)  # raises, before anything is decided, when there is none
