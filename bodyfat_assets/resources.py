@@ -22,7 +22,7 @@ from bodyfat_assets.group_config import (
 from bodyfat_assets.health_monitor import HealthMonitor
 from bodyfat_assets.io_manager import IngestedPartitionsLoader, LakeIOManager, PredictionsIOManager
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
-from bodyfat_assets.settings import SEED_DATASET, Settings
+from bodyfat_assets.settings import Settings
 from bodyfat_assets.tracking import DAGSTER_RUN_URL_TAG, Tracker
 
 
@@ -45,7 +45,6 @@ class TrackingResource(ConfigurableResource):
 class PipelineSettings(ConfigurableResource):
     """Data, tuning, promotion and scoring settings; per-run overrides go through asset config."""
 
-    seed_dataset: str
     data: DataGroup
     tuning: TuningGroup
     promotion: PromotionGroup
@@ -72,7 +71,6 @@ def resources_for(settings: Settings) -> dict[str, object]:
         "tracking": TrackingResource(tracking=TrackingGroup.of(settings.tracking_config()),
                                      dagster_ui=settings.dagster_ui),
         "pipeline": PipelineSettings(
-            seed_dataset=str(SEED_DATASET),
             data=DataGroup.of(settings.data),
             tuning=TuningGroup.of(settings.tuning),
             promotion=PromotionGroup.of(settings.promotion),
