@@ -25,22 +25,23 @@ def main() -> None:
     settings = Settings.from_env()
     definitions = build_definitions(settings)
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
-    outcome: dict[str, object] = {"contract_file": bodyfat_contract.__file__,
-                                  "raw_columns": list(bodyfat_contract.RAW_COLUMNS), "runs": {}, "checks": {},
-                                  "failures": []}
+    runs: dict[str, bool] = {}
+    checks: dict[str, bool] = {}
+    failures: list[str] = []
     with DagsterInstance.local_temp(str(settings.dagster_home)) as instance:
         instance.add_dynamic_partitions(LABELED_FILES.name, [SEED_PARTITION])
         instance.add_dynamic_partitions(SCORING_FILES.name, [SEED_PARTITION])
         for job_name, partition in ((INGEST_JOB, SEED_PARTITION), (PIPELINE_JOB, None), (SCORE_JOB, SEED_PARTITION)):
             result = definitions.resolve_job_def(job_name).execute_in_process(
                 instance=instance, partition_key=partition, raise_on_error=False)
-            outcome["runs"][job_name] = result.success
-            outcome["checks"].update({f"{c.asset_key.to_user_string()}:{c.check_name}": c.passed
-                                      for c in result.get_asset_check_evaluations()})
-            outcome["failures"] += [event.message for event in result.all_events if event.is_failure]
+            runs[job_name] = result.success
+            checks.update({f"{c.asset_key.to_user_string()}:{c.check_name}": c.passed
+                           for c in result.get_asset_check_evaluations()})
+            failures += [event.message for event in result.all_events if event.is_failure]
             if not result.success:
                 break
-    print(json.dumps(outcome))
+    print(json.dumps({"contract_file": bodyfat_contract.__file__, "raw_columns": list(bodyfat_contract.RAW_COLUMNS),
+                      "runs": runs, "checks": checks, "failures": failures}))
 
 
 if __name__ == "__main__":
