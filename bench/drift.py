@@ -21,7 +21,7 @@ from bodyfat_contract import FEATURE_NAMES
 from bodyfat_assets.core.cleaning import clean
 from bodyfat_assets.core.health.drift import batch_drift
 from bodyfat_assets.core.splits import stratified_split, train_test_frames
-from bodyfat_assets.settings import SEED_DATASET, HealthSettings
+from bodyfat_assets.settings import BODYFAT_CSV, HealthSettings
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--file-rows", type=int, default=50)
     args = parser.parse_args()
-    cleaned = clean(pd.read_csv(SEED_DATASET)).cleaned
+    cleaned = clean(pd.read_csv(BODYFAT_CSV)).cleaned
     train, _ = train_test_frames(stratified_split(cleaned))
     reference = train[list(FEATURE_NAMES)]
     rng = np.random.default_rng(0)

@@ -23,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 from bodyfat_assets.core.near_duplicates import near_duplicate_pairs
 from bodyfat_assets.core.splits import seed_splits, train_test_frames
 from bodyfat_assets.feed import synthetic_rows
-from bodyfat_assets.settings import SEED_DATASET
+from bodyfat_assets.settings import BODYFAT_CSV
 
 
 def knn_test_rmse(train: pd.DataFrame, test: pd.DataFrame) -> float:
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    train, test = train_test_frames(seed_splits(pd.read_csv(SEED_DATASET), 0.2, 42))
+    train, test = train_test_frames(seed_splits(pd.read_csv(BODYFAT_CSV), 0.2, 42))
     print(f"1-NN on the seed's {len(train)} training rows alone: test RMSE {knn_test_rmse(train, test):.2f} "
           f"({len(test)} test rows)")
     for label, base in (("every seed row (old feed)", pd.concat([train, test])), ("training rows only", train)):

@@ -43,7 +43,7 @@ from bodyfat_assets.core.cleaning import clean
 from bodyfat_assets.core.evaluation import BMI_GROUPS, bmi_groups, cv_plus_half_width
 from bodyfat_assets.core.families import DEFAULT_FAMILIES
 from bodyfat_assets.core.tuning import TuningConfig, tune
-from bodyfat_assets.settings import SEED_DATASET
+from bodyfat_assets.settings import BODYFAT_CSV
 
 PREVIOUS_DEFAULT = ("ridge", "elasticnet", "svr", "knn", "random_forest", "hist_gradient_boosting")
 PROCESS, PREVIOUS = "default process (search, pick, refit)", "previous default process"
@@ -175,7 +175,7 @@ def main() -> None:
                         help="coverage only: repeats of 10-fold CV with each family's hyperparameters fixed")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    cleaned = clean(pd.read_csv(SEED_DATASET)).cleaned.reset_index(drop=True)
+    cleaned = clean(pd.read_csv(BODYFAT_CSV)).cleaned.reset_index(drop=True)
     X, y = cleaned[list(FEATURE_NAMES)], cleaned[TARGET.name]
     groups = bmi_groups(cleaned["Weight"], cleaned["Height"])
     counts = ", ".join(f"BMI {g}: {(groups == g).sum()}" for g, _, _ in BMI_GROUPS)

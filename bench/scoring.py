@@ -40,9 +40,9 @@ def fit_model(path: Path) -> None:
     from bodyfat_contract import FEATURE_NAMES
 
     from bodyfat_assets.core.families import build_pipeline
-    from bodyfat_assets.settings import SEED_DATASET
+    from bodyfat_assets.settings import BODYFAT_CSV
 
-    seed = pd.read_csv(SEED_DATASET)
+    seed = pd.read_csv(BODYFAT_CSV)
     model = build_pipeline("log_lasso", {"alpha": 0.01}).fit(seed[list(FEATURE_NAMES)], seed["BodyFat"])
     path.write_bytes(pickle.dumps(model))
 
@@ -63,7 +63,7 @@ def project_path(root: Path, model_path: Path) -> dict[str, float]:
     from bodyfat_assets.core.scoring.source import scoring_source
     from bodyfat_assets.core.scoring.stream import score_file
     from bodyfat_assets.lake import LocalStore
-    from bodyfat_assets.settings import SEED_DATASET, Settings
+    from bodyfat_assets.settings import BODYFAT_CSV, Settings
 
     model = pickle.loads(model_path.read_bytes())
     landing, lake = LocalStore(root / "lake" / "landing"), LocalStore(root / "lake")
@@ -71,7 +71,7 @@ def project_path(root: Path, model_path: Path) -> dict[str, float]:
     [verdict] = take_in(landing, LandingCursor(), dict, min_age_s=0).verdicts
     tick_s = time.perf_counter() - started
     assert verdict.action == ACCEPT, verdict
-    source = scoring_source(landing, verdict.partition_key, verdict.obj.name, SEED_DATASET)
+    source = scoring_source(landing, verdict.partition_key, verdict.obj.name, BODYFAT_CSV)
     output = root / "staged.parquet"
     with source.open() as file:
         summary = score_file(file, source.name, verdict.partition_key, model,

@@ -11,6 +11,7 @@ them for measurements, cleaned_bodyfat can count them and bodyfat_splits keeps t
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,15 +23,16 @@ from bodyfat_assets.core.landing.validation import ID, ORIGIN, SYNTHETIC
 from bodyfat_assets.core.near_duplicates import BODYFAT_JITTER, RELATIVE_JITTER, near_duplicate_pairs
 from bodyfat_assets.core.splits import seed_splits, train_test_frames
 from bodyfat_assets.lake import frame_to_parquet, landing_store
-from bodyfat_assets.settings import SEED_DATASET, Settings
+from bodyfat_assets.settings import BODYFAT_CSV, Settings
 
 
 def seed_training_rows(test_fraction: float, split_seed: int) -> pd.DataFrame:
     return seed_train_and_test_rows(test_fraction, split_seed)[0]
 
 
-def seed_train_and_test_rows(test_fraction: float, split_seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return train_test_frames(seed_splits(pd.read_csv(SEED_DATASET), test_fraction, split_seed))
+def seed_train_and_test_rows(test_fraction: float, split_seed: int,
+                             seed_dataset: Path = BODYFAT_CSV) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return train_test_frames(seed_splits(pd.read_csv(seed_dataset), test_fraction, split_seed))
 
 
 def away_from(rows: pd.DataFrame, test: pd.DataFrame, rng: np.random.Generator, base: pd.DataFrame,
@@ -76,7 +78,8 @@ def feed(settings: Settings, labeled: int, scoring: int, rows: int = 25, fmt: st
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"format must be csv or parquet, not {fmt!r}")
     rng = np.random.default_rng(seed)
-    base, holdout = seed_train_and_test_rows(settings.data.test_fraction, settings.data.split_seed)
+    base, holdout = seed_train_and_test_rows(settings.data.test_fraction, settings.data.split_seed,
+                                             settings.data.seed_dataset)
     store = landing_store(settings)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     written = []

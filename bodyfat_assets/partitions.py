@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dagster import DailyPartitionsDefinition, DynamicPartitionsDefinition
 
 LABELED_FILES = DynamicPartitionsDefinition(name="labeled_files")
-"""raw_bodyfat partitions: `seed` (data/bodyfat.csv) and one per accepted file from landing/train/."""
+"""raw_bodyfat partitions: `seed` (BODYFAT_SEED_DATASET, data/bodyfat.csv by default) and one per accepted file from
+landing/train/."""
 SCORING_FILES = DynamicPartitionsDefinition(name="scoring_files")
 """batch_predictions partitions: `seed` and one per accepted file from landing/score/."""
 LANDED_FILES_TAG = "bodyfat/landed_files"

@@ -24,7 +24,7 @@ from bodyfat_assets.group_config import (
 from bodyfat_assets.health_monitor import HealthMonitor
 from bodyfat_assets.io_manager import IngestedPartitionsLoader, LakeIOManager, PredictionsIOManager
 from bodyfat_assets.landing_zone import LandingZone, RetrainPolicy
-from bodyfat_assets.settings import SEED_DATASET, Settings
+from bodyfat_assets.settings import Settings
 
 if TYPE_CHECKING:
     from bodyfat_assets.core.tuning import TuningConfig
@@ -54,7 +54,6 @@ class TrackingResource(ConfigurableResource):
 class PipelineSettings(ConfigurableResource):
     """Data, tuning, promotion and scoring settings; per-run overrides go through asset config."""
 
-    seed_dataset: str
     data: DataGroup
     tuning: TuningGroup
     promotion: PromotionGroup
@@ -81,7 +80,6 @@ def resources_for(settings: Settings) -> dict[str, object]:
         "tracking": TrackingResource(tracking=TrackingGroup.of(settings.tracking_config()),
                                      dagster_ui=settings.dagster_ui),
         "pipeline": PipelineSettings(
-            seed_dataset=str(SEED_DATASET),
             data=DataGroup.of(settings.data),
             tuning=TuningGroup.of(settings.tuning),
             promotion=PromotionGroup.of(settings.promotion),

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from bodyfat_assets.core.tuning import TuningConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SEED_DATASET = PROJECT_ROOT / "data" / "bodyfat.csv"
+BODYFAT_CSV = PROJECT_ROOT / "data" / "bodyfat.csv"
+"""The body-fat seed the project ships (data/README.md): BODYFAT_SEED_DATASET's default."""
 
 
 class SettingsError(RuntimeError):
@@ -109,10 +110,18 @@ class TuningSettings(Group):
 
 
 class DataSettings(Group):
+    seed_dataset: Path = knob(BODYFAT_CSV, "BODYFAT_SEED_DATASET",
+                              "the seed CSV: raw_bodyfat's first partition `seed`, whose test rows are the trusted "
+                              "holdout (another dataset: docs/adapting.md)")
     test_fraction: float = knob(0.2, "BODYFAT_TEST_FRACTION", "share of rows in the test split", gt=0, lt=1)
     split_seed: int = knob(42, "BODYFAT_SPLIT_SEED", "seed of the train/test split")
     allow_density: bool = knob(False, "BODYFAT_ALLOW_DENSITY", "let models use Density (experiments only; "
                                "the `density_not_a_feature` check blocks it otherwise)")
+
+    @field_validator("seed_dataset")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.resolve()  # the code server and run workers need not share the caller's working directory
 
 
 class PromotionSettings(Group):

@@ -3,17 +3,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bodyfat_assets.settings import SEED_DATASET
+from bodyfat_assets.settings import BODYFAT_CSV
 
 
 @pytest.fixture(scope="session")
 def seed_frame() -> pd.DataFrame:
-    return pd.read_csv(SEED_DATASET)
+    return pd.read_csv(BODYFAT_CSV)
 
 
 @pytest.fixture
 def seed_path() -> Path:
-    return SEED_DATASET
+    return BODYFAT_CSV
 
 
 LONGEST_FILES_FIRST = (

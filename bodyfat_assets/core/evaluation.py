@@ -98,6 +98,8 @@ def body_mass_index(weight_lb: pd.Series | np.ndarray, height_in: pd.Series | np
 
 BMI_GROUPS: tuple[tuple[str, float, float], ...] = (("<25", 0.0, 25.0), ("25-30", 25.0, 30.0), (">=30", 30.0, np.inf))
 """(label, lower bound included, upper bound excluded): normal weight, overweight, obese."""
+BMI_COLUMNS: tuple[str, str] = ("Weight", "Height")
+"""The columns BMI is computed from, in pounds and inches, by the names the body-fat contract gives them."""
 
 
 def bmi_groups(weight_lb: pd.Series | np.ndarray, height_in: pd.Series | np.ndarray) -> np.ndarray:
@@ -109,13 +111,23 @@ def bmi_groups(weight_lb: pd.Series | np.ndarray, height_in: pd.Series | np.ndar
     return labels
 
 
+def bmi_groups_of(rows: pd.DataFrame) -> np.ndarray | None:
+    """`bmi_groups` of `rows`, or None when they have no BMI_COLUMNS (a contract that does not declare them)."""
+    if not set(BMI_COLUMNS) <= set(rows.columns):
+        return None
+    weight, height = BMI_COLUMNS
+    return bmi_groups(rows[weight], rows[height])
+
+
 def coverage_by_group(y_true: pd.Series | np.ndarray, y_pred: np.ndarray, half_width: float,
-                      groups: np.ndarray) -> pd.DataFrame:
-    """Rows `group`, `rows`, `covered`, `coverage`: one per BMI group (in BMI_GROUPS order), then `all`."""
+                      groups: np.ndarray | None) -> pd.DataFrame:
+    """Rows `group`, `rows`, `covered`, `coverage`: one per BMI group (in BMI_GROUPS order), then `all`; only `all`
+    when `groups` is None (rows without BMI, `bmi_groups_of`)."""
     inside = np.abs(np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float)) <= half_width
+    labels = () if groups is None else BMI_GROUPS
     groups = np.asarray(groups)
     rows = [{"group": label, "rows": int(np.sum(groups == label)), "covered": int(np.sum(inside[groups == label]))}
-            for label, _, _ in BMI_GROUPS]
+            for label, _, _ in labels]
     rows.append({"group": "all", "rows": len(inside), "covered": int(np.sum(inside))})
     table = pd.DataFrame(rows)
     table["coverage"] = table["covered"] / table["rows"].where(table["rows"] > 0)

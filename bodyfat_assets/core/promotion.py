@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from bodyfat_contract import DENSITY, TARGET
+from bodyfat_contract import DENSITY_COLUMNS, TARGET
 
 from bodyfat_assets.core.evaluation import ridge_baseline_rmse
 from bodyfat_assets.core.splits import train_test_frames
@@ -133,7 +133,12 @@ class GateFinding:
     figures: dict[str, float]
 
 
-def density_finding(features: Sequence[str], allow_density: bool, density_column: str) -> GateFinding:
+def density_finding(features: Sequence[str], allow_density: bool, density_columns: Sequence[str]) -> GateFinding:
+    """`density_columns`: the contract's (DENSITY_COLUMNS); a contract that declares none has nothing to leak."""
+    if not density_columns:
+        return GateFinding("density_not_a_feature", True, "the contract declares no density column",
+                           {"uses_density": 0.0})
+    (density_column,) = density_columns
     uses = density_column in features
     return GateFinding("density_not_a_feature", not uses or allow_density,
                        f"{density_column} is a feature" if uses else f"{density_column} is not a feature",
@@ -170,5 +175,5 @@ def quality_gate(features: Sequence[str], test_rmse: float, splits: pd.DataFrame
     """Every gate finding for a challenger, computed as its asset checks compute them."""
     train, test = train_test_frames(splits)
     baseline = ridge_baseline_rmse(train, test, list(features), TARGET.name)
-    return [density_finding(features, allow_density, DENSITY.name), ceiling_finding(test_rmse, rmse_ceiling),
+    return [density_finding(features, allow_density, DENSITY_COLUMNS), ceiling_finding(test_rmse, rmse_ceiling),
             baseline_finding(test_rmse, baseline, baseline_tolerance)]

@@ -29,7 +29,7 @@ class TrainedChallenger:
     coverage: float
     """Share of test rows inside the interval."""
     coverage_by_bmi: pd.DataFrame
-    """Test-split coverage per BMI group and overall (`evaluation.coverage_by_group`)."""
+    """Test-split coverage per BMI group and overall (`evaluation.coverage_by_group`); overall only without BMI."""
     figures: dict[str, bytes]
     """PNG plots by name: predicted vs actual, residuals, study history."""
     training_example: pd.DataFrame
@@ -70,14 +70,14 @@ def train_challenger(splits: pd.DataFrame, features: Sequence[str], config: Tuni
     actual = test[TARGET.name].to_numpy()
     predicted = result.model.predict(test[features])
     half_width = evaluation.cv_plus_half_width(result.model, X, y, config.cv_folds, config.seed, groups=groups)
-    groups = evaluation.bmi_groups(test["Weight"], test["Height"])
+    bmi_groups = evaluation.bmi_groups_of(test)
     return TrainedChallenger(
         tuning=result,
         features=features,
         metrics=evaluation.regression_metrics(actual, predicted),
         half_width=half_width,
         coverage=evaluation.interval_coverage(actual, predicted, half_width),
-        coverage_by_bmi=evaluation.coverage_by_group(actual, predicted, half_width, groups),
+        coverage_by_bmi=evaluation.coverage_by_group(actual, predicted, half_width, bmi_groups),
         figures={
             "predicted_vs_actual": figures.predicted_vs_actual_png(actual, predicted, half_width),
             "residuals": figures.residuals_png(actual, predicted),

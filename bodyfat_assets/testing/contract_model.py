@@ -15,7 +15,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from bodyfat_assets.settings import SEED_DATASET
+from bodyfat_assets.settings import BODYFAT_CSV
 
 # What skops must be told to trust for a HistGradientBoosting pipeline (MLflow refuses to log it otherwise).
 HGB_TRUSTED_TYPES = [
@@ -31,7 +31,7 @@ ENSEMBLE_PARAMS = {"lasso_alpha": 0.01, "svr_C": 10.0, "svr_epsilon": 0.5, "svr_
 
 
 def training_frame() -> pd.DataFrame:
-    frame = pd.read_csv(SEED_DATASET)
+    frame = pd.read_csv(BODYFAT_CSV)
     keep = frame[TARGET.name].between(TARGET.low, TARGET.high)
     for feature in FEATURES:
         keep &= frame[feature.name].between(feature.low, feature.high)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bodyfat_assets.settings import SEED_DATASET
+from bodyfat_assets.settings import BODYFAT_CSV
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -48,7 +48,7 @@ def repeated_measurements(men: pd.DataFrame, visits: int, random_state: int, jit
     return rows
 
 
-BAD_NAMES = list(bad_files(pd.read_csv(SEED_DATASET).iloc[:20]))
+BAD_NAMES = list(bad_files(pd.read_csv(BODYFAT_CSV).iloc[:20]))
 
 
 def write_scoring_csv(path: Path | str, rows: int, chunk_rows: int = 1_000_000) -> None:
@@ -60,7 +60,7 @@ def write_scoring_csv(path: Path | str, rows: int, chunk_rows: int = 1_000_000) 
 
     from bodyfat_assets.core.contract_checks import out_of_range
 
-    seed = pd.read_csv(SEED_DATASET)
+    seed = pd.read_csv(BODYFAT_CSV)
     base = seed.loc[out_of_range(seed, FEATURE_NAMES) == "", list(FEATURE_NAMES)].to_numpy()
     rng = np.random.default_rng(0)
     schema = pa.schema([("id", pa.int64()), *[(name, pa.float64()) for name in FEATURE_NAMES]])

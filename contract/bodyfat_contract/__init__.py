@@ -6,7 +6,9 @@ subject, row 39) and narrow enough to reject typos (a 29.5 in height, row 42).
 
 Density is kept in raw and cleaned data only to check BodyFat: BodyFat was *computed* from underwater-weighing
 Density with Siri's equation, so a model given Density learns an algebraic identity, not a prediction anyone with a
-tape measure can use. `model_features(allow_density=True)` exists for experiments, never as the default.
+tape measure can use. `model_features(allow_density=True)` exists for experiments, never as the default. A dataset
+without such a column sets `DENSITY = None` (docs/adapting.md): `DENSITY_COLUMNS` is then empty, and so is every
+rule or check that needs it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 __all__ = [
     "CALLER_ID",
     "DENSITY",
+    "DENSITY_COLUMNS",
     "FEATURES",
     "FEATURES_BY_NAME",
     "FEATURE_NAMES",
@@ -61,19 +64,21 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 TARGET = Feature("BodyFat", "%", 2, 60, "body fat percentage (Siri)")
-DENSITY = Feature("Density", "g/cm3", 0.95, 1.11, "body density from underwater weighing")
+DENSITY: Feature | None = Feature("Density", "g/cm3", 0.95, 1.11, "body density from underwater weighing")
 ROW_ID = "row_id"
 # The caller's own key for a row (a scoring file's column, a prediction request's field): kept, never a feature.
 CALLER_ID = "id"
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
-FEATURES_BY_NAME: dict[str, Feature] = {f.name: f for f in (*FEATURES, TARGET, DENSITY)}
-RAW_COLUMNS: tuple[str, ...] = (DENSITY.name, TARGET.name, *FEATURE_NAMES)
+DENSITY_COLUMNS: tuple[str, ...] = (DENSITY.name,) if DENSITY else ()
+"""Density's column when the contract declares one: kept to check the target, never a feature by default."""
+FEATURES_BY_NAME: dict[str, Feature] = {f.name: f for f in (*FEATURES, TARGET, *([DENSITY] if DENSITY else []))}
+RAW_COLUMNS: tuple[str, ...] = (*DENSITY_COLUMNS, TARGET.name, *FEATURE_NAMES)
 
 
 def model_features(allow_density: bool = False) -> list[str]:
     """Columns a model may use, in the order models are fitted and served with."""
-    return [*FEATURE_NAMES, DENSITY.name] if allow_density else list(FEATURE_NAMES)
+    return [*FEATURE_NAMES, *DENSITY_COLUMNS] if allow_density else list(FEATURE_NAMES)
 
 
 PROFILE_BINS = 10

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from bodyfat_contract import FEATURE_NAMES, RAW_COLUMNS
 
-from bodyfat_assets.core.cleaning import clean, normalize_raw, siri_bodyfat
+from bodyfat_assets.core.cleaning import APPLICABLE_RULES, RULES, clean, normalize_raw, siri_bodyfat
 
 GOOD = {"Density": 1.0708, "BodyFat": 12.3, "Age": 23, "Weight": 154.25, "Height": 67.75, "Neck": 36.2,
         "Chest": 93.1, "Abdomen": 85.2, "Hip": 94.5, "Thigh": 59.0, "Knee": 37.3, "Ankle": 21.9, "Biceps": 32.0,
@@ -107,3 +107,11 @@ def test_every_row_of_a_file_with_suspect_labels_is_quarantined_for_review(seed_
     assert len(held) == 10 and set(held["reasons"]) == {reason} and set(held["rules"]) == {"suspect_labels"}
     assert "poison-1" not in set(result.cleaned["source"])
     assert set(clean(raw).cleaned["source"]) == {"seed", "poison-1"}
+
+
+def test_a_rule_applies_only_when_the_contract_declares_the_columns_it_reads():
+    by_name = {rule.name: rule for rule in RULES}
+    assert APPLICABLE_RULES == RULES, "the body-fat contract declares every column its rules read"
+    diabetes = ["progression", "age", "sex", "bmi"]
+    assert [r.name for r in RULES if r.applies(diabetes)] == ["missing", "out_of_range", "duplicate"]
+    assert not by_name["impossible"].applies(["BodyFat", "Weight"]), "Height missing"

@@ -6,6 +6,7 @@ from sklearn.linear_model import LinearRegression
 
 from bodyfat_assets.core.evaluation import (
     bmi_groups,
+    bmi_groups_of,
     conformal_half_width,
     coverage_by_group,
     coverage_metrics,
@@ -99,6 +100,13 @@ def test_coverage_by_group_counts_rows_inside_the_interval():
     assert rows.loc["<25", "coverage"] == 0.5 and rows.loc[">=30", "coverage"] == 1.0
     assert rows.loc["25-30", "rows"] == 0 and np.isnan(rows.loc["25-30", "coverage"])
     assert rows.loc["all", "covered"] == 3 and rows.loc["all", "rows"] == 4
+
+
+def test_rows_without_weight_and_height_are_covered_overall_only():
+    assert bmi_groups_of(pd.DataFrame({"age": [50.0], "bmi": [31.0]})) is None
+    table = coverage_by_group(np.zeros(2), np.array([0.0, 3.0]), 1.0, None)
+    assert list(table["group"]) == ["all"] and table["coverage"].iloc[0] == 0.5
+    assert coverage_metrics(table) == {}
 
 
 def test_coverage_metrics_have_names_mlflow_accepts():

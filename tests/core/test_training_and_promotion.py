@@ -4,7 +4,7 @@ import pytest
 from bodyfat_contract import model_features
 
 from bodyfat_assets.core.cleaning import clean
-from bodyfat_assets.core.promotion import blocked_decision, decide_champion, quality_gate
+from bodyfat_assets.core.promotion import blocked_decision, decide_champion, density_finding, quality_gate
 from bodyfat_assets.core.splits import stratified_split
 from bodyfat_assets.core.training import train_challenger
 from bodyfat_assets.core.tuning import TuningConfig
@@ -120,3 +120,9 @@ def test_a_model_that_passes_the_gate_is_not_blocked(seed_frame):
     with_density = quality_gate([*model_features(), "Density"], 4.0, splits, allow_density=False, rmse_ceiling=6.0,
                                 baseline_tolerance=10)
     assert not next(f for f in with_density if f.check == "density_not_a_feature").passed
+
+
+def test_a_contract_without_density_has_nothing_for_the_density_gate_to_block():
+    assert not density_finding(["Age", "Density"], False, ("Density",)).passed
+    finding = density_finding(["age", "bmi"], False, ())
+    assert finding.passed and finding.detail == "the contract declares no density column"

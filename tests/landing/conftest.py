@@ -2,14 +2,14 @@ import pandas as pd
 import pytest
 
 from bodyfat_assets.core.landing.naming import SEED_PARTITION
-from bodyfat_assets.settings import SEED_DATASET
+from bodyfat_assets.settings import BODYFAT_CSV
 from tests.support.sensor_harness import Harness
 
 
 @pytest.fixture(scope="session")
 def labeled_frame() -> pd.DataFrame:
     """20 clean seed rows without Density, as a sender would deliver a labeled batch."""
-    return pd.read_csv(SEED_DATASET).drop(columns=["Density"]).iloc[:20].reset_index(drop=True)
+    return pd.read_csv(BODYFAT_CSV).drop(columns=["Density"]).iloc[:20].reset_index(drop=True)
 
 
 @pytest.fixture

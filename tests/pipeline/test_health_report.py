@@ -78,8 +78,8 @@ def probe(tmp_path_factory, seed_frame_module):
 def seed_frame_module():
     import pandas as pd
 
-    from bodyfat_assets.settings import SEED_DATASET
-    return pd.read_csv(SEED_DATASET)
+    from bodyfat_assets.settings import BODYFAT_CSV
+    return pd.read_csv(BODYFAT_CSV)
 
 
 def test_the_shifted_world_fails_the_champion_fit_check_as_a_warning(probe):

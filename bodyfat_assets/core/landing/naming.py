@@ -19,7 +19,8 @@ SEEDED_KINDS: tuple[str, ...] = (TRAIN, SCORE)
 """Kinds whose first partition is the seed dataset (no labels were ever served for it)."""
 PROCESSED, REJECTED = "processed", "rejected"
 SEED_PARTITION = "seed"
-"""The seed dataset (data/bodyfat.csv) is the first partition of both raw_bodyfat and batch_predictions."""
+"""The seed dataset (BODYFAT_SEED_DATASET, data/bodyfat.csv by default) is the first partition of both raw_bodyfat
+and batch_predictions."""
 HASH_CHARS = 12
 """Hex digits of the SHA-256 in a partition key: 48 bits, so two different files of one name never collide in
 practice, and the key stays readable in the Dagster UI."""

@@ -6,7 +6,7 @@ import hashlib
 
 import numpy as np
 import pandas as pd
-from bodyfat_contract import DENSITY, FEATURE_NAMES, ROW_ID, TARGET
+from bodyfat_contract import FEATURE_NAMES, RAW_COLUMNS, ROW_ID
 
 from bodyfat_assets.core.cleaning import SOURCE  # (source, row_id) identifies a row everywhere
 from bodyfat_assets.core.landing.validation import ID, ORIGIN, SYNTHETIC
@@ -14,9 +14,10 @@ from bodyfat_assets.core.landing.validation import ID, ORIGIN, SYNTHETIC
 
 def raw_rows(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """A validated labeled file (or the seed CSV) as raw_bodyfat rows: source, row_id (1-based within the file),
-    Density, BodyFat, the predictors, synthetic, origin (null when the file names none)."""
+    the contract's RAW_COLUMNS (Density when it declares one, the target, the predictors), synthetic, origin (null
+    when the file names none)."""
     out = pd.DataFrame({SOURCE: source, ROW_ID: np.arange(1, len(frame) + 1)})
-    for column in (DENSITY.name, TARGET.name, *FEATURE_NAMES):
+    for column in RAW_COLUMNS:
         values = frame[column] if column in frame.columns else np.nan
         out[column] = pd.to_numeric(pd.Series(values, index=frame.index), errors="coerce").to_numpy(dtype=float)
     out[SYNTHETIC] = frame[SYNTHETIC].to_numpy(dtype=bool) if SYNTHETIC in frame.columns else False

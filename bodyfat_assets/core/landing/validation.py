@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 
 import pandas as pd
 import pyarrow as pa
-from bodyfat_contract import CALLER_ID, DENSITY, FEATURE_NAMES, TARGET
+from bodyfat_contract import CALLER_ID, DENSITY_COLUMNS, FEATURE_NAMES, TARGET
 from bodyfat_contract.prediction_log import PREDICTION_ID
 
 from bodyfat_assets.core.contract_checks import violations
@@ -26,9 +26,9 @@ FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet
 REQUIRED: dict[str, tuple[str, ...]] = {TRAIN: (TARGET.name, *FEATURE_NAMES), SCORE: FEATURE_NAMES,
                                         LABELS: (TARGET.name,)}  # fmt: skip
 OPTIONAL: dict[str, tuple[str, ...]] = {
-    TRAIN: (DENSITY.name, SYNTHETIC, ORIGIN),
+    TRAIN: (*DENSITY_COLUMNS, SYNTHETIC, ORIGIN),
     # A scoring file may carry the target (e.g. to compare predictions later); it is kept but never used.
-    SCORE: (ID, SYNTHETIC, TARGET.name, DENSITY.name),
+    SCORE: (ID, SYNTHETIC, TARGET.name, *DENSITY_COLUMNS),
     # A label names its served prediction by the id the API returned, or by the caller's own id: at least one.
     LABELS: (PREDICTION_ID, ID),
 }
@@ -132,7 +132,7 @@ def _separator_hint(names: list[str]) -> str:
 
 
 def _measurement_columns(frame: pd.DataFrame, kind: str) -> list[str]:
-    return [c for c in dict.fromkeys((*REQUIRED[kind], TARGET.name, DENSITY.name)) if c in frame.columns]
+    return [c for c in dict.fromkeys((*REQUIRED[kind], TARGET.name, *DENSITY_COLUMNS)) if c in frame.columns]
 
 
 def _coerce(frame: pd.DataFrame, kind: str) -> pd.DataFrame:

@@ -52,14 +52,15 @@ CLEANED_SCHEMA = {"dagster/column_schema": contract_column_schema([SOURCE, ROW_I
 
 @asset(key=RAW_BODYFAT, group_name=DATA_GROUP, partitions_def=LABELED_FILES, metadata=RAW_SCHEMA,
        backfill_policy=BackfillPolicy.single_run(),
-       description="Labeled rows as delivered, one partition per file: `seed` (data/bodyfat.csv) and every accepted "
-                   "file from landing/train/. `source` is the partition key; `row_id` is 1-based within it. Files "
-                   "landed together are ingested in one run, each its own partition with its own metadata.")
+       description="Labeled rows as delivered, one partition per file: `seed` (BODYFAT_SEED_DATASET, by default "
+                   "data/bodyfat.csv) and every accepted file from landing/train/. `source` is the partition key; "
+                   "`row_id` is 1-based within it. Files landed together are ingested in one run, each its own "
+                   "partition with its own metadata.")
 def raw_bodyfat(context: AssetExecutionContext, pipeline: PipelineSettings,
                 landing: LandingZone) -> PartitionFrames:
     frames = {}
     for key in context.partition_keys:
-        frame, origin = read_partition_file(context, landing, TRAIN, key, pipeline.seed_dataset)
+        frame, origin = read_partition_file(context, landing, TRAIN, key, pipeline.data.seed_dataset)
         frames[key] = df = raw_rows(frame, key)
         context.add_asset_metadata({
             "rows": len(df),

@@ -3,6 +3,8 @@ train and test disjoint and no test row copied into training."""
 
 
 
+from pathlib import Path
+
 import pandas as pd
 from bodyfat_contract import RAW_COLUMNS, ROW_ID
 from dagster import AssetCheckResult, AssetIn, MetadataValue, asset_check
@@ -14,11 +16,18 @@ from bodyfat_assets.core.near_duplicates import NEAR_DUPLICATE_BODYFAT, NEAR_DUP
 from bodyfat_assets.core.splits import SPLIT_COLUMN, train_test_frames
 from bodyfat_assets.metadata import table
 from bodyfat_assets.partitions import LABELED_FILES
+from bodyfat_assets.resources import PipelineSettings
+from bodyfat_assets.settings import BODYFAT_CSV
 
 KNOWN_ANOMALIES: dict[int, str] = {31: "out_of_range", 42: "impossible", 48: "siri_mismatch", 76: "siri_mismatch",
                                    86: "out_of_range", 96: "siri_mismatch", 182: "siri_mismatch"}
-"""Seed-dataset rows documented as bad (data/README.md), with a rule that must catch each. Row ids are per source:
-these apply to source `seed` only."""
+"""data/bodyfat.csv's rows documented as bad (data/README.md), with a rule that must catch each. Row ids are per
+source: these apply to source `seed` only, and only while the seed is that file (another seed names none)."""
+
+
+def known_anomalies(seed_dataset: str | Path) -> dict[int, str]:
+    """The documented bad rows of `seed_dataset`: KNOWN_ANOMALIES for the body-fat seed, none for another file."""
+    return KNOWN_ANOMALIES if Path(seed_dataset) == BODYFAT_CSV else {}
 
 
 @asset_check(asset="raw_bodyfat", blocking=True, partitions_def=LABELED_FILES,
@@ -53,18 +62,22 @@ def cleaned_in_range(cleaned_bodyfat: pd.DataFrame) -> AssetCheckResult:
 
 
 @asset_check(asset="cleaned_bodyfat", additional_ins={"quarantined_bodyfat": AssetIn()},
-             description="The seed dataset's documented bad rows (source `seed`, rows 31, 42, 48, 76, 86, 96, 182) "
-                         "are all quarantined.")
-def known_anomalies_quarantined(cleaned_bodyfat: pd.DataFrame, quarantined_bodyfat: pd.DataFrame) -> AssetCheckResult:
+             description="The seed dataset's documented bad rows (data/bodyfat.csv: source `seed`, rows 31, 42, 48, "
+                         "76, 86, 96, 182) are all quarantined; another seed file (BODYFAT_SEED_DATASET) documents "
+                         "none.")
+def known_anomalies_quarantined(cleaned_bodyfat: pd.DataFrame, quarantined_bodyfat: pd.DataFrame,
+                                pipeline: PipelineSettings) -> AssetCheckResult:
+    known = known_anomalies(pipeline.data.seed_dataset)
     seed_quarantine = quarantined_bodyfat[quarantined_bodyfat[SOURCE] == SEED_PARTITION]
     seed_cleaned = cleaned_bodyfat[cleaned_bodyfat[SOURCE] == SEED_PARTITION]
     rules = dict(zip(seed_quarantine[ROW_ID], seed_quarantine["rules"], strict=True))
-    missed = [row for row, rule in KNOWN_ANOMALIES.items() if rule not in rules.get(row, "").split(",")]
-    leaked = sorted(set(KNOWN_ANOMALIES) & set(seed_cleaned[ROW_ID]))
+    missed = [row for row, rule in known.items() if rule not in rules.get(row, "").split(",")]
+    leaked = sorted(set(known) & set(seed_cleaned[ROW_ID]))
     return AssetCheckResult(
         passed=not missed and not leaked,
         metadata={"missed": MetadataValue.json(missed), "still_in_cleaned": MetadataValue.json(leaked),
-                  "caught": MetadataValue.json({str(r): rules.get(r, "") for r in KNOWN_ANOMALIES})},
+                  "caught": MetadataValue.json({str(r): rules.get(r, "") for r in known}),
+                  "seed_dataset": str(pipeline.data.seed_dataset)},
     )
 
 

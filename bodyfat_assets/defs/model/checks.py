@@ -5,7 +5,7 @@ ridge baseline. Not blocking: `champion` applies the same findings (core/promoti
 from typing import Any
 
 import pandas as pd
-from bodyfat_contract import DENSITY, TARGET
+from bodyfat_contract import DENSITY_COLUMNS, TARGET
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetIn, MetadataValue, asset_check
 
 from bodyfat_assets.asset_keys import BODYFAT_SPLITS, CHAMPION, TUNED_MODEL
@@ -27,7 +27,7 @@ def _result(finding: GateFinding, **metadata: Any) -> AssetCheckResult:
 
 @asset_check(asset=TUNED_MODEL, description="Density (the target's source) is not a feature.")
 def density_not_a_feature(tuned_model: TunedModel, pipeline: PipelineSettings) -> AssetCheckResult:
-    finding = density_finding(tuned_model.features, pipeline.data.allow_density, DENSITY.name)
+    finding = density_finding(tuned_model.features, pipeline.data.allow_density, DENSITY_COLUMNS)
     return _result(finding, features=MetadataValue.json(tuned_model.features),
                    allow_density=pipeline.data.allow_density)
 

@@ -79,7 +79,8 @@ def batch_predictions(context: AssetExecutionContext, champion: ChampionOutcome,
     skip = rescore_skip_reason(first_scored_at, time.time(), pipeline.scoring.rescore_window_days, version) \
         if requested_by_automation else None
     try:
-        source = scoring_source(landing.store(), key, landed_files(context.run.tags).get(key), pipeline.seed_dataset)
+        source = scoring_source(landing.store(), key, landed_files(context.run.tags).get(key),
+                                pipeline.data.seed_dataset)
     except PartitionFileGone as gone:
         if first_scored_at is None:
             raise file_gone(key, gone) from gone
