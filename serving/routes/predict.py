@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from serving.body import read_body, refuse_long_arrays, validated
@@ -19,6 +19,7 @@ from serving.metrics import ServingMetrics
 from serving.model_store import LoadedModel
 from serving.population import RowWarnings, listed
 from serving.prediction_log import ID_HEADER, PredictionLog, PredictionLogDep, rows_entry, single_entry
+from serving.responses import JSONBody
 from serving.schemas import (
     BATCH_REQUEST_SCHEMA,
     EXAMPLE_RECORD,
@@ -79,8 +80,8 @@ async def predict(request: Request, model: CurrentModel, batcher: BatcherDep, se
     warnings = metrics.record_predictions(model, row, np.array([value])).get(0, [])
     pid = single_entry(prediction_log, "/predict", model, record, value)
     # Built directly: FastAPI's response-model re-validation would cost more than a linear prediction.
-    return JSONResponse({**prediction_body(model, value), "warnings": warnings, "prediction_id": pid},
-                        headers={ID_HEADER: pid})
+    return JSONBody({**prediction_body(model, value), "warnings": warnings, "prediction_id": pid},
+                    headers={ID_HEADER: pid})
 
 
 @router.post(
@@ -98,8 +99,8 @@ async def predict_batch(request: Request, model: CurrentModel, settings: Setting
     values, warnings, batch_id, ids = await run_in_threadpool(
         predict_and_log, model, batch.root, metrics, prediction_log, "/predict/batch"
     )
-    return JSONResponse({**batch_body(model, values), "warnings": listed(warnings), "prediction_ids": ids},
-                        headers={ID_HEADER: batch_id})
+    return JSONBody({**batch_body(model, values), "warnings": listed(warnings), "prediction_ids": ids},
+                    headers={ID_HEADER: batch_id})
 
 
 def batch_body(model: LoadedModel, values: np.ndarray) -> dict[str, Any]:
