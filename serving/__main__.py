@@ -17,9 +17,10 @@ Lifespan = Callable[[Any], AbstractAsyncContextManager[Any]]
 
 def collecting_after_startup(lifespan: Lifespan) -> Lifespan:
     """`lifespan`, with the garbage collector frozen and switched back on once startup is done. What startup built
-    lives as long as the process: frozen, later collections never rescan it (a full collection over it took
-    200-450 ms, a pause every request in flight would wait out). The ~4,700 objects of cycles startup left behind
-    are kept rather than collected before /ready at that price."""
+    lives as long as the process: frozen, later collections never rescan it. A full collection over it took
+    200-450 ms, a pause every request in flight waits out: HistGradientBoosting's single-row p99 at 16 connections
+    was 130 ms with it rescanned and 17 ms frozen (5 interleaved 10 s wrk runs each, load 1.1). The ~4,700 objects
+    of cycles startup left behind are kept rather than collected before /ready at that price."""
 
     @asynccontextmanager
     async def started_then_collecting(app: Any) -> AsyncIterator[Any]:
