@@ -34,7 +34,7 @@ def collecting_after_startup(lifespan: Lifespan) -> Lifespan:
 
 def main() -> None:
     # No cyclic garbage collection until the model is loaded and warmed (`collecting_after_startup`): startup is
-    # imports (scikit-learn, skops, MLflow and its SQLite store) building ~600,000 long-lived objects, which every
+    # imports (scikit-learn, skops, MLflow and its SQLite store) building ~360,000 long-lived objects, which every
     # collection on the way rescans. Off, those imports took 4.7 s instead of 5.7-6.0 s (load average 2.6).
     gc.disable()
     import uvicorn
