@@ -3,8 +3,9 @@ the predictions, plus a counter of inputs outside the training range by feature.
 
 A custom collector over numpy counts instead of prometheus_client.Histogram: a 10,000-row batch is 130,000
 observations, about 0.2 s through `Histogram.observe` and ~3 ms through one `np.searchsorted` per column; a single
-row is compared with every feature's edges at once (`_FeatureBins`). Bins come from the model card's `training_profile` (bodyfat_contract.training_profile); when the served
-version changes the counts restart under the new `model_version` label (Prometheus treats it as a reset).
+row is compared with every feature's edges at once (`_FeatureBins`). Bins come from the model card's
+`training_profile` (bodyfat_contract.training_profile); when the served version changes the counts restart under
+the new `model_version` label (Prometheus treats it as a reset).
 """
 
 from __future__ import annotations
