@@ -114,19 +114,21 @@ def create_app(
     app.add_exception_handler(RequestValidationError, validation_error_response)
     app.add_exception_handler(StarletteHTTPException, http_error_response)
 
-    routers = [ops.router, page.router, predict.router, invocations.router, invocations.probes, v2.probes, v2.router]
-    app.include_router(ops.router)
-    app.include_router(page.router)
-    app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
+    routers = [predict.router, invocations.router, invocations.probes, v2.probes, v2.router, ops.router, page.router]
     # The key check is a router dependency, so it runs before any handler reads a byte of the body.
     keyed: dict[str, Any] = (
         {"dependencies": [Depends(require_api_key)], "responses": error_responses(401)} if settings.api_key else {}
     )
+    # Prediction routes first: a request is matched against the routes in order (no path is in two routers), and
+    # the ops and page routes and the static mount before /predict cost 27 µs of a Ridge request's ~410 µs CPU.
     app.include_router(predict.router, **keyed)
     app.include_router(invocations.router, **keyed)
     app.include_router(invocations.probes)
     app.include_router(v2.router, **keyed)
     app.include_router(v2.probes)
+    app.include_router(ops.router)
+    app.include_router(page.router)
+    app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
     if settings.admin_token is not None:
         app.include_router(admin.router)
         routers.append(admin.router)

@@ -9,6 +9,7 @@ a test fails if a sync one appears.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -17,6 +18,7 @@ from fastapi.security import APIKeyHeader
 from serving.batching import MicroBatcher
 from serving.metrics import ServingMetrics
 from serving.model_store import LoadedModel, ModelStore
+from serving.prediction_log import PredictionLog
 from serving.settings import ServingSettings
 
 
@@ -32,17 +34,12 @@ async def get_metrics(request: Request) -> ServingMetrics:
     return request.app.state.metrics
 
 
-async def get_batcher(request: Request) -> MicroBatcher:
-    return request.app.state.batcher
-
-
 SettingsDep = Annotated[ServingSettings, Depends(get_settings)]
 StoreDep = Annotated[ModelStore, Depends(get_store)]
 MetricsDep = Annotated[ServingMetrics, Depends(get_metrics)]
-BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
 
 
-async def get_current_model(store: StoreDep) -> LoadedModel:
+def current_model(store: ModelStore) -> LoadedModel:
     """The model for this whole request: read once, so a swap mid-request cannot change it."""
     model = store.current
     if model is None:
@@ -50,7 +47,32 @@ async def get_current_model(store: StoreDep) -> LoadedModel:
     return model
 
 
+async def get_current_model(store: StoreDep) -> LoadedModel:
+    return current_model(store)
+
+
 CurrentModel = Annotated[LoadedModel, Depends(get_current_model)]
+
+
+@dataclass(frozen=True, slots=True)
+class OneRow:
+    """Everything `POST /predict` needs, resolved as one dependency. FastAPI solves each dependency on every
+    request: the model, batcher, settings, metrics and prediction log taken one by one were 7 solves, 80 µs of a
+    Ridge request's ~510 µs CPU (514 against 434 µs, interleaved wrk runs)."""
+
+    model: LoadedModel
+    batcher: MicroBatcher
+    settings: ServingSettings
+    metrics: ServingMetrics
+    prediction_log: PredictionLog
+
+
+async def get_one_row(request: Request) -> OneRow:
+    state = request.app.state
+    return OneRow(current_model(state.store), state.batcher, state.settings, state.metrics, state.prediction_log)
+
+
+OneRowDep = Annotated[OneRow, Depends(get_one_row)]
 
 # Distinct scheme names: OpenAPI keys security schemes by name, and two `APIKeyHeader`s both default to
 # "APIKeyHeader", so the document named X-Admin-Token (the last one registered) as /predict's header.

@@ -230,13 +230,24 @@ class MlflowSource:
 
         self.name, self.alias, self.fold, self.tracking_uri = name, alias, fold, tracking_uri
         self._bounded = RegistryDeadline(timeout_s, max_retries)
-        self._client = MlflowClient(tracking_uri=tracking_uri)
+        self._client_class = MlflowClient
+        self._built: Any = None
+
+    def _client(self) -> Any:
+        """The MLflow client, built by the first registry call, inside its deadline, and kept once built.
+
+        Building it opens the tracking store: a SQLite registry's tables are read (an empty one is migrated), and a
+        database locked by a writer held a freshly started API for 9.1 s before /ready, then left it on the fallback
+        for good. Built here, it costs one cut call and is tried again at the next poll."""
+        if self._built is None:
+            self._built = self._client_class(tracking_uri=self.tracking_uri)
+        return self._built
 
     def champion_version(self) -> str | None:
         from mlflow.exceptions import MlflowException
 
         try:
-            return str(self._bounded(lambda: self._client.get_model_version_by_alias(self.name, self.alias)).version)
+            return str(self._bounded(lambda: self._client().get_model_version_by_alias(self.name, self.alias)).version)
         except MlflowException as exc:
             if is_missing_alias(exc):  # the registry answered: there is simply no champion yet
                 return None
@@ -260,7 +271,7 @@ class MlflowSource:
             card = logged.metadata or {}
             estimator = mlflow.sklearn.load_model(local)
             example = _input_example(Path(local), logged.saved_input_example_info)
-        run_id = self._bounded(lambda: self._client.get_model_version(self.name, version)).run_id
+        run_id = self._bounded(lambda: self._client().get_model_version(self.name, version)).run_id
         model = from_card(
             estimator, {"run_id": run_id, **card}, fold=self.fold, name=self.name, version=version, alias=self.alias,
             source="registry",

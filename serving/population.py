@@ -9,7 +9,7 @@ tests/serving/test_population_warnings.py checks both give the same distances.""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,11 +26,18 @@ class Population:
     mean: np.ndarray
     cholesky: np.ndarray
     threshold: float
+    # The Cholesky factor's inverse, once, then a matrix product per request: `np.linalg.solve` each time cost 26-33
+    # µs of CPU for one row against 12-17 µs, 10k rows 5.4-5.8 ms against 3.4-4.0 ms (one BLAS thread as served,
+    # load 8); distances agree to 7e-16 relative.
+    whitening: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "whitening", np.linalg.inv(self.cholesky).T.copy())
 
     def distances(self, rows: np.ndarray) -> np.ndarray:
         """Each row's distance (rows: columns in the served model's feature order, values in the contract's units)."""
-        centred = np.log(rows[:, self.columns]) - self.mean
-        return np.sqrt((np.linalg.solve(self.cholesky, centred.T) ** 2).sum(axis=0))
+        whitened = (np.log(rows[:, self.columns]) - self.mean) @ self.whitening
+        return np.sqrt((whitened * whitened).sum(axis=1))
 
 
 def population_from_card(card: Mapping[str, Any], features: Sequence[str]) -> Population | None:

@@ -57,10 +57,11 @@ class ModelStore:
         on_refresh: Callable[[RefreshOutcome], None] | None = None,
         role: str = "champion",
     ) -> None:
-        """`connect` builds the registry client at `start()` (not at import or app creation, so a misconfigured
-        registry costs only the registry, never the fallback). Without a `fallback` the store follows an alias that
-        may be absent (the shadow challenger): nothing is served until it exists, and the model is dropped when it
-        goes. `role` names the alias in logs and outcomes."""
+        """`connect` builds the model source at `start()` (not at import or app creation, so a misconfigured
+        registry costs only the registry, never the fallback); a source that opens a store does so inside its first
+        bounded call (`MlflowSource`), so a locked one costs a poll, not the start. Without a `fallback` the store
+        follows an alias that may be absent (the shadow challenger): nothing is served until it exists, and the model
+        is dropped when it goes. `role` names the alias in logs and outcomes."""
         self._connect = connect
         self.role = role
         self._source: ModelSource | None = None

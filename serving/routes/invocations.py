@@ -30,6 +30,7 @@ from serving.mlflow_protocol import (
 )
 from serving.population import listed
 from serving.prediction_log import ID_HEADER, PredictionLogDep
+from serving.responses import JSONBody
 from serving.routes.predict import batch_max_bytes, predict_and_log
 
 router = APIRouter(tags=["mlflow"])
@@ -77,8 +78,8 @@ async def invocations(request: Request, model: CurrentModel, settings: SettingsD
         predict_and_log, model, batch.root, metrics, prediction_log, "/invocations"
     )
     # MLflow's clients read `predictions` only; the ids and warnings ride beside it.
-    return JSONResponse({"predictions": values.tolist(), "warnings": listed(warnings), "prediction_ids": ids},
-                        headers={ID_HEADER: batch_id})
+    return JSONBody({"predictions": values.tolist(), "warnings": listed(warnings), "prediction_ids": ids},
+                    headers={ID_HEADER: batch_id})
 
 
 def _mlflow_error(ours: JSONResponse) -> JSONResponse:

@@ -9,16 +9,17 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from serving.body import read_body, refuse_long_arrays, validated
-from serving.deps import BatcherDep, CurrentModel, MetricsDep, SettingsDep
+from serving.deps import CurrentModel, MetricsDep, OneRowDep, SettingsDep
 from serving.errors import error_responses
 from serving.metrics import ServingMetrics
 from serving.model_store import LoadedModel
 from serving.population import RowWarnings, listed
 from serving.prediction_log import ID_HEADER, PredictionLog, PredictionLogDep, rows_entry, single_entry
+from serving.responses import JSONBody
 from serving.schemas import (
     BATCH_REQUEST_SCHEMA,
     EXAMPLE_RECORD,
@@ -66,21 +67,21 @@ def prediction_body(model: LoadedModel, value: float) -> dict[str, Any]:
     "/predict", response_model=PredictResponse,
     openapi_extra=_json_body({"$ref": "#/components/schemas/Record"}, RECORD_EXAMPLES),
 )  # fmt: skip
-async def predict(request: Request, model: CurrentModel, batcher: BatcherDep, settings: SettingsDep,
-                  metrics: MetricsDep, prediction_log: PredictionLogDep) -> Response:
+async def predict(request: Request, serving: OneRowDep) -> Response:
     """Predict one record. Every feature is required, finite and inside its schema range."""
-    raw = await read_body(request, RECORD_MAX_BYTES, settings.body_timeout_s)
+    model = serving.model
+    raw = await read_body(request, RECORD_MAX_BYTES, serving.settings.body_timeout_s)
     record: Record = validated(lambda: RECORD_ADAPTER.validate_json(raw), raw)
     row = np.array([[record[name] for name in model.features]], dtype=np.float64)
     if model.folded is not None:
         value = float(model.predict(row)[0])  # microseconds: batching would only add overhead
     else:
-        value = await batcher.predict_one(model, row)
-    warnings = metrics.record_predictions(model, row, np.array([value])).get(0, [])
-    pid = single_entry(prediction_log, "/predict", model, record, value)
+        value = await serving.batcher.predict_one(model, row)
+    warnings = serving.metrics.record_predictions(model, row, np.array([value])).get(0, [])
+    pid = single_entry(serving.prediction_log, "/predict", model, record, value)
     # Built directly: FastAPI's response-model re-validation would cost more than a linear prediction.
-    return JSONResponse({**prediction_body(model, value), "warnings": warnings, "prediction_id": pid},
-                        headers={ID_HEADER: pid})
+    return JSONBody({**prediction_body(model, value), "warnings": warnings, "prediction_id": pid},
+                    headers={ID_HEADER: pid})
 
 
 @router.post(
@@ -98,8 +99,8 @@ async def predict_batch(request: Request, model: CurrentModel, settings: Setting
     values, warnings, batch_id, ids = await run_in_threadpool(
         predict_and_log, model, batch.root, metrics, prediction_log, "/predict/batch"
     )
-    return JSONResponse({**batch_body(model, values), "warnings": listed(warnings), "prediction_ids": ids},
-                        headers={ID_HEADER: batch_id})
+    return JSONBody({**batch_body(model, values), "warnings": listed(warnings), "prediction_ids": ids},
+                    headers={ID_HEADER: batch_id})
 
 
 def batch_body(model: LoadedModel, values: np.ndarray) -> dict[str, Any]:

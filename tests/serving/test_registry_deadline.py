@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from mlflow.exceptions import MlflowException
@@ -21,6 +22,7 @@ from bodyfat_assets.testing.contract_model import log_contract_model
 from bodyfat_assets.testing.services import wait_until
 from serving.loading import HTTP_LIMITS, MlflowSource
 from serving.schemas import EXAMPLE_RECORD
+from tests.support.serving_process import serving_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore::UserWarning")]
 TOKEN = "deadline-admin"
@@ -73,6 +75,36 @@ def test_locked_sqlite_registry_is_cut_at_the_timeout_and_the_champion_keeps_ser
     MlflowClient(sqlite_registry).set_registered_model_alias("bodyfat", "champion", "2")
     wait_until(lambda: reload(client)["version"] == "2", 60, "v2 picked up after the lock was released")
     assert client.post("/predict", json=EXAMPLE_RECORD).json()["model_version"] == "2"
+
+
+def test_an_api_started_on_a_locked_sqlite_registry_is_ready_within_the_deadline_then_finds_its_champion(
+    sqlite_registry: str, tmp_path: Path
+) -> None:
+    # A fresh process: building MLflow's client opens the store, reading a SQLite registry's tables (an empty one is
+    # migrated). In this process the store is already open and cached, so only a new API shows the cost.
+    assert log_contract_model("bodyfat") == "1"
+    writer = sqlite3.connect(tmp_path / "mlflow.db", isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        with serving_process(
+            tmp_path, tracking_uri=sqlite_registry, BODYFAT_SERVING_REGISTRY_TIMEOUT_S="1",
+            BODYFAT_SERVING_POLL_INTERVAL_S="1",
+        ) as api:  # fmt: skip
+            locked = httpx.get(f"{api.url}/ready").json()
+            # Built outside the deadline, the client held the start for 9.1 s (sqlite's 5 s lock wait, then MLflow's
+            # retries) and ended in the store's own error (`registry client: OperationalError`); cut at 1 s, the start
+            # took 2.9 s, MLflow's import and the fallback's load included. As in the test above, the outcome says
+            # which happened: the imports alone took over 8 s at load 17, so no clock is asserted.
+            assert (locked["status"], locked["reason"], locked["source"]) == ("degraded", "registry_error", "fallback")
+            assert locked["last_check"]["detail"] == "RegistryTimeout"
+            # Unlocked, the next poll opens the store and loads the champion (the API used to keep the fallback).
+            writer.execute("ROLLBACK")
+            wait_until(lambda: httpx.get(f"{api.url}/ready").json()["source"] == "registry", 30, "champion, unlocked")
+            ready = httpx.get(f"{api.url}/ready")
+    finally:
+        writer.close()
+    assert ready.status_code == 200
+    assert (ready.json()["reason"], ready.json()["version"]) == ("champion", "1")
 
 
 def test_no_champion_is_read_from_mlflow_error_codes(sqlite_registry: str) -> None:
