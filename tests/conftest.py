@@ -1,3 +1,4 @@
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -38,3 +39,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     alphabetical order the 226 s test_worker_killed.py started late and ran alone for the run's last 5 minutes."""
     rank = {path: i for i, path in enumerate(LONGEST_FILES_FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+    # pytest-xdist runs one item per node id: items sharing one (schemathesis's `schema.parametrize()` gave 19 the
+    # same) silently run once under `make test`. Refuse the session instead.
+    shared = sorted(nodeid for nodeid, count in Counter(item.nodeid for item in items).items() if count > 1)
+    if shared:
+        raise pytest.UsageError(f"test items share node ids (pytest-xdist would run one of each): {shared}")
