@@ -56,6 +56,19 @@ UNFINISHED = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunS
               DagsterRunStatus.STARTED]
 
 
+def idle_for(instance, seconds: float) -> Callable[[], bool]:
+    """A condition true once no run has been queued or in progress for `seconds` in a row."""
+    quiet_since = [time.monotonic()]
+
+    def idle() -> bool:
+        if instance.get_runs(RunsFilter(statuses=UNFINISHED)):
+            quiet_since[0] = time.monotonic()
+        return time.monotonic() - quiet_since[0] >= seconds
+
+    return idle
+
+
+
 def test_the_shipped_run_limit_is_for_two_workers():
     config = yaml.safe_load(CELERY_INSTANCE_YAML.read_text())
     assert config["concurrency"]["runs"]["max_concurrent_runs"] == WORKERS + 1
@@ -140,6 +153,9 @@ def test_celery_workers_share_runs_never_tune_at_once_and_killed_workers_are_fai
             timings["tuning_gap_s"] = round(second_start - first_end, 1)
             assert first_end <= second_start, f"two tunings overlapped: {timings}"
 
+            # The burst must find both workers idle: the retrains' re-scoring (Declarative Automation, a few ticks
+            # later) held one worker once and left all 8 files to the other (runs_per_worker [0, 8]).
+            wait_until(idle_for(instance, seconds=6.0), RUNS_TIMEOUT_S, "no run unfinished for 6 s (3 ticks)", 1.0)
             names = {f"batch-{i}.csv" for i in range(FILES)}
             for i, name in enumerate(sorted(names)):
                 profile.land_scoring_file(name, 2_000 + i)  # distinct bytes: not duplicates
