@@ -26,6 +26,7 @@ from bodyfat_assets.feed import feed
 from bodyfat_assets.lake import SPLITS_KEY, parquet_to_frame
 from bodyfat_assets.testing.landing_files import bad_files, repeated_measurements
 from bodyfat_assets.testing.loop import BOOTSTRAP_TIMEOUT_S, STEP_TIMEOUT_S, daemon_loop
+from bodyfat_assets.testing.services import wait_until
 from bodyfat_assets.tracking import files_location
 from tests.support.serving_process import serving_process
 
@@ -221,7 +222,12 @@ def test_served_predictions_come_back_as_served_performance_per_version(loop, tm
     rows = seed_frame[list(FEATURE_NAMES)].head(24).to_dict("records")
     served: dict[str, list[str]] = {first: [], other: []}
     with serving_process(tmp_path, loop.settings.mlflow_tracking_uri, BODYFAT_SERVING_LAKE_URL=loop.settings.lake_url,
-                         BODYFAT_SERVING_PREDICTION_LOG_FLUSH_S="0.5", BODYFAT_SERVING_ADMIN_TOKEN="admin") as api:
+                         BODYFAT_SERVING_PREDICTION_LOG_FLUSH_S="0.5", BODYFAT_SERVING_ADMIN_TOKEN="admin",
+                         BODYFAT_SERVING_POLL_INTERVAL_S="1") as api:
+        # On two cores busy with the daemon's runs, the API's first registry call can miss its 3 s deadline and start
+        # on the bundled fallback (a fresh-clone CI run served "fallback"); the poll then brings the champion in.
+        wait_until(lambda: httpx.get(f"{api.url}/ready", timeout=5).json().get("version") == first, STEP_TIMEOUT_S,
+                   f"the API serving champion v{first}")
         for version, batch in ((first, rows[:12]), (other, rows[12:])):
             if version == other:
                 client.set_registered_model_alias(name, "champion", other)
