@@ -4,7 +4,7 @@ file (core/landing/requeue.py decides; this module reads the instance and the st
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from dagster import (
     AssetKey,
@@ -113,13 +113,18 @@ def requeue_stranded(instance: DagsterInstance, store: ObjectStore, jobs_by_kind
     return requests, decisions
 
 
-def gone_partitions(instance: DagsterInstance, store: ObjectStore, kind: str, asset_key: AssetKey,
-                    partitions_def: DynamicPartitionsDefinition) -> list[str]:
-    """Partitions of landed files never materialized whose latest run failed and whose file is in neither landing/
-    nor processed/ (changed or removed after it was accepted): the landing sensor deletes them, so no run (a
-    re-scoring after each promotion) asks for them again. Found through the asset's public partition status."""
-    registered = [k for k in instance.get_dynamic_partitions(partitions_def.name) if k != SEED_PARTITION]
-    status = instance.get_status_by_partition(asset_key, registered, partitions_def) or {}
+def gone_partitions(instance: DagsterInstance, store: ObjectStore, registered: Collection[str], asset_key: AssetKey,
+                    partitions_def: DynamicPartitionsDefinition, kind: str) -> list[str]:
+    """Of the `registered` partitions of landed files, those never materialized whose latest run failed and whose
+    file is in neither landing/ nor processed/ (changed or removed after it was accepted): the landing sensor deletes
+    them, so no run (a re-scoring after each promotion) asks for them again. Found through the asset's public
+    partition status, asked only for partitions with no materialization: building that status took 30-56 ms per
+    kind and tick even with no partition (three kinds, every tick), most of the sensor's 250-350 ms tick."""
+    materialized = instance.get_materialized_partitions(asset_key)
+    candidates = [k for k in registered if k != SEED_PARTITION and k not in materialized]
+    if not candidates:
+        return []
+    status = instance.get_status_by_partition(asset_key, candidates, partitions_def) or {}
     gone = []
     for key, state in status.items():
         if state != AssetPartitionStatus.FAILED:

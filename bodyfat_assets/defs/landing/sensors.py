@@ -182,7 +182,8 @@ def evaluate_landing(context: SensorEvaluationContext, landing: LandingZone, ing
         AddDynamicPartitionsRequest(PARTITIONS_BY_KIND[kind], keys) for kind, keys in new_partitions.items() if keys]
     # The partitions' lifecycle is this sensor's: a partition whose file went away after it was accepted goes too.
     for kind in KINDS:
-        gone = gone_partitions(instance, landing.store(), kind, ASSET_BY_KIND[kind], PARTITIONS_BY_DEF[kind])
+        gone = gone_partitions(instance, landing.store(), existing[kind], ASSET_BY_KIND[kind],
+                               PARTITIONS_BY_DEF[kind], kind)
         if gone:
             context.log.warning(f"deleting {kind} partitions {gone}: never materialized, their files are gone")
             requests.append(DeleteDynamicPartitionsRequest(PARTITIONS_BY_KIND[kind], gone))
