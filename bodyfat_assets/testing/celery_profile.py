@@ -25,7 +25,7 @@ from bodyfat_assets.partitions import LABELED_FILES, SCORING_FILES, SCORING_POOL
 from bodyfat_assets.pools import initialize_pool_limits
 from bodyfat_assets.settings import PROJECT_ROOT, Settings
 from bodyfat_assets.testing.landing_files import write_scoring_csv
-from bodyfat_assets.testing.loop import LOOP_ENV, daemon_command, loop_home
+from bodyfat_assets.testing.loop import LOOP_ENV, dagster_processes, loop_home
 from bodyfat_assets.testing.pipeline_runs import run_job
 from bodyfat_assets.testing.services import REDIS_URL, postgres_database, postgres_env, process_group
 
@@ -115,5 +115,5 @@ def celery_profile(home: Path, workers: int, instance_overrides: Mapping[str, di
         logs = [home / f"worker{i}.log" for i in range(workers)] + [home / "daemon.log"]
         processes = [psutil.Process(stack.enter_context(process_group(
             worker_command(queue, f"w{i}-{queue}"), env, logs[i])).pid) for i in range(workers)]
-        stack.enter_context(process_group(daemon_command(), env, logs[-1]))
+        stack.enter_context(dagster_processes(env, logs[-1]))
         yield CeleryProfile(home, instance, landing_store(settings), processes, logs)

@@ -24,8 +24,8 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFil
 from bodyfat_assets.defs.jobs import PIPELINE_JOB
 from bodyfat_assets.feed import away_from, landing_store, seed_train_and_test_rows, synthetic_rows
 from bodyfat_assets.settings import Settings
-from bodyfat_assets.testing.loop import BOOTSTRAP_TIMEOUT_S, LOOP_ENV, daemon_command, loop_home
-from bodyfat_assets.testing.services import process_group, wait_until
+from bodyfat_assets.testing.loop import BOOTSTRAP_TIMEOUT_S, LOOP_ENV, dagster_processes, loop_home
+from bodyfat_assets.testing.services import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 MAX_RUNTIME_S = 150
@@ -52,13 +52,12 @@ def test_a_worker_killed_mid_retrain_fails_in_bounded_time_frees_the_slot_and_is
     timings: dict[str, float] = {}
     with DagsterInstance.from_config(str(dagster_home)) as instance:
         try:
-            with process_group(daemon_command(), env, log) as crashed:
+            with dagster_processes(env, log) as crashed:
                 wait_until(lambda: running_retrain_worker(instance), BOOTSTRAP_TIMEOUT_S,
                            "the first retraining run inside a step")
                 run_id, worker_pid = running_retrain_worker(instance)
                 os.kill(worker_pid, signal.SIGKILL)
-                os.killpg(crashed.pid, signal.SIGKILL)  # the daemon and its code server go down with it
-                crashed.wait(timeout=30)
+                crashed.kill()  # the daemon and the code server go down with it
             killed_at = time.monotonic()
             assert instance.get_run_by_id(run_id).status == DagsterRunStatus.STARTED, "nobody left to notice"
             # Rows like the feed's: jittered training rows, none within the near-duplicate tolerance of a test row
@@ -67,7 +66,7 @@ def test_a_worker_killed_mid_retrain_fails_in_bounded_time_frees_the_slot_and_is
             rows = away_from(synthetic_rows(20, rng, labeled=True, base=train), test, rng, train)
             landing.write_bytes("train/after-crash.csv", rows.to_csv(index=False).encode())
 
-            with process_group(daemon_command(), env, log):
+            with dagster_processes(env, log):
                 wait_until(lambda: instance.get_run_by_id(run_id).is_finished, MAX_RUNTIME_S + 120,
                            "the dead worker's run to end")
                 timings["kill_to_run_failed_s"] = round(time.monotonic() - killed_at, 1)
