@@ -4,8 +4,6 @@ two module names, and a test that imports one depends on where pytest was starte
 import ast
 from pathlib import Path
 
-from tests.support.schedule import LONGEST_FILES_FIRST
-
 TESTS = Path(__file__).resolve().parents[1]
 
 
@@ -48,9 +46,9 @@ def test_benchmarks_and_the_package_never_import_tests():
     assert not offenders, offenders
 
 
-def test_files_go_to_workers_longest_first_as_listed(request):
-    """xdist's default reorder by test count ignored the list and started the long one-test files last; a path
-    renamed away from the list would silently lose its place."""
-    assert request.config.option.loadscopereorder is False
-    assert len(LONGEST_FILES_FIRST) >= 5
-    assert [path for path in LONGEST_FILES_FIRST if not (TESTS.parent / path).is_file()] == []
+def test_the_longest_files_conftest_starts_first_still_exist():
+    # Read, not imported (see above): a renamed file would silently drop out of the longest-first order.
+    listed = [node.value for node in ast.walk(ast.parse((TESTS / "conftest.py").read_text()))
+              if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("tests/")]
+    assert len(listed) >= 5
+    assert [path for path in listed if not (TESTS.parent / path).is_file()] == []
